@@ -1,0 +1,171 @@
+/* core/ops/elementwise.c — add, sub, mul with NumPy broadcasting; scale and
+ * add_scalar.  Derivations: docs/derivations/elementwise.md.
+ *
+ * Broadcasting: both operands are viewed as 4-D, aligned at their trailing
+ * dims; a dim of size 1 in one operand is repeated along the other's.  The
+ * forward reads the repeated element once per output; the backward therefore
+ * SUMS the output gradient over every output position that read it.
+ */
+#include "core/ops/internal.h"
+
+void tg__bcast_init(tg__bcast *bc, const char *op, const tg_tensor *a, const tg_tensor *b) {
+    int ndim = a->ndim > b->ndim ? a->ndim : b->ndim;
+    int ad[4], bd[4];
+    for (int d = 0; d < 4; d++) {
+        int ia = d - (4 - a->ndim), ib = d - (4 - b->ndim);
+        ad[d] = ia >= 0 ? a->shape[ia] : 1;
+        bd[d] = ib >= 0 ? b->shape[ib] : 1;
+        TG_CHECK(ad[d] == bd[d] || ad[d] == 1 || bd[d] == 1, op,
+                 "shapes do not broadcast: a is %s, b is %s", TG_SHAPE_STR(a),
+                 TG_SHAPE_STR(b));
+        bc->shape[d] = ad[d] > bd[d] ? ad[d] : bd[d];
+    }
+    int64_t sa = 1, sb = 1;
+    for (int d = 3; d >= 0; d--) {
+        bc->as[d] = ad[d] == 1 ? 0 : sa;
+        bc->bs[d] = bd[d] == 1 ? 0 : sb;
+        sa *= ad[d];
+        sb *= bd[d];
+    }
+    bc->ndim = ndim;
+}
+
+const int *tg__bcast_out_shape(const tg__bcast *bc) { return bc->shape + (4 - bc->ndim); }
+
+typedef enum { EW_ADD, EW_SUB, EW_MUL } ew_kind;
+typedef struct {
+    tg__bcast bc;
+} ew_ctx;
+
+static tg_tensor *ew_forward(tg_tape *tp, const char *opname, tg_op op, ew_kind kind,
+                             tg_tensor *a, tg_tensor *b) {
+    TG_CHECK_TENSOR(opname, a);
+    TG_CHECK_TENSOR(opname, b);
+    tg__bcast bc;
+    tg__bcast_init(&bc, opname, a, b);
+    tg_tensor *out = tg__out(tp, bc.ndim, tg__bcast_out_shape(&bc));
+    const float *x = a->data, *y = b->data;
+    float *o = out->data;
+    if (a->size == out->size && b->size == out->size) { /* same shape: one flat loop */
+        int64_t n = out->size;
+        switch (kind) {
+        case EW_ADD: TG_OMP_FOR(n) for (int64_t i = 0; i < n; i++) o[i] = x[i] + y[i]; break;
+        case EW_SUB: TG_OMP_FOR(n) for (int64_t i = 0; i < n; i++) o[i] = x[i] - y[i]; break;
+        case EW_MUL: TG_OMP_FOR(n) for (int64_t i = 0; i < n; i++) o[i] = x[i] * y[i]; break;
+        }
+    } else {
+        const int *s = bc.shape;
+        int64_t rows = (int64_t)s[0] * s[1] * s[2];
+        TG_OMP_FOR(out->size)
+        for (int64_t r = 0; r < rows; r++) {
+            int i0 = (int)(r / ((int64_t)s[1] * s[2])), i1 = (int)(r / s[2] % s[1]),
+                i2 = (int)(r % s[2]);
+            const float *xr = x + i0 * bc.as[0] + i1 * bc.as[1] + i2 * bc.as[2];
+            const float *yr = y + i0 * bc.bs[0] + i1 * bc.bs[1] + i2 * bc.bs[2];
+            float *orow = o + r * s[3];
+            int64_t xa = bc.as[3], yb = bc.bs[3];
+            for (int i3 = 0; i3 < s[3]; i3++) {
+                float u = xr[i3 * xa], v = yr[i3 * yb];
+                orow[i3] = kind == EW_ADD ? u + v : kind == EW_SUB ? u - v : u * v;
+            }
+        }
+    }
+    tg_node *n = tg__record(tp, op, out, 2, (tg_tensor *[]){a, b});
+    if (n) ((ew_ctx *)tg__node_ctx(tp, n, sizeof(ew_ctx)))->bc = bc;
+    return out;
+}
+
+/* Backward of out = a ∘ b for ∘ in {+, −, ·}:
+ *   da[ia] += Σ_{out positions reading ia} dout · (∂out/∂a) with ∂out/∂a = 1 (add, sub) or b;
+ *   db[ib] += Σ dout · (1, −1 or a).
+ * The loop is serial: several outputs add into one broadcast element, and a
+ * fixed order keeps the sum bit-identical across thread counts. */
+static void ew_backward(tg_node *n, ew_kind kind) {
+    const tg__bcast *bc = &((ew_ctx *)n->ctx)->bc;
+    tg_tensor *a = n->in[0], *b = n->in[1];
+    const float *dout = n->out->grad, *x = a->data, *y = b->data;
+    float *da = a->grad, *db = b->grad;
+    if (a->size == n->out->size && b->size == n->out->size) {
+        int64_t N = n->out->size;
+        if (da) {
+            if (kind == EW_MUL) { TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) da[i] += dout[i] * y[i]; }
+            else { TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) da[i] += dout[i]; }
+        }
+        if (db) {
+            if (kind == EW_MUL) { TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) db[i] += dout[i] * x[i]; }
+            else if (kind == EW_SUB) { TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) db[i] -= dout[i]; }
+            else { TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) db[i] += dout[i]; }
+        }
+        return;
+    }
+    const int *s = bc->shape;
+    int64_t o = 0;
+    for (int i0 = 0; i0 < s[0]; i0++)
+        for (int i1 = 0; i1 < s[1]; i1++)
+            for (int i2 = 0; i2 < s[2]; i2++) {
+                int64_t ia = i0 * bc->as[0] + i1 * bc->as[1] + i2 * bc->as[2];
+                int64_t ib = i0 * bc->bs[0] + i1 * bc->bs[1] + i2 * bc->bs[2];
+                for (int i3 = 0; i3 < s[3]; i3++, o++) {
+                    int64_t ja = ia + i3 * bc->as[3], jb = ib + i3 * bc->bs[3];
+                    float g = dout[o];
+                    if (da) da[ja] += kind == EW_MUL ? g * y[jb] : g;
+                    if (db) db[jb] += kind == EW_MUL ? g * x[ja] : kind == EW_SUB ? -g : g;
+                }
+            }
+}
+
+tg_tensor *tg_add(tg_tape *tp, tg_tensor *a, tg_tensor *b) {
+    return ew_forward(tp, "tg_add", TG_OP_add, EW_ADD, a, b);
+}
+void tg__add_bwd(tg_tape *tp, tg_node *n) { (void)tp; ew_backward(n, EW_ADD); }
+
+tg_tensor *tg_sub(tg_tape *tp, tg_tensor *a, tg_tensor *b) {
+    return ew_forward(tp, "tg_sub", TG_OP_sub, EW_SUB, a, b);
+}
+void tg__sub_bwd(tg_tape *tp, tg_node *n) { (void)tp; ew_backward(n, EW_SUB); }
+
+tg_tensor *tg_mul(tg_tape *tp, tg_tensor *a, tg_tensor *b) {
+    return ew_forward(tp, "tg_mul", TG_OP_mul, EW_MUL, a, b);
+}
+void tg__mul_bwd(tg_tape *tp, tg_node *n) { (void)tp; ew_backward(n, EW_MUL); }
+
+/* scale: y = s·x, dy/dx = s.  Saves s. */
+typedef struct { float s; } scale_ctx;
+
+tg_tensor *tg_scale(tg_tape *tp, tg_tensor *x, float s) {
+    TG_CHECK_TENSOR("tg_scale", x);
+    tg_tensor *out = tg__out(tp, x->ndim, x->shape);
+    int64_t N = x->size;
+    TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) out->data[i] = s * x->data[i];
+    tg_node *n = tg__record(tp, TG_OP_scale, out, 1, &x);
+    if (n) ((scale_ctx *)tg__node_ctx(tp, n, sizeof(scale_ctx)))->s = s;
+    return out;
+}
+
+void tg__scale_bwd(tg_tape *tp, tg_node *n) {
+    (void)tp;
+    float s = ((scale_ctx *)n->ctx)->s, *dx = n->in[0]->grad;
+    const float *dy = n->out->grad;
+    int64_t N = n->out->size;
+    /* y = s·x  =>  dx += s·dy */
+    TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) dx[i] += s * dy[i];
+}
+
+/* add_scalar: y = x + c, dy/dx = 1.  Saves nothing. */
+tg_tensor *tg_add_scalar(tg_tape *tp, tg_tensor *x, float c) {
+    TG_CHECK_TENSOR("tg_add_scalar", x);
+    tg_tensor *out = tg__out(tp, x->ndim, x->shape);
+    int64_t N = x->size;
+    TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) out->data[i] = x->data[i] + c;
+    tg__record(tp, TG_OP_add_scalar, out, 1, &x);
+    return out;
+}
+
+void tg__add_scalar_bwd(tg_tape *tp, tg_node *n) {
+    (void)tp;
+    float *dx = n->in[0]->grad;
+    const float *dy = n->out->grad;
+    int64_t N = n->out->size;
+    /* y = x + c  =>  dx += dy */
+    TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) dx[i] += dy[i];
+}

@@ -1,0 +1,76 @@
+/* tests/helpers/testutil.c — see testutil.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "tests/helpers/testutil.h"
+
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+
+tg_tensor *tu_randn(tg_rng *rng, int ndim, const int *shape) {
+    tg_tensor *t = tg_tensor_new(ndim, shape);
+    tg_tensor_normal(t, rng, 0.0f, 1.0f);
+    return t;
+}
+
+tg_tensor *tu_randn_grad(tg_rng *rng, int ndim, const int *shape) {
+    tg_tensor *t = tg_tensor_new_grad(ndim, shape);
+    tg_tensor_normal(t, rng, 0.0f, 1.0f);
+    return t;
+}
+
+tg_tensor *tu_uniform_grad(tg_rng *rng, float lo, float hi, int ndim, const int *shape) {
+    tg_tensor *t = tg_tensor_new_grad(ndim, shape);
+    tg_tensor_uniform(t, rng, lo, hi);
+    return t;
+}
+
+void tu_gradcheck(const char *name, tg_gradcheck_fn f, int n, tg_tensor *const *x, void *user,
+                  const tg_gradcheck_opts *opts) {
+    tg_gradcheck_result r;
+    int ok = tg_gradcheck(f, n, x, user, opts, &r);
+    tg_gradcheck_print(stdout, name, &r);
+    if (!ok) fail_msg("gradient check failed: %s", name);
+}
+
+int tu__fork(tu__child *c) {
+    int fds[2];
+    if (pipe(fds) != 0) fail_msg("pipe failed");
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) fail_msg("fork failed");
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        close(fds[1]);
+        return 1;
+    }
+    close(fds[1]);
+    c->pid = (int)pid;
+    c->fd = fds[0];
+    return 0;
+}
+
+int tu__child_died_with(tu__child *c, const char *expect, char *got, size_t len) {
+    size_t n = 0;
+    ssize_t k;
+    char sink[512];
+    while ((k = read(c->fd, n + 1 < len ? got + n : sink,
+                     n + 1 < len ? len - 1 - n : sizeof sink)) > 0)
+        if (n + 1 < len) n += (size_t)k;
+    got[n] = 0;
+    close(c->fd);
+    int status = 0;
+    waitpid(c->pid, &status, 0);
+    int died = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return died && strstr(got, expect) != NULL;
+}
+
+double tu_max_abs_diff(const float *a, const float *b, int64_t n) {
+    double m = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= m)) m = d;
+    }
+    return m;
+}

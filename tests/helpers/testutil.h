@@ -1,0 +1,54 @@
+/* tests/helpers/testutil.h — shared by the cmocka tests (linked into each).
+ *
+ *   tg_tensor *x = tu_randn_grad(&rng, TG_SHAPE(3, 4));     // N(0,1), with grad
+ *   TU_GRADCHECK("softmax", f, 1, (tg_tensor *[]){x}, NULL, NULL);
+ *   TU_EXPECT_DEATH(tg_matmul(tp, a, b, 0, 0), "inner dimensions differ: a is [2, 3], b is [4, 5]");
+ */
+#ifndef TG_TESTUTIL_H
+#define TG_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tapegrad.h"
+
+/* Free-standing tensors (caller frees) filled from rng. */
+tg_tensor *tu_randn(tg_rng *rng, int ndim, const int *shape);
+tg_tensor *tu_randn_grad(tg_rng *rng, int ndim, const int *shape);
+tg_tensor *tu_uniform_grad(tg_rng *rng, float lo, float hi, int ndim, const int *shape);
+
+/* Runs tg_gradcheck, prints its line, and fails the cmocka test unless it
+ * passed.  opts may be NULL. */
+void tu_gradcheck(const char *name, tg_gradcheck_fn f, int n, tg_tensor *const *x, void *user,
+                  const tg_gradcheck_opts *opts);
+#define TU_GRADCHECK(name, f, n, x, user, opts) tu_gradcheck((name), (f), (n), (x), (user), (opts))
+
+/* Runs `stmt` in a child process; the test passes only if the child aborts
+ * (does not return normally) and its stderr contains `expect`. */
+typedef struct {
+    int pid, fd;
+} tu__child;
+int tu__fork(tu__child *c);  /* 1 in the child (stderr redirected), 0 in the parent */
+int tu__child_died_with(tu__child *c, const char *expect, char *got, size_t len);
+#define TU_EXPECT_DEATH(stmt, expect)                                                  \
+    do {                                                                               \
+        tu__child tu_c_;                                                               \
+        char tu_got_[2048];                                                            \
+        if (tu__fork(&tu_c_)) {                                                        \
+            stmt;                                                                      \
+            _exit(0);                                                                  \
+        }                                                                              \
+        if (!tu__child_died_with(&tu_c_, (expect), tu_got_, sizeof tu_got_))           \
+            fail_msg("expected death with \"%s\", child said: %s", (expect), tu_got_); \
+    } while (0)
+
+/* Max |a − b| over n floats. */
+double tu_max_abs_diff(const float *a, const float *b, int64_t n);
+
+#endif
