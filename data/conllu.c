@@ -124,6 +124,16 @@ int tg_utf8_valid(const char *s, size_t n, size_t *bad_off, const char **why) {
 
 /* ---- reading a whole file through zlib -------------------------------------- */
 
+/* gzerror's message without the "path: " prefix zlib puts in front. */
+static const char *gz_msg(gzFile gz, int *errnum) {
+    const char *msg = gzerror(gz, errnum);
+    const char *sep = strstr(msg, ": ");
+    /* zlib builds "<path>: <text>"; its texts contain no ": " themselves */
+    const char *last = sep;
+    while (sep) { last = sep; sep = strstr(sep + 2, ": "); }
+    return last ? last + 2 : msg;
+}
+
 /* Reads path (plain or gzip; "-" = stdin) into a malloc'd NUL-terminated
  * buffer. Errors: TG_ERR_IO / TG_ERR_NOMEM with message set. */
 static tg_status read_all(const char *path, char **out, size_t *out_len) {
@@ -162,7 +172,7 @@ static tg_status read_all(const char *path, char **out, size_t *out_len) {
         int r = gzread(gz, buf + len, (unsigned)want);
         if (r < 0) {
             int errnum;
-            const char *msg = gzerror(gz, &errnum);
+            const char *msg = gz_msg(gz, &errnum);
             st = tg_set_error(TG_ERR_IO, "%s: read failed: %s", path,
                               errnum == Z_ERRNO ? strerror(errno) : msg);
             break;
@@ -171,7 +181,7 @@ static tg_status read_all(const char *path, char **out, size_t *out_len) {
             /* zlib reports a truncated gzip stream as Z_BUF_ERROR with a short
              * read, not as a failing gzread: check explicitly. */
             int errnum;
-            const char *msg = gzerror(gz, &errnum);
+            const char *msg = gz_msg(gz, &errnum);
             if (errnum != Z_OK)
                 st = tg_set_error(TG_ERR_IO, "%s: gzip: %s", path, msg);
             break;
