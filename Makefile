@@ -67,17 +67,17 @@ $(BUILD)/libtapegrad.a: $(LIB_OBJ)
 $(BUILD)/libtapegrad.so: $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(TEST_HELP) $(BUILD)/libtapegrad.a
+$(TEST_BIN): $(BUILD)/tests/%: tests/%.c $(TEST_HELP) $(BUILD)/libtapegrad.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(TEST_HELP) -o $@ $(BUILD)/libtapegrad.a -lcmocka $(LDLIBS)
 
 # Each example is examples/<name>/*.c, built as build/<name>.
 .SECONDEXPANSION:
-$(BUILD)/%: $$(wildcard examples/%/*.c) $(BUILD)/libtapegrad.a
+$(EX_BIN): $(BUILD)/%: $$(wildcard examples/%/*.c) $$(wildcard examples/%/*.h) $(BUILD)/libtapegrad.a
 	$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c,$^) -o $@ $(BUILD)/libtapegrad.a $(LDLIBS)
 
 # Benchmarks link OpenBLAS (the peer of W1) whatever BLAS says.
-$(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libtapegrad.a
+$(BENCH_BIN): $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libtapegrad.a
 	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@ $(BUILD)/libtapegrad.a -lopenblas $(LDLIBS)
 
 test: $(TEST_BIN)
