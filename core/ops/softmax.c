@@ -61,8 +61,8 @@ static int sm_row(const float *x, const float *m, int64_t ms, int C, int is_log,
     double sum = 0.0;
     if (is_log) {
         for (int j = 0; j < C; j++) sum += expf(y[j] - mx); /* exp(−inf) = 0 */
-        float lse = mx + (float)log(sum);
-        for (int j = 0; j < C; j++) y[j] = y[j] - lse; /* −inf stays −inf */
+        double lse = (double)mx + log(sum);
+        for (int j = 0; j < C; j++) y[j] = (float)((double)y[j] - lse); /* −inf stays −inf */
     } else {
         for (int j = 0; j < C; j++) {
             y[j] = expf(y[j] - mx);
