@@ -79,7 +79,7 @@ void tg_adam_step(tg_adam *opt) {
     float *restrict m = opt->m, *restrict v = opt->v;
     const unsigned char *restrict decay = opt->decay;
     const int64_t n = opt->n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= 32768)
     for (int64_t i = 0; i < n; i++) {
         float g = grad[i];
         float p = theta[i];

@@ -47,7 +47,7 @@ void tg_sgd_step(tg_sgd *opt) {
     float *restrict b = opt->b;
     const unsigned char *restrict decay = opt->decay;
     const int64_t n = opt->n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= 32768)
     for (int64_t i = 0; i < n; i++) {
         float p = theta[i];
         float g = grad[i] + (decay[i] ? wd : 0.0f) * p; /* g ← g + λθ */
