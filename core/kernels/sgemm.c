@@ -149,6 +149,44 @@ static float *sg_grow(float **p, size_t *cap, size_t need)
 }
 
 /* ---- packing ----------------------------------------------------------- */
+#if defined(__AVX512F__)
+/* Transpose a rows x kn block (rows <= 16, kn <= 16) of a row-major matrix
+ * (row stride ld) and store column k (16 lanes, rows >= `rows` are zero)
+ * through mask `sm` at dst + k*ds, for k in [0, kn). */
+static inline void sg_tr16(const float *src, ptrdiff_t ld, int rows, int kn,
+                           float *dst, int ds, __mmask16 sm)
+{
+    __m512 r[16], t[16];
+    __mmask16 km = kn >= 16 ? 0xFFFF : (__mmask16)((1u << kn) - 1u);
+    for (int i = 0; i < 16; i++)
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(km, src + i * ld) : _mm512_setzero_ps();
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int q = 0; q < 16; q += 4) {
+        __m512d a = _mm512_castps_pd(t[q]), b = _mm512_castps_pd(t[q + 1]);
+        __m512d c = _mm512_castps_pd(t[q + 2]), d = _mm512_castps_pd(t[q + 3]);
+        r[q] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    /* r[4q + c], 128-bit lane L: rows 4q..4q+3 of column 4L + c */
+    for (int c = 0; c < 4; c++) {
+        __m512 v0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88);
+        __m512 w0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xDD);
+        __m512 v1 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
+        __m512 w1 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xDD);
+        t[c] = _mm512_shuffle_f32x4(v0, v1, 0x88);
+        t[8 + c] = _mm512_shuffle_f32x4(v0, v1, 0xDD);
+        t[4 + c] = _mm512_shuffle_f32x4(w0, w1, 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(w0, w1, 0xDD);
+    }
+    for (int k = 0; k < kn; k++) _mm512_mask_storeu_ps(dst + k * ds, sm, t[k]);
+}
+#endif
+
 /* op(A) rows [0,mb) x cols [0,kc) of the sub-matrix starting at A -> MR-row
  * micro-panels, zero padded to a multiple of MR rows. */
 static void sg_pack_a(int ta, int mb, int kc, const float *A, ptrdiff_t lda,
@@ -158,6 +196,11 @@ static void sg_pack_a(int ta, int mb, int kc, const float *A, ptrdiff_t lda,
         int mr = mb - i0 < SG_MR ? mb - i0 : SG_MR;
         if (!ta) {
             const float *src = A + (ptrdiff_t)i0 * lda;
+#if defined(__AVX512F__)
+            for (int k = 0; k < kc; k += 16)
+                sg_tr16(src + k, lda, mr, kc - k < 16 ? kc - k : 16,
+                        dst + k * SG_MR, SG_MR, (__mmask16)((1u << SG_MR) - 1u));
+#else
             if (mr == SG_MR) {
                 for (int k = 0; k < kc; k++)
                     for (int i = 0; i < SG_MR; i++)
@@ -167,6 +210,7 @@ static void sg_pack_a(int ta, int mb, int kc, const float *A, ptrdiff_t lda,
                     for (int i = 0; i < SG_MR; i++)
                         dst[k * SG_MR + i] = i < mr ? src[i * lda + k] : 0.0f;
             }
+#endif
         } else {
             const float *src = A + i0;
 #if defined(__AVX512F__)
@@ -209,9 +253,21 @@ static void sg_pack_b(int tb, int kc, int nb, const float *B, ptrdiff_t ldb,
 #endif
         } else {
             const float *src = B + (ptrdiff_t)j0 * ldb;
+#if defined(__AVX512F__)
+            for (int k = 0; k < kc; k += 16) {
+                int kn = kc - k < 16 ? kc - k : 16;
+                sg_tr16(src + k, ldb, nr < 16 ? nr : 16, kn, dst + k * SG_NR, SG_NR, 0xFFFF);
+                if (nr > 16)
+                    sg_tr16(src + 16 * ldb + k, ldb, nr - 16, kn, dst + k * SG_NR + 16, SG_NR, 0xFFFF);
+                else
+                    for (int kk = 0; kk < kn; kk++)
+                        _mm512_store_ps(dst + (k + kk) * SG_NR + 16, _mm512_setzero_ps());
+            }
+#else
             for (int k = 0; k < kc; k++)
                 for (int j = 0; j < SG_NR; j++)
                     dst[k * SG_NR + j] = j < nr ? src[j * ldb + k] : 0.0f;
+#endif
         }
         dst += (size_t)kc * SG_NR;
     }
@@ -221,25 +277,34 @@ static void sg_pack_b(int tb, int kc, int nb, const float *B, ptrdiff_t ldb,
  * C[0:m, 0:n] = alpha * sum_k a[k*MR + i] * b[k*NR + j] + beta * C
  * (beta == 0: C not read). a, b are packed and zero padded, 64B aligned. */
 #if defined(__AVX512F__)
-static void sg_kernel(int kc, const float *restrict a, const float *restrict b,
-                      float *restrict c, ptrdiff_t ldc, int m, int n, float alpha,
-                      float beta)
+/* Generic-stride core, specialised by inlining: op(A)(i,k) = a[i*ars + k*acs]
+ * for i < MX (MX in {4, 8, 12} rows computed; rows >= m are computed but not
+ * stored, they must be readable), op(B)(k,j) = b[k*bs + j] for j < 16*NV;
+ * bmask: B columns >= n are not readable (unpacked B) -> masked loads. */
+static inline __attribute__((always_inline)) void
+sg_kern_t(const int MX, const int NV, int kc, const float *restrict a, ptrdiff_t ars,
+          ptrdiff_t acs, const float *restrict b, ptrdiff_t bs, int bmask,
+          float *restrict c, ptrdiff_t ldc, int m, int n, float alpha, float beta)
 {
     __m512 acc0[SG_MR], acc1[SG_MR];
-    for (int i = 0; i < SG_MR; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+    __mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1u);
+    __mmask16 m1 = n >= 32 ? 0xFFFF : n > 16 ? (__mmask16)((1u << (n - 16)) - 1u) : 0;
+    for (int i = 0; i < MX; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
 #pragma GCC unroll 4
     for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-        for (int i = 0; i < SG_MR; i++) {
-            __m512 ai = _mm512_set1_ps(a[i]);
+        __m512 b0 = bmask ? _mm512_maskz_loadu_ps(m0, b) : _mm512_loadu_ps(b);
+        __m512 b1 = _mm512_setzero_ps();
+        if (NV == 2) b1 = bmask ? _mm512_maskz_loadu_ps(m1, b + 16) : _mm512_loadu_ps(b + 16);
+        for (int i = 0; i < MX; i++) {
+            __m512 ai = _mm512_set1_ps(a[i * ars]);
             acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
-            acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+            if (NV == 2) acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
         }
-        a += SG_MR;
-        b += SG_NR;
+        a += acs;
+        b += bs;
     }
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    if (m == SG_MR && n == SG_NR) {
+    if (MX == SG_MR && NV == 2 && m == SG_MR && n == SG_NR) {
         if (beta == 0.0f) {
             for (int i = 0; i < SG_MR; i++) {
                 _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, acc0[i]));
@@ -255,24 +320,84 @@ static void sg_kernel(int kc, const float *restrict a, const float *restrict b,
         return;
     }
     _Alignas(64) float t[SG_MR * SG_NR];
-    for (int i = 0; i < SG_MR; i++) {
+    for (int i = 0; i < MX; i++) {
         _mm512_store_ps(t + i * SG_NR, acc0[i]);
-        _mm512_store_ps(t + i * SG_NR + 16, acc1[i]);
+        if (NV == 2) _mm512_store_ps(t + i * SG_NR + 16, acc1[i]);
     }
-    __mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1u);
-    __mmask16 m1 = n >= 32 ? 0xFFFF : n > 16 ? (__mmask16)((1u << (n - 16)) - 1u) : 0;
     for (int i = 0; i < m; i++) {
         float *ci = c + i * ldc;
-        __m512 t0 = _mm512_load_ps(t + i * SG_NR), t1 = _mm512_load_ps(t + i * SG_NR + 16);
-        if (beta == 0.0f) {
+        __m512 t0 = _mm512_load_ps(t + i * SG_NR);
+        if (beta == 0.0f)
             _mm512_mask_storeu_ps(ci, m0, _mm512_mul_ps(va, t0));
-            _mm512_mask_storeu_ps(ci + 16, m1, _mm512_mul_ps(va, t1));
-        } else {
+        else
             _mm512_mask_storeu_ps(ci, m0, _mm512_fmadd_ps(va, t0, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, ci))));
-            _mm512_mask_storeu_ps(ci + 16, m1, _mm512_fmadd_ps(va, t1, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, ci + 16))));
+        if (NV == 2) {
+            __m512 t1 = _mm512_load_ps(t + i * SG_NR + 16);
+            if (beta == 0.0f)
+                _mm512_mask_storeu_ps(ci + 16, m1, _mm512_mul_ps(va, t1));
+            else
+                _mm512_mask_storeu_ps(ci + 16, m1, _mm512_fmadd_ps(va, t1, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, ci + 16))));
         }
     }
 }
+
+/* A from a packed micro-panel (rows beyond m are zero padding, so a smaller
+ * MX can be used for edge tiles: fewer wasted FMAs, same per-element FMA
+ * sequence). B packed (bd == 0) or in place with masked edge (bd == 1). */
+static inline __attribute__((always_inline)) void
+sg_kern_pa(int kc, const float *restrict a, const float *restrict b, ptrdiff_t bs,
+           int bd, float *restrict c, ptrdiff_t ldc, int m, int n, float alpha,
+           float beta)
+{
+    int bm = bd && n < SG_NR;
+#define SG_K(MX, NV) sg_kern_t(MX, NV, kc, a, 1, SG_MR, b, bs, bm, c, ldc, m, n, alpha, beta)
+    if (n > 16) {
+        if (m > 8) SG_K(SG_MR, 2); else if (m > 4) SG_K(8, 2); else SG_K(4, 2);
+    } else {
+        if (m > 8) SG_K(SG_MR, 1); else if (m > 4) SG_K(8, 1); else SG_K(4, 1);
+    }
+#undef SG_K
+}
+
+/* packed A and B */
+static void sg_kernel(int kc, const float *restrict a, const float *restrict b,
+                      float *restrict c, ptrdiff_t ldc, int m, int n, float alpha,
+                      float beta)
+{
+    sg_kern_pa(kc, a, b, SG_NR, 0, c, ldc, m, n, alpha, beta);
+}
+
+#define SG_HAVE_DIRECT 1
+/* packed A, B in place (op(B) = B stored [K,N]) */
+static void sg_kd_p_d(int kc, const float *restrict a, const float *restrict b,
+                      ptrdiff_t ldb, float *restrict c, ptrdiff_t ldc, int m, int n,
+                      float alpha, float beta)
+{
+    sg_kern_pa(kc, a, b, ldb, 1, c, ldc, m, n, alpha, beta);
+}
+
+/* Full MR rows of A read in place: AR/AC = row/col strides of op(A)
+ * (A^T stored [K,M]: 1, lda; A stored [M,K]: lda, 1). B packed (BS = NR,
+ * BM = 0) or in place (BS = ldb, BM = 1: masked loads on the N edge). */
+#define SG_DIRECT_FN(name, AR, AC, BS, BM)                                        \
+    static void name(int kc, const float *restrict a, ptrdiff_t lda,              \
+                     const float *restrict b, ptrdiff_t ldb, float *restrict c,   \
+                     ptrdiff_t ldc, int m, int n, float alpha, float beta)        \
+    {                                                                             \
+        (void)lda;                                                                \
+        (void)ldb;                                                                \
+        if (n == SG_NR)                                                           \
+            sg_kern_t(SG_MR, 2, kc, a, AR, AC, b, BS, 0, c, ldc, m, n, alpha, beta); \
+        else if (n > 16)                                                          \
+            sg_kern_t(SG_MR, 2, kc, a, AR, AC, b, BS, BM, c, ldc, m, n, alpha, beta); \
+        else                                                                      \
+            sg_kern_t(SG_MR, 1, kc, a, AR, AC, b, BS, BM, c, ldc, m, n, alpha, beta); \
+    }
+SG_DIRECT_FN(sg_kd_t_d, 1, lda, ldb, 1)   /* A^T in place, direct B */
+SG_DIRECT_FN(sg_kd_n_d, lda, 1, ldb, 1)   /* A in place, direct B */
+SG_DIRECT_FN(sg_kd_t_p, 1, lda, SG_NR, 0) /* A^T in place, packed B */
+SG_DIRECT_FN(sg_kd_n_p, lda, 1, SG_NR, 0) /* A in place, packed B */
+#undef SG_DIRECT_FN
 #elif defined(__AVX2__) && defined(__FMA__)
 static void sg_kernel(int kc, const float *restrict a, const float *restrict b,
                       float *restrict c, ptrdiff_t ldc, int m, int n, float alpha,
@@ -392,6 +517,75 @@ static void sg_serial(int ta, int tb, int M, int N, int K, float alpha,
     }
 }
 
+#ifdef SG_HAVE_DIRECT
+/* Small problems: no A packing (A read in place, except the last partial MR
+ * rows), B read in place unless transposed (then packed once per K block).
+ * Same K blocking and FMA order per element as sg_serial -> bit-identical. */
+static void sg_direct(int ta, int tb, int M, int N, int K, float alpha,
+                      const float *A, ptrdiff_t lda, const float *B, ptrdiff_t ldb,
+                      float beta, float *C, ptrdiff_t ldc)
+{
+    sg_ws *w = sg_ws_get();
+    const int kcb = sg_kc(K);
+    float *ap = sg_grow(&w->a, &w->cap_a, (size_t)kcb * SG_MR);
+    float *bp = tb ? sg_grow(&w->b, &w->cap_b,
+                             (size_t)kcb * ((N + SG_NR - 1) / SG_NR * SG_NR))
+                   : NULL;
+    for (int p0 = 0; p0 < K; p0 += kcb) {
+        int kc = K - p0 < kcb ? K - p0 : kcb;
+        float be = p0 == 0 ? beta : 1.0f;
+        if (tb) sg_pack_b(1, kc, N, B + p0, ldb, bp);
+        for (int i = 0; i < M; i += SG_MR) {
+            int mr = M - i < SG_MR ? M - i : SG_MR;
+            const float *as = ta ? A + (ptrdiff_t)p0 * lda + i : A + (ptrdiff_t)i * lda + p0;
+            if (mr < SG_MR) sg_pack_a(ta, mr, kc, as, lda, ap);
+            float *ci = C + (ptrdiff_t)i * ldc;
+            for (int j = 0; j < N; j += SG_NR) {
+                int nr = N - j < SG_NR ? N - j : SG_NR;
+                if (tb) {
+                    const float *bj = bp + (size_t)(j / SG_NR) * kc * SG_NR;
+                    if (mr < SG_MR)
+                        sg_kernel(kc, ap, bj, ci + j, ldc, mr, nr, alpha, be);
+                    else if (ta)
+                        sg_kd_t_p(kc, as, lda, bj, ldb, ci + j, ldc, mr, nr, alpha, be);
+                    else
+                        sg_kd_n_p(kc, as, lda, bj, ldb, ci + j, ldc, mr, nr, alpha, be);
+                } else {
+                    const float *bj = B + (ptrdiff_t)p0 * ldb + j;
+                    if (mr < SG_MR)
+                        sg_kd_p_d(kc, ap, bj, ldb, ci + j, ldc, mr, nr, alpha, be);
+                    else if (ta)
+                        sg_kd_t_d(kc, as, lda, bj, ldb, ci + j, ldc, mr, nr, alpha, be);
+                    else
+                        sg_kd_n_d(kc, as, lda, bj, ldb, ci + j, ldc, mr, nr, alpha, be);
+                }
+            }
+        }
+    }
+}
+#endif
+
+/* direct (unpacked) path when op(A) and op(B) together fit in this many
+ * bytes: everything stays in L2, packing would only add traffic */
+#ifndef SG_DIRECT_BYTES
+#define SG_DIRECT_BYTES (512 * 1024)
+#endif
+
+static void sg_run(int direct, int ta, int tb, int M, int N, int K, float alpha,
+                   const float *A, ptrdiff_t lda, const float *B, ptrdiff_t ldb,
+                   float beta, float *C, ptrdiff_t ldc)
+{
+#ifdef SG_HAVE_DIRECT
+    if (direct) {
+        sg_direct(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+#else
+    (void)direct;
+#endif
+    sg_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 /* C = beta * C (K == 0 or alpha == 0) */
 static void sg_scale(int M, int N, float beta, float *C, ptrdiff_t ldc)
 {
@@ -428,6 +622,9 @@ void tg_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
     if (!A || !B) SG_FAIL("A or B is NULL");
 #undef SG_FAIL
 
+    /* decided on the whole problem, never per thread (determinism is kept
+     * anyway: both paths use the same K blocking and FMA order) */
+    const int direct = ((double)M * K + (double)K * N) * sizeof(float) <= SG_DIRECT_BYTES;
     int nt = 1;
 #ifdef _OPENMP
     if (!omp_in_parallel() && 2.0 * M * N * K >= SG_PAR_MIN_FLOPS)
@@ -436,7 +633,7 @@ void tg_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
     const int tm_all = (M + SG_MR - 1) / SG_MR, tn_all = (N + SG_NR - 1) / SG_NR;
     if (nt > tm_all * tn_all) nt = tm_all * tn_all;
     if (nt <= 1) {
-        sg_serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        sg_run(direct, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
 #ifdef _OPENMP
@@ -468,7 +665,7 @@ void tg_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
             if (r0 >= r1 || c0 >= c1) continue;
             const float *As = trans_a ? A + r0 : A + (ptrdiff_t)r0 * lda;
             const float *Bs = trans_b ? B + (ptrdiff_t)c0 * ldb : B + c0;
-            sg_serial(trans_a, trans_b, r1 - r0, c1 - c0, K, alpha, As, lda, Bs,
+            sg_run(direct, trans_a, trans_b, r1 - r0, c1 - c0, K, alpha, As, lda, Bs,
                       ldb, beta, C + (ptrdiff_t)r0 * ldc + c0, ldc);
         }
     }
