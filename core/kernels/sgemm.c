@@ -281,49 +281,63 @@ static void sg_pack_b(int tb, int kc, int nb, const float *B, ptrdiff_t ldb,
  * for i < MX (MX in {4, 8, 12} rows computed; rows >= m are computed but not
  * stored, they must be readable), op(B)(k,j) = b[k*bs + j] for j < 16*NV;
  * bmask: B columns >= n are not readable (unpacked B) -> masked loads. */
+#define SG_R12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 static inline __attribute__((always_inline)) void
 sg_kern_t(const int MX, const int NV, int kc, const float *restrict a, ptrdiff_t ars,
           ptrdiff_t acs, const float *restrict b, ptrdiff_t bs, int bmask,
           float *restrict c, ptrdiff_t ldc, int m, int n, float alpha, float beta)
 {
-    __m512 acc0[SG_MR], acc1[SG_MR];
+    /* named accumulators (not arrays): keeps GCC from mirroring them on the
+     * stack inside the K loop */
+    const __m512 z = _mm512_setzero_ps();
+#define SG_DECL(i) __m512 x##i = z, y##i = z;
+    SG_R12(SG_DECL)
+#undef SG_DECL
     __mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1u);
     __mmask16 m1 = n >= 32 ? 0xFFFF : n > 16 ? (__mmask16)((1u << (n - 16)) - 1u) : 0;
-    for (int i = 0; i < MX; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
 #pragma GCC unroll 4
     for (int k = 0; k < kc; k++) {
         __m512 b0 = bmask ? _mm512_maskz_loadu_ps(m0, b) : _mm512_loadu_ps(b);
-        __m512 b1 = _mm512_setzero_ps();
+        __m512 b1 = z;
         if (NV == 2) b1 = bmask ? _mm512_maskz_loadu_ps(m1, b + 16) : _mm512_loadu_ps(b + 16);
-        for (int i = 0; i < MX; i++) {
-            __m512 ai = _mm512_set1_ps(a[i * ars]);
-            acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
-            if (NV == 2) acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
-        }
+#define SG_STEP(i)                                                  \
+    if (MX > i) {                                                   \
+        __m512 ai = _mm512_set1_ps(a[i * ars]);                     \
+        x##i = _mm512_fmadd_ps(ai, b0, x##i);                       \
+        if (NV == 2) y##i = _mm512_fmadd_ps(ai, b1, y##i);          \
+    }
+        SG_R12(SG_STEP)
+#undef SG_STEP
         a += acs;
         b += bs;
     }
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     if (MX == SG_MR && NV == 2 && m == SG_MR && n == SG_NR) {
         if (beta == 0.0f) {
-            for (int i = 0; i < SG_MR; i++) {
-                _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, acc0[i]));
-                _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, acc1[i]));
-            }
+#define SG_ST0(i)                                                   \
+    _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, x##i));         \
+    _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, y##i));
+            SG_R12(SG_ST0)
+#undef SG_ST0
         } else {
-            for (int i = 0; i < SG_MR; i++) {
-                float *ci = c + i * ldc;
-                _mm512_storeu_ps(ci, _mm512_fmadd_ps(va, acc0[i], _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
-                _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(va, acc1[i], _mm512_mul_ps(vb, _mm512_loadu_ps(ci + 16))));
-            }
+#define SG_ST1(i)                                                                      \
+    _mm512_storeu_ps(c + i * ldc, _mm512_fmadd_ps(va, x##i,                            \
+                     _mm512_mul_ps(vb, _mm512_loadu_ps(c + i * ldc))));                \
+    _mm512_storeu_ps(c + i * ldc + 16, _mm512_fmadd_ps(va, y##i,                       \
+                     _mm512_mul_ps(vb, _mm512_loadu_ps(c + i * ldc + 16))));
+            SG_R12(SG_ST1)
+#undef SG_ST1
         }
         return;
     }
     _Alignas(64) float t[SG_MR * SG_NR];
-    for (int i = 0; i < MX; i++) {
-        _mm512_store_ps(t + i * SG_NR, acc0[i]);
-        if (NV == 2) _mm512_store_ps(t + i * SG_NR + 16, acc1[i]);
+#define SG_STT(i)                                                   \
+    if (MX > i) {                                                   \
+        _mm512_store_ps(t + i * SG_NR, x##i);                       \
+        if (NV == 2) _mm512_store_ps(t + i * SG_NR + 16, y##i);     \
     }
+    SG_R12(SG_STT)
+#undef SG_STT
     for (int i = 0; i < m; i++) {
         float *ci = c + i * ldc;
         __m512 t0 = _mm512_load_ps(t + i * SG_NR);
@@ -399,44 +413,54 @@ SG_DIRECT_FN(sg_kd_t_p, 1, lda, SG_NR, 0) /* A^T in place, packed B */
 SG_DIRECT_FN(sg_kd_n_p, lda, 1, SG_NR, 0) /* A in place, packed B */
 #undef SG_DIRECT_FN
 #elif defined(__AVX2__) && defined(__FMA__)
+#define SG_R6(X) X(0) X(1) X(2) X(3) X(4) X(5)
 static void sg_kernel(int kc, const float *restrict a, const float *restrict b,
                       float *restrict c, ptrdiff_t ldc, int m, int n, float alpha,
                       float beta)
 {
-    __m256 acc0[SG_MR], acc1[SG_MR];
-    for (int i = 0; i < SG_MR; i++) acc0[i] = acc1[i] = _mm256_setzero_ps();
+    const __m256 z = _mm256_setzero_ps();
+#define SG_DECL(i) __m256 x##i = z, y##i = z;
+    SG_R6(SG_DECL)
+#undef SG_DECL
 #pragma GCC unroll 4
     for (int k = 0; k < kc; k++) {
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-        for (int i = 0; i < SG_MR; i++) {
-            __m256 ai = _mm256_broadcast_ss(a + i);
-            acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
-            acc1[i] = _mm256_fmadd_ps(ai, b1, acc1[i]);
-        }
+#define SG_STEP(i)                                   \
+    {                                                \
+        __m256 ai = _mm256_broadcast_ss(a + i);      \
+        x##i = _mm256_fmadd_ps(ai, b0, x##i);        \
+        y##i = _mm256_fmadd_ps(ai, b1, y##i);        \
+    }
+        SG_R6(SG_STEP)
+#undef SG_STEP
         a += SG_MR;
         b += SG_NR;
     }
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     if (m == SG_MR && n == SG_NR) {
         if (beta == 0.0f) {
-            for (int i = 0; i < SG_MR; i++) {
-                _mm256_storeu_ps(c + i * ldc, _mm256_mul_ps(va, acc0[i]));
-                _mm256_storeu_ps(c + i * ldc + 8, _mm256_mul_ps(va, acc1[i]));
-            }
+#define SG_ST0(i)                                                \
+    _mm256_storeu_ps(c + i * ldc, _mm256_mul_ps(va, x##i));      \
+    _mm256_storeu_ps(c + i * ldc + 8, _mm256_mul_ps(va, y##i));
+            SG_R6(SG_ST0)
+#undef SG_ST0
         } else {
-            for (int i = 0; i < SG_MR; i++) {
-                float *ci = c + i * ldc;
-                _mm256_storeu_ps(ci, _mm256_fmadd_ps(va, acc0[i], _mm256_mul_ps(vb, _mm256_loadu_ps(ci))));
-                _mm256_storeu_ps(ci + 8, _mm256_fmadd_ps(va, acc1[i], _mm256_mul_ps(vb, _mm256_loadu_ps(ci + 8))));
-            }
+#define SG_ST1(i)                                                                   \
+    _mm256_storeu_ps(c + i * ldc, _mm256_fmadd_ps(va, x##i,                         \
+                     _mm256_mul_ps(vb, _mm256_loadu_ps(c + i * ldc))));             \
+    _mm256_storeu_ps(c + i * ldc + 8, _mm256_fmadd_ps(va, y##i,                     \
+                     _mm256_mul_ps(vb, _mm256_loadu_ps(c + i * ldc + 8))));
+            SG_R6(SG_ST1)
+#undef SG_ST1
         }
         return;
     }
     _Alignas(32) float t[SG_MR * SG_NR];
-    for (int i = 0; i < SG_MR; i++) {
-        _mm256_store_ps(t + i * SG_NR, acc0[i]);
-        _mm256_store_ps(t + i * SG_NR + 8, acc1[i]);
-    }
+#define SG_STT(i)                                 \
+    _mm256_store_ps(t + i * SG_NR, x##i);         \
+    _mm256_store_ps(t + i * SG_NR + 8, y##i);
+    SG_R6(SG_STT)
+#undef SG_STT
     /* scalar edge: fmaf is the same correctly rounded fused op as vfmadd */
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
