@@ -1,0 +1,321 @@
+/* tests/test_train.c — shuffling and batches, accuracy, early stopping,
+ * progress text, CSV log, metrics JSON, command-line options. */
+#define _POSIX_C_SOURCE 200809L
+#include "helpers/testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "train/batch.h"
+#include "train/cli.h"
+#include "train/log.h"
+
+static char tmpdir[64];
+
+static const char *tmp_path(const char *file) {
+    static char buf[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, file);
+    return buf[k];
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)len + 1);
+    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
+    b[len] = '\0';
+    fclose(f);
+    return b;
+}
+
+static void test_permutation(void **state) {
+    (void)state;
+    enum { N = 1000 };
+    int64_t p[N], q[N];
+    tg_rng r1, r2, r3;
+    tg_rng_seed(&r1, 7);
+    tg_rng_seed(&r2, 7);
+    tg_permutation(p, N, &r1);
+    tg_permutation(q, N, &r2);
+    assert_memory_equal(p, q, sizeof p); /* same seed, same order */
+    int seen[N] = {0};
+    int fixed = 0;
+    for (int i = 0; i < N; i++) {
+        assert_true(p[i] >= 0 && p[i] < N);
+        seen[p[i]]++;
+        fixed += p[i] == i;
+    }
+    for (int i = 0; i < N; i++) assert_int_equal(seen[i], 1);
+    assert_true(fixed < 10); /* a shuffle, not the identity */
+    /* the algorithm as documented: exactly n-1 draws, i from n-1 down */
+    tg_rng_seed(&r3, 7);
+    int64_t h[N];
+    for (int i = 0; i < N; i++) h[i] = i;
+    for (int i = N - 1; i > 0; i--) {
+        int j = (int)tg_rng_below(&r3, (uint32_t)i + 1);
+        int64_t t = h[i];
+        h[i] = h[j];
+        h[j] = t;
+    }
+    assert_memory_equal(p, h, sizeof p);
+    assert_memory_equal(&r1, &r3, sizeof r1);
+    tg_permutation(p, 0, &r1);
+    tg_permutation(p, 1, &r1);
+    assert_int_equal(p[0], 0);
+}
+
+static void test_batcher(void **state) {
+    (void)state;
+    tg_rng rng;
+    tg_rng_seed(&rng, 1);
+    tg_batcher bt;
+    tg_batcher_init(&bt, 10, 4, 0, &rng);
+    assert_int_equal(tg_batcher_n_batches(&bt), 3);
+    const int64_t *idx;
+    /* before the first epoch: in order */
+    assert_int_equal(tg_batcher_next(&bt, &idx), 4);
+    assert_true(idx[0] == 0 && idx[3] == 3);
+    int64_t first_epoch[10];
+    for (int e = 0; e < 2; e++) {
+        tg_batcher_epoch(&bt);
+        int seen[10] = {0}, sizes[4] = {0}, nb = 0;
+        int64_t b, k = 0;
+        while ((b = tg_batcher_next(&bt, &idx)) > 0) {
+            sizes[nb++] = (int)b;
+            for (int64_t i = 0; i < b; i++) {
+                seen[idx[i]]++;
+                if (e == 0) first_epoch[k] = idx[i];
+                else if (k == 9) assert_true(memcmp(first_epoch, bt.perm, sizeof first_epoch) != 0);
+                k++;
+            }
+        }
+        assert_int_equal(nb, 3);
+        assert_true(sizes[0] == 4 && sizes[1] == 4 && sizes[2] == 2);
+        for (int i = 0; i < 10; i++) assert_int_equal(seen[i], 1);
+        assert_int_equal(tg_batcher_next(&bt, &idx), 0); /* stays at the end */
+    }
+    tg_batcher_free(&bt);
+    tg_batcher_init(&bt, 10, 4, 1, NULL);
+    assert_int_equal(tg_batcher_n_batches(&bt), 2);
+    tg_batcher_epoch(&bt);
+    assert_int_equal(tg_batcher_next(&bt, &idx), 4);
+    assert_int_equal(idx[0], 0);
+    assert_int_equal(tg_batcher_next(&bt, &idx), 4);
+    assert_int_equal(idx[0], 4);
+    assert_int_equal(tg_batcher_next(&bt, &idx), 0); /* the partial batch is dropped */
+    tg_batcher_free(&bt);
+    TU_EXPECT_DEATH(tg_batcher_init(&bt, 10, 0, 0, NULL), "batch_size >= 1");
+}
+
+static void test_count_correct(void **state) {
+    (void)state;
+    const float logits[] = {
+        0.1f, 2.0f, 0.3f, /* argmax 1 */
+        5.0f, 5.0f, 1.0f, /* tie: first index, 0 */
+        -1.f, -2.f, -0.5f, /* 2 */
+        9.0f, 0.0f, 0.0f, /* 0, but ignored */
+    };
+    const int32_t targets[] = {1, 1, 2, -100};
+    int64_t counted = 0;
+    assert_int_equal(tg_count_correct(logits, targets, 4, 3, -100, &counted), 2);
+    assert_int_equal(counted, 3);
+    const int32_t t2[] = {1, 0, 0, 0};
+    assert_int_equal(tg_count_correct(logits, t2, 4, 3, -1, NULL), 3);
+    const int32_t bad[] = {1, 3, 0, 0};
+    TU_EXPECT_DEATH(tg_count_correct(logits, bad, 4, 3, -1, NULL), "target 3 of row 1 outside [0, 3)");
+}
+
+static void test_early_stop(void **state) {
+    (void)state;
+    tg_early_stop es;
+    tg_early_stop_init(&es, TG_MINIMIZE, 2, 0.01);
+    const double losses[] = {1.0, 0.8, 0.795, 0.7, 0.71, NAN, 0.5};
+    const int best[] = {1, 1, 0, 1, 0, 0, -1};
+    const int stop[] = {0, 0, 0, 0, 0, 1, -1};
+    for (int e = 0; e < 6; e++) {
+        assert_int_equal(tg_early_stop_update(&es, e + 1, losses[e]), best[e]);
+        assert_int_equal(tg_early_stop_should_stop(&es), stop[e]);
+    }
+    assert_true(es.best == 0.7 && es.best_epoch == 4);
+
+    tg_early_stop_init(&es, TG_MAXIMIZE, 3, 0.0);
+    assert_int_equal(tg_early_stop_update(&es, 1, NAN), 0); /* NaN is never best */
+    assert_int_equal(tg_early_stop_update(&es, 2, 0.5), 1);
+    assert_int_equal(tg_early_stop_update(&es, 3, 0.5), 0); /* equal is not better */
+    assert_int_equal(tg_early_stop_update(&es, 4, 0.4), 0);
+    assert_int_equal(tg_early_stop_should_stop(&es), 0);
+    assert_int_equal(tg_early_stop_update(&es, 5, 0.6), 1);
+    assert_int_equal(es.bad_epochs, 0);
+    for (int e = 6; e <= 8; e++) tg_early_stop_update(&es, e, 0.1);
+    assert_int_equal(tg_early_stop_should_stop(&es), 1);
+    assert_int_equal(es.best_epoch, 5);
+}
+
+static void test_progress_text(void **state) {
+    (void)state;
+    tg_progress p;
+    tg_progress_start(&p, 3, 20, 391, 50);
+    p.t0 = 100.0;
+    p.step = 120;
+    p.loss_sum = 0.4321 * 120;
+    p.items = 120 * 32;
+    char buf[256];
+    /* 120 steps in 3.1 s: 1239 items/s, 271 steps left = 7.0 s */
+    tg_progress_format(&p, 103.1, 1, buf, sizeof buf);
+    assert_string_equal(buf, "epoch 3/20 [=====>              ] step 120/391 loss 0.4321 1239 items/s ETA 0:07");
+    tg_progress_format(&p, 103.1, 0, buf, sizeof buf);
+    assert_string_equal(buf, "epoch 3/20 step 120/391 loss 0.4321 1239 items/s ETA 0:07");
+    p.step = 391;
+    p.loss_sum = 0.25 * 391;
+    tg_progress_format(&p, 100.0 + 3725.0, 1, buf, sizeof buf);
+    assert_string_equal(buf, "epoch 3/20 [====================] step 391/391 loss 0.2500 1 items/s in 1:02:05");
+
+    /* plain mode: a line every 50 steps and at the end */
+    const char *path = tmp_path("progress.txt");
+    FILE *f = fopen(path, "w");
+    tg_progress_start(&p, 1, 2, 120, 50);
+    p.out = f;
+    p.tty = 0;
+    for (int s = 1; s <= 120; s++) tg_progress_update(&p, s, 1.0f, 8);
+    tg_progress_end(&p);
+    fclose(f);
+    char *text = slurp(path);
+    int lines = 0;
+    for (char *c = text; *c; c++) lines += *c == '\n';
+    assert_int_equal(lines, 3);
+    assert_non_null(strstr(text, "epoch 1/2 step 50/120 loss 1.0000"));
+    assert_non_null(strstr(text, "epoch 1/2 step 120/120 loss 1.0000"));
+    assert_null(strchr(text, '\r'));
+    free(text);
+    /* terminal mode: redraws with \r, ends with one newline */
+    f = fopen(path, "w");
+    tg_progress_start(&p, 1, 1, 5, 50);
+    p.out = f;
+    p.tty = 1;
+    for (int s = 1; s <= 5; s++) tg_progress_update(&p, s, 2.0f, 1);
+    tg_progress_end(&p);
+    fclose(f);
+    text = slurp(path);
+    assert_int_equal(text[0], '\r');
+    assert_non_null(strstr(text, "] step 5/5 loss 2.0000"));
+    assert_int_equal(text[strlen(text) - 1], '\n');
+    assert_ptr_equal(strchr(text, '\n'), text + strlen(text) - 1);
+    free(text);
+}
+
+static void test_csv_log(void **state) {
+    (void)state;
+    const char *path = tmp_path("log.csv");
+    tg_csv_log log;
+    const char *cols[] = {"epoch", "train_loss", "val,acc"};
+    assert_int_equal(tg_csv_log_open(&log, path, 3, cols), TG_OK);
+    assert_int_equal(tg_csv_log_row(&log, (double[]){1, 0.5, 0.25}), TG_OK);
+    char *text = slurp(path); /* flushed after every row */
+    assert_string_equal(text, "epoch,train_loss,\"val,acc\"\n1,0.5,0.25\n");
+    free(text);
+    assert_int_equal(tg_csv_log_row(&log, (double[]){2, NAN, 1.0 / 3.0}), TG_OK);
+    assert_int_equal(tg_csv_log_close(&log), TG_OK);
+    text = slurp(path);
+    assert_string_equal(text, "epoch,train_loss,\"val,acc\"\n1,0.5,0.25\n2,nan,0.333333333\n");
+    free(text);
+    assert_int_equal(tg_csv_log_open(&log, tmp_path("no/dir/log.csv"), 3, cols), TG_ERR_IO);
+    assert_non_null(strstr(tg_last_error(), "no/dir/log.csv: cannot create"));
+}
+
+static void test_metrics_json(void **state) {
+    (void)state;
+    const char *path = tmp_path("metrics.json");
+    const char *names[] = {"val_acc", "epochs", "loss"};
+    assert_int_equal(tg_metrics_json_write(path, 3, names, (double[]){0.9375, 12, INFINITY}), TG_OK);
+    char *text = slurp(path);
+    assert_string_equal(text, "{\"val_acc\":0.9375,\"epochs\":12,\"loss\":null}\n");
+    cJSON *j = cJSON_Parse(text);
+    assert_non_null(j);
+    assert_true(cJSON_GetObjectItem(j, "val_acc")->valuedouble == 0.9375);
+    cJSON_Delete(j);
+    free(text);
+    /* 1/3 round-trips exactly */
+    assert_int_equal(tg_metrics_json_write(path, 1, names, (double[]){1.0 / 3.0}), TG_OK);
+    text = slurp(path);
+    j = cJSON_Parse(text);
+    assert_true(cJSON_GetObjectItem(j, "val_acc")->valuedouble == 1.0 / 3.0);
+    cJSON_Delete(j);
+    free(text);
+    assert_int_equal(tg_metrics_json_write(tmp_path("no/dir/m.json"), 1, names, (double[]){1}),
+                     TG_ERR_IO);
+}
+
+static void test_cli(void **state) {
+    (void)state;
+    int epochs = 20, quiet = 0;
+    float lr = 3e-4f;
+    double wd = 0.1;
+    const char *data = "data/ud";
+    const tg_cli_opt opts[] = {
+        {"epochs", TG_CLI_INT, &epochs, "number of epochs"},
+        {"lr", TG_CLI_FLOAT, &lr, "peak learning rate"},
+        {"wd", TG_CLI_DOUBLE, &wd, "weight decay"},
+        {"data", TG_CLI_STRING, &data, "corpus directory"},
+        {"quiet", TG_CLI_FLAG, &quiet, "no progress output"},
+    };
+    char *ok[] = {"prog", "--epochs", "5", "--lr=0.01", "--quiet", "--data", "x/y", "--wd", "1e-2"};
+    assert_int_equal(tg_cli_parse(9, ok, opts, 5, "about"), 0);
+    assert_true(epochs == 5 && lr == 0.01f && quiet == 1 && strcmp(data, "x/y") == 0 && wd == 1e-2);
+
+    const char *help_path = tmp_path("help.txt");
+    FILE *f = fopen(help_path, "w");
+    epochs = 20;
+    tg_cli_help(f, "/usr/bin/tagger", opts, 5, "Trains a tagger.");
+    fclose(f);
+    char *text = slurp(help_path);
+    assert_non_null(strstr(text, "usage: tagger [options]\nTrains a tagger.\n"));
+    assert_non_null(strstr(text, "  --epochs N           number of epochs (default 20)\n"));
+    assert_non_null(strstr(text, "  --lr X               peak learning rate (default 0.01)\n"));
+    assert_non_null(strstr(text, "  --quiet              no progress output\n"));
+    free(text);
+
+    struct { int argc; char *argv[4]; const char *msg; } bad[] = {
+        {3, {"p", "--epochs", "ten"}, "--epochs: expected an integer, got 'ten'"},
+        {2, {"p", "--epoch"}, "unknown option '--epoch' (see --help)"},
+        {2, {"p", "--lr"}, "--lr: missing value"},
+        {3, {"p", "--lr", "1e999"}, "--lr: expected a number, got '1e999'"},
+        {2, {"p", "--quiet=1"}, "--quiet takes no value"},
+        {2, {"p", "stray"}, "unexpected argument 'stray'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(tg_cli_parse(bad[i].argc, bad[i].argv, opts, 5, NULL), TG_ERR_ARG);
+        if (!strstr(tg_last_error(), bad[i].msg))
+            fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, tg_last_error(), bad[i].msg);
+    }
+}
+
+static int setup(void **state) {
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/tg_train_XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_permutation),   cmocka_unit_test(test_batcher),
+        cmocka_unit_test(test_count_correct), cmocka_unit_test(test_early_stop),
+        cmocka_unit_test(test_progress_text), cmocka_unit_test(test_csv_log),
+        cmocka_unit_test(test_metrics_json),  cmocka_unit_test(test_cli),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,61 @@
+/* train/batch.c — Fisher-Yates permutations and the mini-batch iterator. */
+#include "train/batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void tg_permutation(int64_t *perm, int64_t n, tg_rng *rng) {
+    TG_CHECK(n >= 0 && n <= (int64_t)UINT32_MAX + 1, "tg_permutation",
+             "n must be in [0, 2^32], got %lld", (long long)n);
+    TG_CHECK(rng && (perm || n == 0), "tg_permutation", "perm and rng must not be NULL");
+    for (int64_t i = 0; i < n; i++) perm[i] = i;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)tg_rng_below(rng, (uint32_t)(i + 1));
+        int64_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+void tg_batcher_init(tg_batcher *bt, int64_t n, int64_t batch_size, int drop_last, tg_rng *rng) {
+    TG_CHECK(bt, "tg_batcher_init", "bt must not be NULL");
+    TG_CHECK(n >= 0 && batch_size >= 1, "tg_batcher_init",
+             "need n >= 0 and batch_size >= 1, got n %lld, batch_size %lld", (long long)n,
+             (long long)batch_size);
+    memset(bt, 0, sizeof *bt);
+    bt->n = n;
+    bt->batch_size = batch_size;
+    bt->drop_last = drop_last;
+    bt->rng = rng;
+    bt->perm = tg_xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+    for (int64_t i = 0; i < n; i++) bt->perm[i] = i;
+}
+
+void tg_batcher_epoch(tg_batcher *bt) {
+    TG_CHECK(bt && bt->perm, "tg_batcher_epoch", "batcher not initialised");
+    bt->pos = 0;
+    if (bt->rng) tg_permutation(bt->perm, bt->n, bt->rng);
+}
+
+int64_t tg_batcher_next(tg_batcher *bt, const int64_t **idx) {
+    TG_CHECK(bt && bt->perm && idx, "tg_batcher_next", "batcher not initialised or idx NULL");
+    int64_t left = bt->n - bt->pos;
+    int64_t b = left < bt->batch_size ? left : bt->batch_size;
+    if (b <= 0 || (bt->drop_last && b < bt->batch_size)) {
+        *idx = NULL;
+        return 0;
+    }
+    *idx = bt->perm + bt->pos;
+    bt->pos += b;
+    return b;
+}
+
+int64_t tg_batcher_n_batches(const tg_batcher *bt) {
+    return bt->drop_last ? bt->n / bt->batch_size : (bt->n + bt->batch_size - 1) / bt->batch_size;
+}
+
+void tg_batcher_free(tg_batcher *bt) {
+    if (!bt) return;
+    free(bt->perm);
+    memset(bt, 0, sizeof *bt);
+}

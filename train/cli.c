@@ -1,0 +1,93 @@
+/* train/cli.c — "--name value" options against a table. */
+#include "train/cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tg_cli_help(FILE *f, const char *prog, const tg_cli_opt *opts, int n_opts, const char *about) {
+    const char *base = prog ? strrchr(prog, '/') : NULL;
+    fprintf(f, "usage: %s [options]\n", base ? base + 1 : prog ? prog : "prog");
+    if (about && *about) fprintf(f, "%s\n", about);
+    fprintf(f, "options:\n");
+    for (int i = 0; i < n_opts; i++) {
+        const tg_cli_opt *o = &opts[i];
+        static const char *meta[] = {" N", " X", " X", " S", ""};
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s", o->name, meta[o->type]);
+        fprintf(f, "  %-20s %s", left, o->help ? o->help : "");
+        switch (o->type) {
+        case TG_CLI_INT: fprintf(f, " (default %d)", *(int *)o->dest); break;
+        case TG_CLI_FLOAT: fprintf(f, " (default %g)", (double)*(float *)o->dest); break;
+        case TG_CLI_DOUBLE: fprintf(f, " (default %g)", *(double *)o->dest); break;
+        case TG_CLI_STRING: {
+            const char *s = *(const char **)o->dest;
+            fprintf(f, " (default %s)", s ? s : "none");
+            break;
+        }
+        case TG_CLI_FLAG: break;
+        }
+        fputc('\n', f);
+    }
+    fprintf(f, "  %-20s %s\n", "--help", "this text");
+}
+
+static int set_value(const tg_cli_opt *o, const char *v) {
+    char *end;
+    errno = 0;
+    switch (o->type) {
+    case TG_CLI_INT: {
+        long x = strtol(v, &end, 10);
+        if (!*v || *end || errno || x < INT_MIN || x > INT_MAX)
+            return tg_set_error(TG_ERR_ARG, "--%s: expected an integer, got '%s'", o->name, v);
+        *(int *)o->dest = (int)x;
+        return 0;
+    }
+    case TG_CLI_FLOAT:
+    case TG_CLI_DOUBLE: {
+        double x = strtod(v, &end);
+        if (!*v || *end || errno || !isfinite(x))
+            return tg_set_error(TG_ERR_ARG, "--%s: expected a number, got '%s'", o->name, v);
+        if (o->type == TG_CLI_FLOAT) *(float *)o->dest = (float)x;
+        else *(double *)o->dest = x;
+        return 0;
+    }
+    case TG_CLI_STRING: *(const char **)o->dest = v; return 0;
+    case TG_CLI_FLAG: break;
+    }
+    return tg_set_error(TG_ERR_ARG, "--%s takes no value", o->name);
+}
+
+int tg_cli_parse(int argc, char **argv, const tg_cli_opt *opts, int n_opts, const char *about) {
+    TG_CHECK(argc >= 0 && (argc == 0 || argv) && (opts || n_opts == 0), "tg_cli_parse",
+             "bad arguments");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            tg_cli_help(stdout, argv[0], opts, n_opts, about);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0)
+            return tg_set_error(TG_ERR_ARG, "unexpected argument '%s' (options are --name value; see --help)", a);
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+        const tg_cli_opt *o = NULL;
+        for (int k = 0; k < n_opts && !o; k++)
+            if (strlen(opts[k].name) == nl && strncmp(opts[k].name, name, nl) == 0) o = &opts[k];
+        if (!o) return tg_set_error(TG_ERR_ARG, "unknown option '--%.*s' (see --help)", (int)nl, name);
+        if (o->type == TG_CLI_FLAG) {
+            if (eq) return tg_set_error(TG_ERR_ARG, "--%s takes no value", o->name);
+            *(int *)o->dest = 1;
+            continue;
+        }
+        const char *v = eq ? eq + 1 : NULL;
+        if (!v) {
+            if (i + 1 >= argc) return tg_set_error(TG_ERR_ARG, "--%s: missing value", o->name);
+            v = argv[++i];
+        }
+        if (set_value(o, v) != 0) return TG_ERR_ARG;
+    }
+    return 0;
+}
