@@ -135,8 +135,8 @@ static const char *gz_msg(gzFile gz, int *errnum) {
 }
 
 /* Reads path (plain or gzip; "-" = stdin) into a malloc'd NUL-terminated
- * buffer. Errors: TG_ERR_IO / TG_ERR_NOMEM with message set. */
-static tg_status read_all(const char *path, char **out, size_t *out_len) {
+ * buffer; messages name it `name`. Errors: TG_ERR_IO / TG_ERR_NOMEM with message set. */
+static tg_status read_all(const char *path, const char *name, char **out, size_t *out_len) {
     gzFile gz;
     errno = 0;
     if (strcmp(path, "-") == 0) {
@@ -147,20 +147,20 @@ static tg_status read_all(const char *path, char **out, size_t *out_len) {
         gz = gzopen(path, "rb");
     }
     if (!gz)
-        return tg_set_error(TG_ERR_IO, "%s: cannot open: %s", path,
+        return tg_set_error(TG_ERR_IO, "%s: cannot open: %s", name,
                             errno ? strerror(errno) : "out of memory");
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     tg_status st = TG_OK;
     if (!buf) {
         gzclose_r(gz);
-        return tg_set_error(TG_ERR_NOMEM, "%s: out of memory reading the file", path);
+        return tg_set_error(TG_ERR_NOMEM, "%s: out of memory reading the file", name);
     }
     for (;;) {
         if (cap - len < (1 << 16)) {
             char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
             if (!nb) {
-                st = tg_set_error(TG_ERR_NOMEM, "%s: out of memory after reading %zu bytes", path, len);
+                st = tg_set_error(TG_ERR_NOMEM, "%s: out of memory after reading %zu bytes", name, len);
                 break;
             }
             buf = nb;
@@ -173,7 +173,7 @@ static tg_status read_all(const char *path, char **out, size_t *out_len) {
         if (r < 0) {
             int errnum;
             const char *msg = gz_msg(gz, &errnum);
-            st = tg_set_error(TG_ERR_IO, "%s: read failed: %s", path,
+            st = tg_set_error(TG_ERR_IO, "%s: read failed: %s", name,
                               errnum == Z_ERRNO ? strerror(errno) : msg);
             break;
         }
@@ -183,14 +183,14 @@ static tg_status read_all(const char *path, char **out, size_t *out_len) {
             int errnum;
             const char *msg = gz_msg(gz, &errnum);
             if (errnum != Z_OK)
-                st = tg_set_error(TG_ERR_IO, "%s: gzip: %s", path, msg);
+                st = tg_set_error(TG_ERR_IO, "%s: gzip: %s", name, msg);
             break;
         }
         len += (size_t)r;
     }
     int cr = gzclose_r(gz);
     if (st == TG_OK && cr != Z_OK)
-        st = tg_set_error(TG_ERR_IO, "%s: gzip: %s", path,
+        st = tg_set_error(TG_ERR_IO, "%s: gzip: %s", name,
                           cr == Z_BUF_ERROR ? "unexpected end of file" : "close failed");
     if (st != TG_OK) {
         free(buf);
@@ -499,9 +499,10 @@ static tg_status read_and_build(parse_fn fn, const char *path, int flags, tg_con
     TG_CHECK(path != NULL && out != NULL, "tg_conllu_read", "path and out must not be NULL");
     char *buf = NULL;
     size_t len = 0;
-    tg_status st = read_all(path, &buf, &len);
+    const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    tg_status st = read_all(path, name, &buf, &len);
     if (st != TG_OK) return st;
-    st = build(fn, strcmp(path, "-") == 0 ? "<stdin>" : path, buf, len, flags, out);
+    st = build(fn, name, buf, len, flags, out);
     free(buf);
     return st;
 }

@@ -108,7 +108,8 @@ typedef struct tg_conllu {
  * On error returns a negative status, leaves *out untouched, frees all it
  * allocated, and sets tg_last_error() to "path:line: what was expected":
  *   TG_ERR_IO      file cannot be opened/read ("path: No such file or directory"),
- *                  gzip stream corrupt or truncated ("path: gzip: unexpected end of file")
+ *                  gzip stream corrupt ("path: read failed: incorrect data check")
+ *                  or truncated ("path: gzip: unexpected end of file")
  *   TG_ERR_FORMAT  wrong number of columns; bad or out-of-sequence ID; unknown
  *                  UPOS; empty FORM; invalid UTF-8 or NUL byte; comment inside
  *                  a sentence; no blank line after the last sentence; …
