@@ -65,7 +65,7 @@
 #endif
 /* below this many flops (2*M*N*K) one thread is used */
 #ifndef SG_PAR_MIN_FLOPS
-#define SG_PAR_MIN_FLOPS (2.0 * 96 * 96 * 96)
+#define SG_PAR_MIN_FLOPS (2.0 * 64 * 64 * 64)
 #endif
 
 #define SG_ALIGN 64
