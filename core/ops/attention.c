@@ -40,6 +40,48 @@
 static int imin(int a, int b) { return a < b ? a : b; }
 static int imax(int a, int b) { return a > b ? a : b; }
 
+/* ---- e^x for the softmax -------------------------------------------------
+ * libm's expf is a call per element and was half the time of a step; this
+ * one inlines and vectorises (Cephes' expf, Moshier 1992): x = n·ln2 + r with
+ * n = round(x/ln2) and |r| <= ln2/2 (ln2 split in two for exactness), e^r by
+ * a degree-6 polynomial (relative error < 2e-7), 2^n from the exponent bits.
+ * Arguments here are <= 0 up to rounding (scores minus their row maximum or
+ * log-sum-exp); x < −87.3 (including −inf, a masked score) gives exactly 0. */
+static inline float exp_le0(float x) {
+    const float lo = -87.3f, hi = 88.0f;
+    float xc = x < lo ? lo : x > hi ? hi : x;
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+    float r = xc - n * 0.693359375f - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { int32_t i; float f; } two_n = {.i = ((int32_t)n + 127) << 23};
+    return x < lo ? 0.0f : p * two_n.f;
+}
+
+/* max(m, s[0..n−1]) */
+static float row_max(const float *s, int n, float m) {
+#pragma omp simd reduction(max : m)
+    for (int j = 0; j < n; j++) m = s[j] > m ? s[j] : m;
+    return m;
+}
+
+/* s[j] = e^{s[j] − m}; returns Σ_j s[j] (a fixed-order vector sum: the same
+ * for any thread count). */
+static float row_exp(float *s, int n, float m) {
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < n; j++) {
+        s[j] = exp_le0(s[j] - m);
+        sum += s[j];
+    }
+    return sum;
+}
+
 /* ---- the mask ------------------------------------------------------------ */
 
 int tg_attn_mask_is_empty(const tg_attn_mask *m) {
@@ -154,18 +196,13 @@ static void fwd_tile(const attn_ctx *c, const float *q, const float *k, const fl
         int bc = imin(BC, jhi - j0);
         scores_tile(c, q, k, b, h, i0, br, j0, bc, S);
         for (int r = 0; r < br; r++) {
-            float *s = S + r * BC, mx = mrow[r];
-            for (int j = 0; j < bc; j++) mx = s[j] > mx ? s[j] : mx;
+            float *s = S + r * BC, mx = row_max(s, bc, mrow[r]);
             if (mx == -INFINITY) { /* nothing visible yet in this row */
                 memset(s, 0, (size_t)bc * sizeof(float));
                 continue;
             }
-            double sum = 0.0;
-            for (int j = 0; j < bc; j++) {
-                s[j] = expf(s[j] - mx); /* e^{−inf} = 0 for masked keys */
-                sum += s[j];
-            }
-            float alpha = expf(mrow[r] - mx); /* 0 when m was −inf, 1 when m did not grow */
+            float sum = row_exp(s, bc, mx);      /* e^{−inf} = 0 for masked keys */
+            float alpha = exp_le0(mrow[r] - mx); /* 0 when m was −inf, 1 when m did not grow */
             if (alpha != 1.0f) {
                 float *orow = Oi + (int64_t)r * ldv;
                 for (int d = 0; d < Dv; d++) orow[d] *= alpha;
@@ -195,7 +232,7 @@ static void probs_tile(const float *lse, int br, int bc, float *S) {
     for (int r = 0; r < br; r++) {
         float *s = S + r * BC;
         if (lse[r] == -INFINITY) memset(s, 0, (size_t)bc * sizeof(float));
-        else for (int j = 0; j < bc; j++) s[j] = expf(s[j] - lse[r]);
+        else row_exp(s, bc, lse[r]);
     }
 }
 
