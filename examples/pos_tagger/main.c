@@ -1,0 +1,534 @@
+/* examples/pos_tagger/main.c — part-of-speech tagging (UPOS) on Universal
+ * Dependencies with a Transformer encoder over words and their characters.
+ *
+ *   build/pos_tagger train --ud data/ud_english_ewt --time-budget 480 --save pos.safetensors
+ *   build/pos_tagger eval  --model pos.safetensors --data data/ud_english_ewt/en_ewt-ud-test.conllu.gz
+ *   echo "I saw a saw ." | build/pos_tagger tag --model pos.safetensors
+ *
+ * Run `build/pos_tagger <command> --help` for every option and its default.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "data/conllu.h"
+#include "data/vocab.h"
+#include "examples/pos_tagger/corpus.h"
+#include "examples/pos_tagger/model.h"
+#include "optim/optim.h"
+#include "tapegrad.h"
+#include "train/checkpoint.h"
+#include "train/cli.h"
+#include "train/log.h"
+#include "train/plot.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void die(const char *what) {
+    fprintf(stderr, "pos_tagger: %s\n", what);
+    exit(1);
+}
+
+/* Parses a command's options; returns -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, const char *prog, const tg_cli_opt *opts, int n,
+                      const char *about) {
+    argv[0] = (char *)prog; /* "usage: pos_tagger train [options]" */
+    int r = tg_cli_parse(argc, argv, opts, n, about);
+    if (r > 0) return 0;
+    if (r < 0) {
+        fprintf(stderr, "%s: %s\n", prog, tg_last_error());
+        return 2;
+    }
+    return -1;
+}
+
+/* ---- prediction and scoring --------------------------------------------- */
+
+/* Predicts a tag for every word of c (in corpus order) into pred[n_words]. */
+static void predict(pos_model *m, tg_tape *tp, const pos_batches *bs, const tg_conllu *c,
+                    int8_t *pred) {
+    int old_grad = tg_tape_set_grad(tp, 0), old_train = tg_tape_set_training(tp, 0);
+    for (int k = 0; k < bs->n_batches; k++) {
+        const pos_batch *b = &bs->batches[k];
+        tg_tape_reset(tp);
+        tg_tensor *logits = pos_model_forward(tp, m, b); /* [B, T, 17] */
+        for (int i = 0; i < b->B; i++) {
+            int64_t w0 = c->sent_start[b->sent[i]], len = c->sent_start[b->sent[i] + 1] - w0;
+            for (int t = 0; t < len; t++) {
+                const float *z = logits->data + ((size_t)i * b->T + t) * TG_UPOS_COUNT;
+                int best = 0;
+                for (int y = 1; y < TG_UPOS_COUNT; y++)
+                    if (z[y] > z[best]) best = y;
+                pred[w0 + t] = (int8_t)best;
+            }
+        }
+    }
+    tg_tape_reset(tp);
+    tg_tape_set_grad(tp, old_grad);
+    tg_tape_set_training(tp, old_train);
+}
+
+static double accuracy(const tg_conllu *c, const int8_t *pred) {
+    int64_t ok = 0;
+    for (int64_t w = 0; w < c->n_words; w++) ok += pred[w] == c->upos[w];
+    return c->n_words ? (double)ok / (double)c->n_words : 0.0;
+}
+
+/* ---- the data a run needs ----------------------------------------------- */
+
+typedef struct {
+    tg_conllu corpus;
+    pos_batches batches;
+} split;
+
+static void split_load(split *s, const char *path, const tg_vocab *words, const tg_vocab *chars,
+                       int batch_size, int labelled) {
+    memset(s, 0, sizeof *s);
+    if (!path) return;
+    tg_status st = labelled ? tg_conllu_read(path, 0, &s->corpus) : tg_conllu_read_tokens(path, &s->corpus);
+    if (st != TG_OK) die(tg_last_error());
+    pos_batches_make(&s->batches, &s->corpus, words, chars, batch_size);
+}
+
+static void split_free(split *s) {
+    pos_batches_free(&s->batches);
+    tg_conllu_free(&s->corpus);
+}
+
+/* Finds <dir>/en_ewt-ud-<part>.conllu[.gz]. */
+static char *ud_file(const char *dir, const char *part) {
+    static const char *const prefixes[] = {"en_ewt", NULL};
+    char path[4096];
+    for (int i = 0; prefixes[i]; i++) {
+        for (int gz = 1; gz >= 0; gz--) {
+            snprintf(path, sizeof path, "%s/%s-ud-%s.conllu%s", dir, prefixes[i], part, gz ? ".gz" : "");
+            FILE *f = fopen(path, "rb");
+            if (f) {
+                fclose(f);
+                return strdup(path);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ---- checkpoints: parameters + configuration + vocabularies -------------- */
+
+static tg_status save_model(const char *path, pos_model *m, const tg_vocab *words, const tg_vocab *chars,
+                            int64_t epoch) {
+    tg_checkpoint_extra ex = {0};
+    char *cfg = pos_config_to_json(&m->cfg), *wv = tg_vocab_to_string(words), *cv = tg_vocab_to_string(chars);
+    tg_checkpoint_meta_set(&ex, "model", "pos_tagger");
+    tg_checkpoint_meta_set(&ex, "config", cfg);
+    tg_checkpoint_meta_set(&ex, "word_vocab", wv);
+    tg_checkpoint_meta_set(&ex, "char_vocab", cv);
+    ex.epoch = epoch;
+    tg_status st = tg_checkpoint_save(path, &m->ps, &ex);
+    tg_checkpoint_extra_free(&ex);
+    free(cfg);
+    free(wv);
+    free(cv);
+    return st;
+}
+
+/* Reads the configuration and vocabularies first, builds the model, then
+ * loads the parameters (which checks every tensor before touching one). */
+static void load_model(const char *path, pos_model *m, tg_vocab *words, tg_vocab *chars) {
+    char *cfg_s = NULL, *wv = NULL, *cv = NULL;
+    if (tg_checkpoint_read_metadata(path, "config", &cfg_s) != TG_OK ||
+        tg_checkpoint_read_metadata(path, "word_vocab", &wv) != TG_OK ||
+        tg_checkpoint_read_metadata(path, "char_vocab", &cv) != TG_OK)
+        die(tg_last_error());
+    pos_config cfg;
+    if (pos_config_from_json(cfg_s, &cfg) != TG_OK || tg_vocab_from_string(path, wv, words) != TG_OK ||
+        tg_vocab_from_string(path, cv, chars) != TG_OK)
+        die(tg_last_error());
+    free(cfg_s);
+    free(wv);
+    free(cv);
+    pos_model_init(m, &cfg, 1);
+    if (tg_checkpoint_load(path, &m->ps, NULL) != TG_OK) die(tg_last_error());
+}
+
+/* ---- train --------------------------------------------------------------- */
+
+typedef struct {
+    const char *train, *dev, *test, *ud, *save, *metrics_json, *log_csv;
+    int epochs, batch_size, threads, min_count, warmup;
+    int seed;
+    double time_budget, lr, lr_min;
+    pos_config cfg;
+} train_opts;
+
+static int cmd_train(int argc, char **argv) {
+    train_opts o = {.epochs = 100, .batch_size = 32, .threads = 0, .min_count = 2, .warmup = 200,
+                    .seed = 1, .time_budget = 0, .lr = 2e-3, .lr_min = 1e-4,
+                    .cfg = {.d_word = 128, .d_char = 32, .n_filters = 128, .d_model = 128,
+                            .n_layers = 2, .n_heads = 4, .d_ff = 256, .dropout = 0.2f,
+                            .word_dropout = 0.1f}};
+    float dropout = o.cfg.dropout, word_dropout = o.cfg.word_dropout;
+    const tg_cli_opt opts[] = {
+        {"ud", TG_CLI_STRING, &o.ud, "UD folder holding *-ud-{train,dev,test}.conllu[.gz]"},
+        {"train", TG_CLI_STRING, &o.train, "training file (overrides --ud)"},
+        {"dev", TG_CLI_STRING, &o.dev, "development file, evaluated each epoch (overrides --ud)"},
+        {"test", TG_CLI_STRING, &o.test, "test file, evaluated once at the end (overrides --ud)"},
+        {"epochs", TG_CLI_INT, &o.epochs, "at most this many epochs"},
+        {"time-budget", TG_CLI_DOUBLE, &o.time_budget, "stop training after this many seconds (0: none)"},
+        {"batch-size", TG_CLI_INT, &o.batch_size, "sentences per batch"},
+        {"lr", TG_CLI_DOUBLE, &o.lr, "peak Adam learning rate"},
+        {"lr-min", TG_CLI_DOUBLE, &o.lr_min, "learning rate at the end of the cosine decay"},
+        {"warmup", TG_CLI_INT, &o.warmup, "linear warm-up steps"},
+        {"d-model", TG_CLI_INT, &o.cfg.d_model, "Transformer width d_model"},
+        {"layers", TG_CLI_INT, &o.cfg.n_layers, "encoder blocks"},
+        {"heads", TG_CLI_INT, &o.cfg.n_heads, "attention heads n_heads"},
+        {"d-ff", TG_CLI_INT, &o.cfg.d_ff, "MLP hidden width"},
+        {"d-word", TG_CLI_INT, &o.cfg.d_word, "word embedding width"},
+        {"d-char", TG_CLI_INT, &o.cfg.d_char, "character embedding width"},
+        {"filters", TG_CLI_INT, &o.cfg.n_filters, "character convolution filters"},
+        {"dropout", TG_CLI_FLOAT, &dropout, "dropout probability"},
+        {"word-dropout", TG_CLI_FLOAT, &word_dropout, "probability of replacing a training word by <unk>"},
+        {"min-count", TG_CLI_INT, &o.min_count, "words seen fewer times are <unk>"},
+        {"threads", TG_CLI_INT, &o.threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)"},
+        {"seed", TG_CLI_INT, &o.seed, "seed of initialisation, shuffling and dropout"},
+        {"save", TG_CLI_STRING, &o.save, "write the best model (by dev accuracy) here, .safetensors"},
+        {"metrics-json", TG_CLI_STRING, &o.metrics_json, "write the final metrics here as one JSON object"},
+        {"log-csv", TG_CLI_STRING, &o.log_csv, "write per-epoch metrics here as CSV"},
+    };
+    int r = parse_args(argc, argv, "pos_tagger train", opts, (int)(sizeof opts / sizeof *opts), "Trains the tagger.");
+    if (r >= 0) return r;
+    o.cfg.dropout = dropout;
+    o.cfg.word_dropout = word_dropout;
+    if (o.threads > 0) tg_set_num_threads(o.threads);
+    char *found[3] = {NULL, NULL, NULL};
+    if (o.ud) {
+        const char *parts[3] = {"train", "dev", "test"};
+        for (int i = 0; i < 3; i++) found[i] = ud_file(o.ud, parts[i]);
+        if (!o.train) o.train = found[0];
+        if (!o.dev) o.dev = found[1];
+        if (!o.test) o.test = found[2];
+    }
+    if (!o.train) die("no training file: give --train FILE or --ud DIR (see --help)");
+
+    double t_load = now();
+    tg_conllu train_c;
+    if (tg_conllu_read(o.train, 0, &train_c) != TG_OK) die(tg_last_error());
+    tg_vocab words, chars;
+    tg_vocab_build_words(&train_c, o.min_count, 0, &words);
+    tg_vocab_build_chars(&train_c, 1, &chars);
+    pos_batches train_b;
+    pos_batches_make(&train_b, &train_c, &words, &chars, o.batch_size);
+    split dev, test;
+    split_load(&dev, o.dev, &words, &chars, 64, 1);
+    split_load(&test, o.test, &words, &chars, 64, 1);
+    o.cfg.word_vocab = words.size;
+    o.cfg.char_vocab = chars.size;
+    printf("train %s: %lld sentences, %lld words; vocabulary %d words (min count %d), %d characters\n",
+           o.train, (long long)train_c.n_sents, (long long)train_c.n_words, words.size, o.min_count,
+           chars.size);
+    if (o.dev) printf("dev   %s: %lld sentences, %lld words\n", o.dev, (long long)dev.corpus.n_sents,
+                      (long long)dev.corpus.n_words);
+
+    pos_model m;
+    pos_model_init(&m, &o.cfg, (uint64_t)o.seed);
+    printf("model: %lld parameters, d_model %d, %d layers, %d heads, d_ff %d; %d threads; loaded in %.1f s\n",
+           (long long)tg_params_count(&m.ps), o.cfg.d_model, o.cfg.n_layers, o.cfg.n_heads, o.cfg.d_ff,
+           tg_get_num_threads(), now() - t_load);
+
+    tg_adam opt;
+    tg_adam_init(&opt, &m.ps, (float)o.lr, 0.9f, 0.999f, 1e-8f, 0.0f);
+    tg_tape *tp = tg_tape_new(64u << 20);
+    tg_rng shuffle;
+    tg_rng_seed(&shuffle, (uint64_t)o.seed + 1);
+    int *order = tg_xmalloc((size_t)train_b.n_batches * sizeof *order);
+    int8_t *dev_pred = tg_xmalloc((size_t)(dev.corpus.n_words + 1));
+    tg_csv_log csv = {0};
+    static const char *const csv_cols[] = {"epoch", "step", "train_loss", "dev_accuracy", "seconds"};
+    if (o.log_csv && tg_csv_log_open(&csv, o.log_csv, 5, csv_cols) != TG_OK) die(tg_last_error());
+
+    const int64_t total_steps = (int64_t)o.epochs * train_b.n_batches;
+    double t0 = now(), train_seconds = 0, best_dev = -1;
+    int64_t step = 0, tokens = 0;
+    int best_epoch = 0, epoch, stop = 0;
+    for (epoch = 1; epoch <= o.epochs && !stop; epoch++) {
+        for (int k = 0; k < train_b.n_batches; k++) order[k] = k;
+        for (int k = train_b.n_batches - 1; k > 0; k--) { /* Fisher-Yates */
+            int j = (int)tg_rng_below(&shuffle, (uint32_t)k + 1), t = order[k];
+            order[k] = order[j];
+            order[j] = t;
+        }
+        double loss_sum = 0;
+        int64_t loss_words = 0;
+        tg_progress prog;
+        tg_progress_start(&prog, epoch, o.epochs, train_b.n_batches, 100);
+        for (int k = 0; k < train_b.n_batches; k++) {
+            const pos_batch *b = &train_b.batches[order[k]];
+            /* Warm-up, then cosine decay over the budget (steps or seconds, whichever ends first). */
+            double frac = total_steps ? (double)step / (double)total_steps : 0;
+            if (o.time_budget > 0 && (now() - t0) / o.time_budget > frac) frac = (now() - t0) / o.time_budget;
+            if (frac > 1) frac = 1;
+            float lr = (float)(o.lr_min + 0.5 * (o.lr - o.lr_min) * (1 + cos(3.14159265358979 * frac)));
+            if (step < o.warmup) lr = (float)o.lr * (float)(step + 1) / (float)o.warmup;
+            opt.lr = lr;
+
+            tg_tape_reset(tp);
+            tg_params_zero_grad(&m.ps);
+            tg_tensor *logits = pos_model_forward(tp, &m, b);
+            tg_tensor *loss = tg_cross_entropy(tp, logits, b->targets, -1, TG_SUM);
+            if (tg_backward(tp, loss) != TG_OK) die(tg_last_error());
+            tg_adam_step(&opt);
+            step++;
+            tokens += b->n_words;
+            loss_sum += loss->data[0];
+            loss_words += b->n_words;
+            tg_progress_update(&prog, k + 1, loss->data[0] / (float)b->n_words, b->n_words);
+            if (o.time_budget > 0 && now() - t0 >= o.time_budget) {
+                stop = 1;
+                break;
+            }
+        }
+        tg_progress_end(&prog);
+        train_seconds = now() - t0;
+        double dev_acc = 0;
+        if (o.dev) {
+            predict(&m, tp, &dev.batches, &dev.corpus, dev_pred);
+            dev_acc = accuracy(&dev.corpus, dev_pred);
+        }
+        printf("epoch %d: step %lld, train loss %.4f per word, dev accuracy %.2f%%, %.0f s, %.0f words/s\n",
+               epoch, (long long)step, loss_sum / (double)(loss_words ? loss_words : 1), 100 * dev_acc,
+               train_seconds, (double)tokens / train_seconds);
+        if (o.log_csv) {
+            const double row[5] = {epoch, (double)step, loss_sum / (double)(loss_words ? loss_words : 1),
+                                   dev_acc, train_seconds};
+            if (tg_csv_log_row(&csv, row) != TG_OK) die(tg_last_error());
+        }
+        if (dev_acc > best_dev || !o.dev) {
+            best_dev = dev_acc;
+            best_epoch = epoch;
+            if (o.save && save_model(o.save, &m, &words, &chars, epoch) != TG_OK) die(tg_last_error());
+        }
+        fflush(stdout);
+    }
+    epoch--;
+    /* Evaluate the best model (the one saved) on dev and test. */
+    if (o.save) {
+        pos_model_free(&m);
+        tg_vocab wv, cv;
+        load_model(o.save, &m, &wv, &cv);
+        tg_vocab_free(&wv);
+        tg_vocab_free(&cv);
+    }
+    double dev_acc = 0, test_acc = 0;
+    if (o.dev) {
+        predict(&m, tp, &dev.batches, &dev.corpus, dev_pred);
+        dev_acc = accuracy(&dev.corpus, dev_pred);
+    }
+    if (o.test) {
+        int8_t *pred = tg_xmalloc((size_t)test.corpus.n_words + 1);
+        predict(&m, tp, &test.batches, &test.corpus, pred);
+        test_acc = accuracy(&test.corpus, pred);
+        free(pred);
+    }
+    printf("best epoch %d of %d: dev UPOS accuracy %.2f%%", best_epoch, epoch, 100 * dev_acc);
+    if (o.test) printf(", test UPOS accuracy %.2f%%", 100 * test_acc);
+    printf("; training %.0f s, %.0f words/s\n", train_seconds, (double)tokens / train_seconds);
+    if (o.metrics_json) {
+        static const char *const names[] = {"dev_accuracy", "test_accuracy", "train_seconds",
+                                            "train_words_per_second", "epochs", "best_epoch", "steps",
+                                            "parameters"};
+        const double values[] = {dev_acc, o.test ? test_acc : NAN, train_seconds,
+                                 (double)tokens / train_seconds, epoch, best_epoch, (double)step,
+                                 (double)tg_params_count(&m.ps)};
+        if (tg_metrics_json_write(o.metrics_json, 8, names, values) != TG_OK) die(tg_last_error());
+    }
+    if (o.log_csv && tg_csv_log_close(&csv) != TG_OK) die(tg_last_error());
+    free(order);
+    free(dev_pred);
+    tg_tape_free(tp);
+    tg_adam_free(&opt);
+    pos_model_free(&m);
+    split_free(&dev);
+    split_free(&test);
+    pos_batches_free(&train_b);
+    tg_vocab_free(&words);
+    tg_vocab_free(&chars);
+    tg_conllu_free(&train_c);
+    for (int i = 0; i < 3; i++) free(found[i]);
+    return 0;
+}
+
+/* ---- eval ----------------------------------------------------------------- */
+
+static int cmd_eval(int argc, char **argv) {
+    const char *model = NULL, *data = NULL, *png = NULL, *metrics_json = NULL;
+    int threads = 0;
+    const tg_cli_opt opts[] = {
+        {"model", TG_CLI_STRING, &model, "a model written by `train --save` (required)"},
+        {"data", TG_CLI_STRING, &data, "CoNLL-U file to tag and score, plain or .gz (required)"},
+        {"confusion-png", TG_CLI_STRING, &png, "write the confusion matrix as a PNG heat map here"},
+        {"metrics-json", TG_CLI_STRING, &metrics_json, "write accuracy and per-tag F1 here as JSON"},
+        {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},
+    };
+    int r = parse_args(argc, argv, "pos_tagger eval", opts, (int)(sizeof opts / sizeof *opts), "Scores a model on a labelled file.");
+    if (r >= 0) return r;
+    if (!model || !data) die("eval needs --model and --data (see --help)");
+    if (threads > 0) tg_set_num_threads(threads);
+    pos_model m;
+    tg_vocab words, chars;
+    load_model(model, &m, &words, &chars);
+    split s;
+    split_load(&s, data, &words, &chars, 64, 1);
+    int8_t *pred = tg_xmalloc((size_t)s.corpus.n_words + 1);
+    tg_tape *tp = tg_tape_new(64u << 20);
+    predict(&m, tp, &s.batches, &s.corpus, pred);
+
+    int64_t conf[TG_UPOS_COUNT][TG_UPOS_COUNT] = {{0}};
+    for (int64_t w = 0; w < s.corpus.n_words; w++) conf[s.corpus.upos[w]][pred[w]]++;
+    double acc = accuracy(&s.corpus, pred);
+    printf("%s: %lld words, UPOS accuracy %.2f%%\n\n", data, (long long)s.corpus.n_words, 100 * acc);
+    printf("%-6s %9s %9s %9s %8s\n", "tag", "precision", "recall", "F1", "support");
+    const char *names[1 + TG_UPOS_COUNT];
+    char keys[TG_UPOS_COUNT][16];
+    double values[1 + TG_UPOS_COUNT];
+    names[0] = "accuracy";
+    values[0] = acc;
+    for (int y = 0; y < TG_UPOS_COUNT; y++) {
+        int64_t tp_ = conf[y][y], gold = 0, predicted = 0;
+        for (int z = 0; z < TG_UPOS_COUNT; z++) {
+            gold += conf[y][z];
+            predicted += conf[z][y];
+        }
+        double p = predicted ? (double)tp_ / (double)predicted : 0, r = gold ? (double)tp_ / (double)gold : 0;
+        double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
+        printf("%-6s %9.4f %9.4f %9.4f %8lld\n", tg_upos_name(y), p, r, f1, (long long)gold);
+        snprintf(keys[y], sizeof keys[y], "f1_%s", tg_upos_name(y));
+        names[1 + y] = keys[y];
+        values[1 + y] = f1;
+    }
+    if (png) {
+        if (tg_plot_heatmap(png, &conf[0][0], TG_UPOS_COUNT, TG_UPOS_COUNT, tg_upos_names, tg_upos_names) != TG_OK)
+            die(tg_last_error());
+        printf("\nconfusion matrix (rows gold, columns predicted) written to %s\n", png);
+    }
+    if (metrics_json && tg_metrics_json_write(metrics_json, 1 + TG_UPOS_COUNT, names, values) != TG_OK)
+        die(tg_last_error());
+    free(pred);
+    tg_tape_free(tp);
+    split_free(&s);
+    pos_model_free(&m);
+    tg_vocab_free(&words);
+    tg_vocab_free(&chars);
+    return 0;
+}
+
+/* ---- tag ------------------------------------------------------------------- */
+
+static int cmd_tag(int argc, char **argv) {
+    const char *model = NULL, *input = "-";
+    int threads = 0;
+    const tg_cli_opt opts[] = {
+        {"model", TG_CLI_STRING, &model, "a model written by `train --save` (required)"},
+        {"input", TG_CLI_STRING, &input, "text file, one whitespace-tokenised sentence per line (- : stdin)"},
+        {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},
+    };
+    int r = parse_args(argc, argv, "pos_tagger tag", opts, (int)(sizeof opts / sizeof *opts),
+                       "Tags raw text: one sentence per line, tokens separated by spaces; writes "
+                       "CoNLL-U with the UPOS column filled.");
+    if (r >= 0) return r;
+    if (!model) die("tag needs --model (see --help)");
+    if (threads > 0) tg_set_num_threads(threads);
+    pos_model m;
+    tg_vocab words, chars;
+    load_model(model, &m, &words, &chars);
+    split s;
+    split_load(&s, input, &words, &chars, 64, 0);
+    int8_t *pred = tg_xmalloc((size_t)s.corpus.n_words + 1);
+    tg_tape *tp = tg_tape_new(16u << 20);
+    predict(&m, tp, &s.batches, &s.corpus, pred);
+    if (tg_conllu_write(stdout, "<stdout>", &s.corpus, pred) != TG_OK) die(tg_last_error());
+    free(pred);
+    tg_tape_free(tp);
+    split_free(&s);
+    pos_model_free(&m);
+    tg_vocab_free(&words);
+    tg_vocab_free(&chars);
+    return 0;
+}
+
+/* ---- baseline: the most frequent tag of each word -------------------------- */
+
+static int cmd_baseline(int argc, char **argv) {
+    const char *train = NULL, *data = NULL;
+    const tg_cli_opt opts[] = {
+        {"train", TG_CLI_STRING, &train, "training file the tag counts come from (required)"},
+        {"data", TG_CLI_STRING, &data, "file to score (required)"},
+    };
+    int r = parse_args(argc, argv, "pos_tagger baseline", opts, (int)(sizeof opts / sizeof *opts),
+                       "Scores the most-frequent-tag baseline: each word gets the tag it has most "
+                       "often in the training file; unseen words get the most frequent tag overall.");
+    if (r >= 0) return r;
+    if (!train || !data) die("baseline needs --train and --data (see --help)");
+    tg_conllu tc, dc;
+    if (tg_conllu_read(train, 0, &tc) != TG_OK || tg_conllu_read(data, 0, &dc) != TG_OK) die(tg_last_error());
+    tg_vocab v;
+    tg_vocab_build_words(&tc, 1, 0, &v);
+    int64_t *counts = tg_xcalloc((size_t)v.size * TG_UPOS_COUNT * sizeof *counts);
+    int64_t overall[TG_UPOS_COUNT] = {0};
+    for (int64_t w = 0; w < tc.n_words; w++) {
+        int32_t id = tg_vocab_word_id(&v, tg_conllu_form(&tc, w), (size_t)tg_conllu_form_len(&tc, w));
+        counts[(size_t)id * TG_UPOS_COUNT + tc.upos[w]]++;
+        overall[tc.upos[w]]++;
+    }
+    int top = 0;
+    for (int y = 1; y < TG_UPOS_COUNT; y++)
+        if (overall[y] > overall[top]) top = y;
+    int64_t ok = 0, unseen = 0, unseen_ok = 0;
+    for (int64_t w = 0; w < dc.n_words; w++) {
+        int32_t id = tg_vocab_word_id(&v, tg_conllu_form(&dc, w), (size_t)tg_conllu_form_len(&dc, w));
+        int best = top;
+        if (id != TG_VOCAB_UNK) {
+            const int64_t *c = counts + (size_t)id * TG_UPOS_COUNT;
+            for (int y = 0; y < TG_UPOS_COUNT; y++)
+                if (c[y] > c[best]) best = y;
+        } else {
+            unseen++;
+            unseen_ok += best == dc.upos[w];
+        }
+        ok += best == dc.upos[w];
+    }
+    printf("most-frequent-tag baseline on %s: UPOS accuracy %.2f%% (%lld words; %lld unseen in training, "
+           "%.2f%% of them right as %s)\n",
+           data, 100.0 * (double)ok / (double)dc.n_words, (long long)dc.n_words, (long long)unseen,
+           unseen ? 100.0 * (double)unseen_ok / (double)unseen : 0.0, tg_upos_name(top));
+    free(counts);
+    tg_vocab_free(&v);
+    tg_conllu_free(&tc);
+    tg_conllu_free(&dc);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *usage =
+        "usage: pos_tagger <command> [options]   (pos_tagger <command> --help for options)\n"
+        "commands:\n"
+        "  train     train on a UD treebank (--ud DIR or --train/--dev FILE), save the best model\n"
+        "  eval      UPOS accuracy, per-tag precision/recall/F1, confusion matrix PNG\n"
+        "  tag       tag raw whitespace-tokenised text (stdin) into CoNLL-U (stdout)\n"
+        "  baseline  the most-frequent-tag baseline on the same split\n";
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "eval")) return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "tag")) return cmd_tag(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "baseline")) return cmd_baseline(argc - 1, argv + 1);
+    fprintf(stderr, "pos_tagger: unknown command '%s'\n%s", argv[1], usage);
+    return 2;
+}

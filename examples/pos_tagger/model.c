@@ -1,0 +1,119 @@
+/* examples/pos_tagger/model.c — see model.h. */
+#include "examples/pos_tagger/model.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/posenc.h"
+
+void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
+    const pos_config *c = cfg;
+    TG_CHECK(c->n_layers >= 1 && c->n_layers <= POS_MAX_LAYERS, "pos_model_init",
+             "n_layers must be in [1, %d], got %d", POS_MAX_LAYERS, c->n_layers);
+    TG_CHECK(c->word_dropout >= 0 && c->word_dropout < 1, "pos_model_init",
+             "word_dropout must be in [0, 1), got %g", c->word_dropout);
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    tg_rng rng;
+    tg_rng_seed(&rng, seed);
+    tg_rng_seed(&m->drop_rng, seed ^ 0x5eedf00dull);
+    tg_params_init(&m->ps);
+    tg_embedding_layer_init(&m->word_emb, &m->ps, "word_emb", c->word_vocab, c->d_word, &rng);
+    tg_embedding_layer_init(&m->char_emb, &m->ps, "char_emb", c->char_vocab, c->d_char, &rng);
+    tg_linear_init(&m->char_conv, &m->ps, "char_conv", POS_KW * c->d_char, c->n_filters, TG_NN_BIAS, &rng);
+    tg_linear_init(&m->char_score, &m->ps, "char_score", c->n_filters, 1, TG_NN_BIAS, &rng);
+    tg_linear_init(&m->proj, &m->ps, "proj", c->d_word + c->n_filters, c->d_model, TG_NN_BIAS, &rng);
+    tg_block_config bc = {.d_model = c->d_model, .n_heads = c->n_heads, .d_ff = c->d_ff,
+                          .dropout = c->dropout, .pre_ln = 1, .flags = TG_NN_BIAS,
+                          .rng = &m->drop_rng};
+    for (int l = 0; l < c->n_layers; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "layers.%d", l);
+        tg_encoder_block_init(&m->layers[l], &m->ps, name, &bc, &rng);
+    }
+    tg_layernorm_layer_init(&m->ln_f, &m->ps, "ln_f", c->d_model, TG_NN_BIAS);
+    tg_linear_init(&m->head, &m->ps, "head", c->d_model, TG_UPOS_COUNT, TG_NN_BIAS, &rng);
+    /* Scale the embeddings down from torch's N(0, 1) so that words and the
+     * character view start on the same footing as the Linear outputs. */
+    tg_init_normal(m->word_emb.weight, &rng, 0.0f, 0.1f);
+    tg_init_normal(m->char_emb.weight, &rng, 0.0f, 0.1f);
+}
+
+void pos_model_free(pos_model *m) { tg_params_free(&m->ps); }
+
+tg_tensor *pos_model_forward(tg_tape *tp, pos_model *m, const pos_batch *b) {
+    const pos_config *c = &m->cfg;
+    const int B = b->B, T = b->T, NT = b->n_types, F = c->n_filters;
+
+    /* Word view [B, T, d_word]; word dropout teaches the <unk> row. */
+    const int32_t *wids = b->word_ids;
+    if (tg_tape_training(tp) && c->word_dropout > 0) {
+        int32_t *w = tg_tape_alloc(tp, (size_t)B * T * sizeof *w);
+        for (int i = 0; i < B * T; i++)
+            w[i] = b->key_padding[i] && tg_rng_uniform(&m->drop_rng) < c->word_dropout
+                       ? TG_VOCAB_UNK : b->word_ids[i];
+        wids = w;
+    }
+    tg_tensor *we = tg_embedding_layer_forward(tp, &m->word_emb, wids, TG_SHAPE(B, T));
+
+    /* Character view, once per distinct form: windows of POS_KW character
+     * embeddings side by side [NT, LW, KW·d_char] → one GEMM = the convolution. */
+    tg_tensor *ce = tg_embedding_layer_forward(tp, &m->char_emb, b->type_chars, TG_SHAPE(NT, POS_LC));
+    tg_tensor *win[POS_KW];
+    for (int k = 0; k < POS_KW; k++) win[k] = tg_slice(tp, ce, 1, k, POS_LW);
+    tg_tensor *h = tg_relu(tp, tg_linear_forward(tp, &m->char_conv, tg_concat(tp, POS_KW, win, 2)));
+    /* Attention pooling over the windows inside the form: a = softmax(h·u + mask). */
+    tg_tensor *score = tg_reshape(tp, tg_linear_forward(tp, &m->char_score, h), TG_SHAPE(NT, 1, POS_LW));
+    tg_tensor *mask = tg__out(tp, TG_SHAPE(NT, 1, POS_LW));
+    memcpy(mask->data, b->type_mask, (size_t)NT * POS_LW * sizeof(float));
+    tg_tensor *a = tg_softmax(tp, score, mask);                                     /* [NT, 1, LW] */
+    tg_tensor *pooled = tg_reshape(tp, tg_matmul(tp, a, h, 0, 0), TG_SHAPE(NT, F)); /* [NT, F] */
+    /* Row 0 of the table is the padding position's zero vector. */
+    tg_tensor *table = tg_concat(tp, 2, (tg_tensor *[]){tg_tape_tensor(tp, TG_SHAPE(1, F)), pooled}, 0);
+    tg_tensor *cw = tg_embedding(tp, table, b->type_ids, TG_SHAPE(B, T));            /* [B, T, F] */
+
+    tg_tensor *x = tg_dropout(tp, tg_concat(tp, 2, (tg_tensor *[]){we, cw}, 2), c->dropout, &m->drop_rng);
+    x = tg_posenc_sinusoidal(tp, tg_linear_forward(tp, &m->proj, x));              /* [B, T, d_model] */
+    tg_attn_mask am = {.key_padding = b->key_padding};
+    for (int l = 0; l < c->n_layers; l++) x = tg_encoder_block_forward(tp, &m->layers[l], x, &am);
+    return tg_linear_forward(tp, &m->head, tg_layernorm_layer_forward(tp, &m->ln_f, x));
+}
+
+/* ---- configuration as JSON (checkpoint metadata) ------------------------ */
+
+#define POS_CONFIG_INTS(X)                                                                       \
+    X(word_vocab) X(char_vocab) X(d_word) X(d_char) X(n_filters) X(d_model) X(n_layers)          \
+    X(n_heads) X(d_ff)
+#define POS_CONFIG_FLOATS(X) X(dropout) X(word_dropout)
+
+char *pos_config_to_json(const pos_config *cfg) {
+    cJSON *o = cJSON_CreateObject();
+#define ADD(name) cJSON_AddNumberToObject(o, #name, cfg->name);
+    POS_CONFIG_INTS(ADD)
+    POS_CONFIG_FLOATS(ADD)
+#undef ADD
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+tg_status pos_config_from_json(const char *json, pos_config *cfg) {
+    cJSON *o = cJSON_Parse(json);
+    if (!o) return tg_set_error(TG_ERR_FORMAT, "model config: not valid JSON");
+    pos_config c = {0};
+    const char *missing = NULL;
+#define GET(name)                                                                \
+    {                                                                            \
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, #name);                   \
+        if (cJSON_IsNumber(v)) c.name = (__typeof__(c.name))v->valuedouble;      \
+        else if (!missing) missing = #name;                                      \
+    }
+    POS_CONFIG_INTS(GET)
+    POS_CONFIG_FLOATS(GET)
+#undef GET
+    cJSON_Delete(o);
+    if (missing) return tg_set_error(TG_ERR_FORMAT, "model config: missing number '%s'", missing);
+    *cfg = c;
+    return TG_OK;
+}
