@@ -3,7 +3,7 @@
  * Build (by hand):
  *   gcc -std=c11 -O3 -march=native -fopenmp -Wall -Wextra -I. bench/bench_gemm.c \
  *       core/kernels/sgemm*.c -lopenblas -lm -o build/bench_gemm
- * Run:  ./build/bench_gemm [--quick] [--no-small]
+ * Run:  ./build/bench_gemm [--quick] [--no-small] [--threads=T] (T: only 1 or 2)
  *
  * For every shape (M, K, N), op in {NN: C=A*B, NT: C=A*B^T, TN: C=A^T*B} and
  * thread count T in {1, 2}: omp_set_num_threads(T) and
@@ -168,8 +168,9 @@ int main(int argc, char **argv)
         execv("/proc/self/exe", argv);
         perror("execv /proc/self/exe (continuing with auto-detected core)");
     }
-    int quick = 0, small = 1;
+    int quick = 0, small = 1, only_t = 0;
     for (int i = 1; i < argc; i++) {
+        if (!strncmp(argv[i], "--threads=", 10)) only_t = atoi(argv[i] + 10);
         if (!strcmp(argv[i], "--quick")) quick = 1;
         if (!strcmp(argv[i], "--no-small")) small = 0;
     }
@@ -188,6 +189,7 @@ int main(int argc, char **argv)
     printf("|---:|---:|---:|:--:|--:|--:|--:|--:|\n");
     int row = 0;
     for (int t = 1; t <= 2; t++) {
+        if (only_t && t != only_t) continue;
         set_threads(t);
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
             for (size_t o = 0; o < sizeof ops / sizeof *ops; o++) {
@@ -212,8 +214,8 @@ int main(int argc, char **argv)
         nt = omp_get_num_procs();
 #endif
         set_threads(nt);
-        printf("\nSmall shapes (threads=%d for both; tg uses 1 thread below its "
-               "parallel threshold)\n\n",
+        printf("\nSmall shapes (thread limit %d for both; tg runs 1 thread below "
+               "2*64^3 flops)\n\n",
                nt);
         printf("| M | K | N | op | tg GFLOP/s | OpenBLAS GFLOP/s | tg/OpenBLAS |\n");
         printf("|---:|---:|---:|:--:|--:|--:|--:|\n");
