@@ -109,6 +109,7 @@ void tg__matmul_bwd(tg_tape *tp, tg_node *n) {
         return;
     }
     int small = (int64_t)c->M * c->N * c->K < SMALL_GEMM;
+    (void)small; /* read only by the OpenMP clauses */
     if (a->grad) {
         /* each batch entry writes its own slice of dA: independent */
 #ifdef _OPENMP
