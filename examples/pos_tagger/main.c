@@ -51,30 +51,6 @@ static int parse_args(int argc, char **argv, const char *prog, const tg_cli_opt 
 
 /* ---- prediction and scoring --------------------------------------------- */
 
-/* Predicts a tag for every word of c (in corpus order) into pred[n_words]. */
-static void predict(pos_model *m, tg_tape *tp, const pos_batches *bs, const tg_conllu *c,
-                    int8_t *pred) {
-    int old_grad = tg_tape_set_grad(tp, 0), old_train = tg_tape_set_training(tp, 0);
-    for (int k = 0; k < bs->n_batches; k++) {
-        const pos_batch *b = &bs->batches[k];
-        tg_tape_reset(tp);
-        tg_tensor *logits = pos_model_forward(tp, m, b); /* [B, T, 17] */
-        for (int i = 0; i < b->B; i++) {
-            int64_t w0 = c->sent_start[b->sent[i]], len = c->sent_start[b->sent[i] + 1] - w0;
-            for (int t = 0; t < len; t++) {
-                const float *z = logits->data + ((size_t)i * b->T + t) * TG_UPOS_COUNT;
-                int best = 0;
-                for (int y = 1; y < TG_UPOS_COUNT; y++)
-                    if (z[y] > z[best]) best = y;
-                pred[w0 + t] = (int8_t)best;
-            }
-        }
-    }
-    tg_tape_reset(tp);
-    tg_tape_set_grad(tp, old_grad);
-    tg_tape_set_training(tp, old_train);
-}
-
 static double accuracy(const tg_conllu *c, const int8_t *pred) {
     int64_t ok = 0;
     for (int64_t w = 0; w < c->n_words; w++) ok += pred[w] == c->upos[w];
@@ -171,9 +147,9 @@ static int cmd_train(int argc, char **argv) {
     train_opts o = {.epochs = 100, .batch_size = 32, .threads = 0, .min_count = 2, .warmup = 200,
                     .seed = 1, .time_budget = 0, .lr = 2e-3, .lr_min = 1e-4,
                     .cfg = {.d_word = 128, .d_char = 32, .n_filters = 128, .d_model = 128,
-                            .n_layers = 2, .n_heads = 4, .d_ff = 256, .dropout = 0.2f,
-                            .word_dropout = 0.1f}};
-    float dropout = o.cfg.dropout, word_dropout = o.cfg.word_dropout;
+                            .n_layers = 2, .n_heads = 4, .d_ff = 256, .learned_pos = 0,
+                            .max_len = 512, .emb_std = 1.0f, .dropout = 0.2f, .word_dropout = 0.1f}};
+    float dropout = o.cfg.dropout, word_dropout = o.cfg.word_dropout, emb_std = o.cfg.emb_std;
     const tg_cli_opt opts[] = {
         {"ud", TG_CLI_STRING, &o.ud, "UD folder holding *-ud-{train,dev,test}.conllu[.gz]"},
         {"train", TG_CLI_STRING, &o.train, "training file (overrides --ud)"},
@@ -192,6 +168,8 @@ static int cmd_train(int argc, char **argv) {
         {"d-word", TG_CLI_INT, &o.cfg.d_word, "word embedding width"},
         {"d-char", TG_CLI_INT, &o.cfg.d_char, "character embedding width"},
         {"filters", TG_CLI_INT, &o.cfg.n_filters, "character convolution filters"},
+        {"learned-pos", TG_CLI_INT, &o.cfg.learned_pos, "1: learned positional embedding; 0: sinusoidal"},
+        {"emb-std", TG_CLI_FLOAT, &emb_std, "initial std of word and character embeddings"},
         {"dropout", TG_CLI_FLOAT, &dropout, "dropout probability"},
         {"word-dropout", TG_CLI_FLOAT, &word_dropout, "probability of replacing a training word by <unk>"},
         {"min-count", TG_CLI_INT, &o.min_count, "words seen fewer times are <unk>"},
@@ -205,6 +183,7 @@ static int cmd_train(int argc, char **argv) {
     if (r >= 0) return r;
     o.cfg.dropout = dropout;
     o.cfg.word_dropout = word_dropout;
+    o.cfg.emb_std = emb_std;
     if (o.threads > 0) tg_set_num_threads(o.threads);
     char *found[3] = {NULL, NULL, NULL};
     if (o.ud) {
@@ -297,7 +276,7 @@ static int cmd_train(int argc, char **argv) {
         train_seconds = now() - t0;
         double dev_acc = 0;
         if (o.dev) {
-            predict(&m, tp, &dev.batches, &dev.corpus, dev_pred);
+            pos_model_predict(&m, tp, &dev.batches, &dev.corpus, dev_pred);
             dev_acc = accuracy(&dev.corpus, dev_pred);
         }
         printf("epoch %d: step %lld, train loss %.4f per word, dev accuracy %.2f%%, %.0f s, %.0f words/s\n",
@@ -326,12 +305,12 @@ static int cmd_train(int argc, char **argv) {
     }
     double dev_acc = 0, test_acc = 0;
     if (o.dev) {
-        predict(&m, tp, &dev.batches, &dev.corpus, dev_pred);
+        pos_model_predict(&m, tp, &dev.batches, &dev.corpus, dev_pred);
         dev_acc = accuracy(&dev.corpus, dev_pred);
     }
     if (o.test) {
         int8_t *pred = tg_xmalloc((size_t)test.corpus.n_words + 1);
-        predict(&m, tp, &test.batches, &test.corpus, pred);
+        pos_model_predict(&m, tp, &test.batches, &test.corpus, pred);
         test_acc = accuracy(&test.corpus, pred);
         free(pred);
     }
@@ -386,7 +365,7 @@ static int cmd_eval(int argc, char **argv) {
     split_load(&s, data, &words, &chars, 64, 1);
     int8_t *pred = tg_xmalloc((size_t)s.corpus.n_words + 1);
     tg_tape *tp = tg_tape_new(64u << 20);
-    predict(&m, tp, &s.batches, &s.corpus, pred);
+    pos_model_predict(&m, tp, &s.batches, &s.corpus, pred);
 
     int64_t conf[TG_UPOS_COUNT][TG_UPOS_COUNT] = {{0}};
     for (int64_t w = 0; w < s.corpus.n_words; w++) conf[s.corpus.upos[w]][pred[w]]++;
@@ -450,7 +429,7 @@ static int cmd_tag(int argc, char **argv) {
     split_load(&s, input, &words, &chars, 64, 0);
     int8_t *pred = tg_xmalloc((size_t)s.corpus.n_words + 1);
     tg_tape *tp = tg_tape_new(16u << 20);
-    predict(&m, tp, &s.batches, &s.corpus, pred);
+    pos_model_predict(&m, tp, &s.batches, &s.corpus, pred);
     if (tg_conllu_write(stdout, "<stdout>", &s.corpus, pred) != TG_OK) die(tg_last_error());
     free(pred);
     tg_tape_free(tp);

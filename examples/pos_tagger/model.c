@@ -24,6 +24,7 @@ void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
     tg_linear_init(&m->char_conv, &m->ps, "char_conv", POS_KW * c->d_char, c->n_filters, TG_NN_BIAS, &rng);
     tg_linear_init(&m->char_score, &m->ps, "char_score", c->n_filters, 1, TG_NN_BIAS, &rng);
     tg_linear_init(&m->proj, &m->ps, "proj", c->d_word + c->n_filters, c->d_model, TG_NN_BIAS, &rng);
+    if (c->learned_pos) tg_posenc_learned_init(&m->pos, &m->ps, "pos_emb", c->max_len, c->d_model, &rng);
     tg_block_config bc = {.d_model = c->d_model, .n_heads = c->n_heads, .d_ff = c->d_ff,
                           .dropout = c->dropout, .pre_ln = 1, .flags = TG_NN_BIAS,
                           .rng = &m->drop_rng};
@@ -34,10 +35,9 @@ void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
     }
     tg_layernorm_layer_init(&m->ln_f, &m->ps, "ln_f", c->d_model, TG_NN_BIAS);
     tg_linear_init(&m->head, &m->ps, "head", c->d_model, TG_UPOS_COUNT, TG_NN_BIAS, &rng);
-    /* Scale the embeddings down from torch's N(0, 1) so that words and the
-     * character view start on the same footing as the Linear outputs. */
-    tg_init_normal(m->word_emb.weight, &rng, 0.0f, 0.1f);
-    tg_init_normal(m->char_emb.weight, &rng, 0.0f, 0.1f);
+    tg_init_normal(m->word_emb.weight, &rng, 0.0f, c->emb_std);
+    tg_init_normal(m->char_emb.weight, &rng, 0.0f, c->emb_std);
+    if (c->learned_pos) tg_init_normal(m->pos.weight, &rng, 0.0f, 0.02f);
 }
 
 void pos_model_free(pos_model *m) { tg_params_free(&m->ps); }
@@ -74,18 +74,42 @@ tg_tensor *pos_model_forward(tg_tape *tp, pos_model *m, const pos_batch *b) {
     tg_tensor *cw = tg_embedding(tp, table, b->type_ids, TG_SHAPE(B, T));            /* [B, T, F] */
 
     tg_tensor *x = tg_dropout(tp, tg_concat(tp, 2, (tg_tensor *[]){we, cw}, 2), c->dropout, &m->drop_rng);
-    x = tg_posenc_sinusoidal(tp, tg_linear_forward(tp, &m->proj, x));              /* [B, T, d_model] */
+    x = tg_linear_forward(tp, &m->proj, x);                                         /* [B, T, d_model] */
+    x = c->learned_pos ? tg_posenc_learned_forward(tp, &m->pos, x) : tg_posenc_sinusoidal(tp, x);
     tg_attn_mask am = {.key_padding = b->key_padding};
     for (int l = 0; l < c->n_layers; l++) x = tg_encoder_block_forward(tp, &m->layers[l], x, &am);
     return tg_linear_forward(tp, &m->head, tg_layernorm_layer_forward(tp, &m->ln_f, x));
+}
+
+void pos_model_predict(pos_model *m, tg_tape *tp, const pos_batches *bs, const tg_conllu *c,
+                       int8_t *pred) {
+    int old_grad = tg_tape_set_grad(tp, 0), old_train = tg_tape_set_training(tp, 0);
+    for (int k = 0; k < bs->n_batches; k++) {
+        const pos_batch *b = &bs->batches[k];
+        tg_tape_reset(tp);
+        tg_tensor *logits = pos_model_forward(tp, m, b); /* [B, T, 17] */
+        for (int i = 0; i < b->B; i++) {
+            int64_t w0 = c->sent_start[b->sent[i]], len = c->sent_start[b->sent[i] + 1] - w0;
+            for (int t = 0; t < len; t++) {
+                const float *z = logits->data + ((size_t)i * b->T + t) * TG_UPOS_COUNT;
+                int best = 0;
+                for (int y = 1; y < TG_UPOS_COUNT; y++)
+                    if (z[y] > z[best]) best = y;
+                pred[w0 + t] = (int8_t)best;
+            }
+        }
+    }
+    tg_tape_reset(tp);
+    tg_tape_set_grad(tp, old_grad);
+    tg_tape_set_training(tp, old_train);
 }
 
 /* ---- configuration as JSON (checkpoint metadata) ------------------------ */
 
 #define POS_CONFIG_INTS(X)                                                                       \
     X(word_vocab) X(char_vocab) X(d_word) X(d_char) X(n_filters) X(d_model) X(n_layers)          \
-    X(n_heads) X(d_ff)
-#define POS_CONFIG_FLOATS(X) X(dropout) X(word_dropout)
+    X(n_heads) X(d_ff) X(learned_pos) X(max_len)
+#define POS_CONFIG_FLOATS(X) X(emb_std) X(dropout) X(word_dropout)
 
 char *pos_config_to_json(const pos_config *cfg) {
     cJSON *o = cJSON_CreateObject();

@@ -18,12 +18,16 @@
 #include "nn/layers.h"
 #include "nn/linear.h"
 #include "nn/params.h"
+#include "nn/posenc.h"
 #include "nn/transformer.h"
 
 typedef struct {
     int word_vocab, char_vocab;  /* from the vocabularies */
     int d_word, d_char, n_filters;
     int d_model, n_layers, n_heads, d_ff;
+    int learned_pos;             /* 1: learned positions [max_len, d_model]; 0: sinusoidal */
+    int max_len;                 /* longest sentence a learned table covers */
+    float emb_std;               /* initial std of the word and character embeddings */
     float dropout, word_dropout;
 } pos_config;
 
@@ -36,6 +40,7 @@ typedef struct {
     tg_linear char_conv;      /* [F, POS_KW·d_char]: the convolution as one GEMM over windows */
     tg_linear char_score;     /* [1, F]: attention-pooling score per window */
     tg_linear proj;           /* [d_model, d_word + F] */
+    tg_posenc_learned pos;    /* used when cfg.learned_pos */
     tg_encoder_block layers[POS_MAX_LAYERS];
     tg_layernorm_layer ln_f;
     tg_linear head;           /* [17, d_model] */
@@ -51,6 +56,11 @@ void pos_model_free(pos_model *m);
 /* Logits [B, T, 17] for a batch.  In training mode (tg_tape_training) word
  * dropout replaces word ids by <unk> with probability cfg.word_dropout. */
 tg_tensor *pos_model_forward(tg_tape *tp, pos_model *m, const pos_batch *b);
+
+/* The arg-max tag of every word of c (in corpus order) into pred[n_words],
+ * batch by batch, with recording and dropout off; resets tp. */
+void pos_model_predict(pos_model *m, tg_tape *tp, const pos_batches *bs, const tg_conllu *c,
+                       int8_t *pred);
 
 /* The configuration as a JSON object string (malloc'd) and back. */
 char *pos_config_to_json(const pos_config *cfg);

@@ -1,0 +1,162 @@
+/* tests/test_pos_tagger.c — the tagger of examples/pos_tagger end to end on
+ * small inputs made here: it fits a toy treebank, its `tag` output is read
+ * back by the CoNLL-U reader, its checkpoint round-trips. */
+#define _POSIX_C_SOURCE 200809L
+#include "tests/helpers/testutil.h"
+
+#include "examples/pos_tagger/corpus.c"
+#include "examples/pos_tagger/model.c"
+#include "optim/optim.h"
+#include "train/checkpoint.h"
+
+/* "saw" is a VERB after a pronoun and a NOUN after a determiner: only the
+ * context tells them apart. */
+static const char *const toy =
+    "1\tI\t_\tPRON\t_\t_\t_\t_\t_\t_\n2\tsaw\t_\tVERB\t_\t_\t_\t_\t_\t_\n3\ta\t_\tDET\t_\t_\t_\t_\t_\t_\n"
+    "4\tsaw\t_\tNOUN\t_\t_\t_\t_\t_\t_\n5\t.\t_\tPUNCT\t_\t_\t_\t_\t_\t_\n\n"
+    "1\tThe\t_\tDET\t_\t_\t_\t_\t_\t_\n2\tsaw\t_\tNOUN\t_\t_\t_\t_\t_\t_\n3\tis\t_\tAUX\t_\t_\t_\t_\t_\t_\n"
+    "4\tsharp\t_\tADJ\t_\t_\t_\t_\t_\t_\n5\t.\t_\tPUNCT\t_\t_\t_\t_\t_\t_\n\n"
+    "1\tWe\t_\tPRON\t_\t_\t_\t_\t_\t_\n2\tsaw\t_\tVERB\t_\t_\t_\t_\t_\t_\n3\tthe\t_\tDET\t_\t_\t_\t_\t_\t_\n"
+    "4\tdog\t_\tNOUN\t_\t_\t_\t_\t_\t_\n5\tquickly\t_\tADV\t_\t_\t_\t_\t_\t_\n6\t!\t_\tPUNCT\t_\t_\t_\t_\t_\t_\n\n"
+    "1\tdogs\t_\tNOUN\t_\t_\t_\t_\t_\t_\n2\tbark\t_\tVERB\t_\t_\t_\t_\t_\t_\n\n";
+
+static const pos_config small_cfg = {.d_word = 16, .d_char = 8, .n_filters = 16, .d_model = 32,
+                                     .n_layers = 1, .n_heads = 2, .d_ff = 32, .learned_pos = 0,
+                                     .max_len = 64, .emb_std = 1.0f, .dropout = 0.0f,
+                                     .word_dropout = 0.0f};
+
+typedef struct {
+    tg_conllu c;
+    tg_vocab words, chars;
+    pos_batches b;
+} toy_data;
+
+static void toy_load(toy_data *d) {
+    assert_int_equal(tg_conllu_parse_string("toy", toy, 0, &d->c), TG_OK);
+    tg_vocab_build_words(&d->c, 1, 0, &d->words);
+    tg_vocab_build_chars(&d->c, 1, &d->chars);
+    pos_batches_make(&d->b, &d->c, &d->words, &d->chars, 3); /* two batches, padded */
+}
+
+static void toy_free(toy_data *d) {
+    pos_batches_free(&d->b);
+    tg_vocab_free(&d->words);
+    tg_vocab_free(&d->chars);
+    tg_conllu_free(&d->c);
+}
+
+static void train_toy(pos_model *m, toy_data *d, int steps) {
+    tg_adam opt;
+    tg_adam_init(&opt, &m->ps, 3e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
+    tg_tape *tp = tg_tape_new(0);
+    for (int s = 0; s < steps; s++) {
+        const pos_batch *b = &d->b.batches[s % d->b.n_batches];
+        tg_tape_reset(tp);
+        tg_params_zero_grad(&m->ps);
+        tg_tensor *loss = tg_cross_entropy(tp, pos_model_forward(tp, m, b), b->targets, -1, TG_SUM);
+        assert_int_equal(tg_backward(tp, loss), TG_OK);
+        tg_adam_step(&opt);
+    }
+    tg_tape_free(tp);
+    tg_adam_free(&opt);
+}
+
+static void test_batches_pad_and_share_types(void **state) {
+    (void)state;
+    toy_data d;
+    toy_load(&d);
+    assert_int_equal(d.b.n_batches, 2);
+    const pos_batch *b = &d.b.batches[0]; /* the three shortest sentences: lengths 2, 5, 5 */
+    assert_int_equal(b->B, 3);
+    assert_int_equal(b->T, 5);
+    assert_int_equal(b->n_words, 12);
+    assert_int_equal(b->key_padding[2], 0);  /* "dogs bark" padded after 2 words */
+    assert_int_equal(b->targets[2], -1);
+    /* "saw" occurs twice in the batch and is one type */
+    assert_int_equal(b->type_ids[5 + 1], b->type_ids[5 + 3]);
+    assert_true(b->n_types < b->n_words);
+    toy_free(&d);
+}
+
+static void test_fits_toy_treebank_and_uses_context(void **state) {
+    (void)state;
+    toy_data d;
+    toy_load(&d);
+    pos_config cfg = small_cfg;
+    cfg.word_vocab = d.words.size;
+    cfg.char_vocab = d.chars.size;
+    pos_model m;
+    pos_model_init(&m, &cfg, 3);
+    train_toy(&m, &d, 150);
+    int8_t pred[64];
+    tg_tape *tp = tg_tape_new(0);
+    pos_model_predict(&m, tp, &d.b, &d.c, pred);
+    for (int64_t w = 0; w < d.c.n_words; w++) assert_int_equal(pred[w], d.c.upos[w]);
+    assert_int_equal(pred[1], TG_UPOS_VERB); /* I saw */
+    assert_int_equal(pred[3], TG_UPOS_NOUN); /* a saw */
+    tg_tape_free(tp);
+    pos_model_free(&m);
+    toy_free(&d);
+}
+
+static void test_tag_output_reads_back(void **state) {
+    (void)state;
+    toy_data d;
+    toy_load(&d);
+    pos_config cfg = small_cfg;
+    cfg.word_vocab = d.words.size;
+    cfg.char_vocab = d.chars.size;
+    pos_model m;
+    pos_model_init(&m, &cfg, 5);
+    tg_conllu raw;
+    assert_int_equal(tg_conllu_parse_tokens("<stdin>", "I saw a saw .\nunseen wörds here\n", &raw), TG_OK);
+    pos_batches rb;
+    pos_batches_make(&rb, &raw, &d.words, &d.chars, 64);
+    int8_t pred[16];
+    tg_tape *tp = tg_tape_new(0);
+    pos_model_predict(&m, tp, &rb, &raw, pred);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(tg_conllu_write(f, "<memory>", &raw, pred), TG_OK);
+    fclose(f);
+    tg_conllu back;
+    assert_int_equal(tg_conllu_parse_string("<memory>", buf, 0, &back), TG_OK);
+    assert_int_equal(back.n_sents, 2);
+    assert_int_equal(back.n_words, raw.n_words);
+    for (int64_t w = 0; w < back.n_words; w++) {
+        assert_string_equal(tg_conllu_form(&back, w), tg_conllu_form(&raw, w));
+        assert_int_equal(back.upos[w], pred[w]);
+    }
+    free(buf);
+    tg_conllu_free(&back);
+    pos_batches_free(&rb);
+    tg_conllu_free(&raw);
+    tg_tape_free(tp);
+    pos_model_free(&m);
+    toy_free(&d);
+}
+
+static void test_config_json_round_trip_and_errors(void **state) {
+    (void)state;
+    pos_config a = small_cfg, b;
+    a.word_vocab = 123;
+    a.char_vocab = 45;
+    char *s = pos_config_to_json(&a);
+    assert_int_equal(pos_config_from_json(s, &b), TG_OK);
+    assert_memory_equal(&a, &b, sizeof a);
+    free(s);
+    assert_int_equal(pos_config_from_json("{\"d_word\": 3", &b), TG_ERR_FORMAT);
+    assert_int_equal(pos_config_from_json("{\"d_word\": 3}", &b), TG_ERR_FORMAT);
+    assert_non_null(strstr(tg_last_error(), "missing number 'word_vocab'"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_batches_pad_and_share_types),
+        cmocka_unit_test(test_fits_toy_treebank_and_uses_context),
+        cmocka_unit_test(test_tag_output_reads_back),
+        cmocka_unit_test(test_config_json_round_trip_and_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
