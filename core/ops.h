@@ -64,6 +64,12 @@ tg_tensor *tg_sum(tg_tape *tp, tg_tensor *x);
 tg_tensor *tg_mean(tg_tape *tp, tg_tensor *x);
 tg_tensor *tg_sum_last(tg_tape *tp, tg_tensor *x);
 tg_tensor *tg_mean_last(tg_tape *tp, tg_tensor *x);
+/* max over dim (negative counts from the end): x [..., D, ...] -> the shape
+ * without dim ([1] for 1-D x), e.g. max-pooling a convolution's [N, L, F]
+ * over positions with dim 1 -> [N, F].  The gradient goes to the first
+ * maximal element of each slice (y = x[argmax]: dx[argmax] += dy).
+ * Saves the argmax per output element. */
+tg_tensor *tg_max(tg_tape *tp, tg_tensor *x, int dim);
 
 /* ---- elementwise unary (core/ops/unary.c) --------------------------------
  * exp: y = eˣ, y' = y.        log: y = ln x, y' = 1/x (x > 0).

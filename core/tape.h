@@ -34,7 +34,7 @@
 #define TG_OP_LIST(X)                                                        \
     X(add) X(sub) X(mul) X(scale) X(add_scalar)                              \
     X(matmul) X(transpose) X(reshape) X(concat) X(slice)                     \
-    X(sum) X(mean) X(sum_last) X(mean_last)                                  \
+    X(sum) X(mean) X(sum_last) X(mean_last) X(max)                                  \
     X(exp) X(log) X(tanh) X(sigmoid) X(relu) X(leaky_relu) X(elu) X(gelu)    \
     X(softmax) X(log_softmax) X(cross_entropy) X(layernorm) X(embedding)     \
     X(dropout) X(attention) X(custom)

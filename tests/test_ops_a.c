@@ -746,6 +746,56 @@ static void test_gradcheck_catches_wrong_backward(void **state) {
     tg_tensor_free(x);
 }
 
+/* max over a dim: values are distinct and spaced well beyond the step h, so
+ * no perturbation changes which element is the maximum. */
+typedef struct {
+    int dim;
+} max_arg;
+
+static tg_tensor *f_max(tg_tape *tp, tg_tensor *const *x, int n, void *user) {
+    (void)n;
+    return tg_max(tp, x[0], ((max_arg *)user)->dim);
+}
+
+static void test_max(void **state) {
+    (void)state;
+    tg_rng rng;
+    tg_rng_seed(&rng, 77);
+    const int shapes[][4] = {{7, 0, 0, 0}, {3, 5, 0, 0}, {2, 6, 4, 0}, {2, 3, 4, 5}};
+    const int ndims[] = {1, 2, 3, 4};
+    for (int s = 0; s < 4; s++) {
+        tg_tensor *x = tg_tensor_new_grad(ndims[s], shapes[s]);
+        for (int64_t i = 0; i < x->size; i++) x->data[i] = 0.1f * (float)i; /* distinct */
+        for (int64_t i = x->size - 1; i > 0; i--) { /* shuffle */
+            int64_t j = tg_rng_below(&rng, (uint32_t)i + 1);
+            float t = x->data[i];
+            x->data[i] = x->data[j];
+            x->data[j] = t;
+        }
+        for (int dim = -1; dim < ndims[s]; dim++) {
+            max_arg a = {dim};
+            tg_gradcheck_opts o = {.h = 1e-3};
+            char name[64];
+            snprintf(name, sizeof name, "max shape %d dim %d", s, dim);
+            TU_GRADCHECK(name, f_max, 1, &x, &a, &o);
+        }
+        tg_tensor_free(x);
+    }
+    /* forward: max over dim 1 of [2, 3] and the error message */
+    tg_tape *tp = tg_tape_new(0);
+    tg_tensor *y = tg_tape_tensor(tp, TG_SHAPE(2, 3));
+    const float v[6] = {1, 5, 2, -1, -3, -2};
+    tg_tensor_copy_from(y, v);
+    tg_tensor *m = tg_max(tp, y, 1);
+    assert_int_equal(m->ndim, 1);
+    assert_int_equal(m->shape[0], 2);
+    assert_true(m->data[0] == 5.0f && m->data[1] == -1.0f);
+    tg_tensor *m0 = tg_max(tp, y, 0);
+    assert_true(m0->data[0] == 1.0f && m0->data[1] == 5.0f && m0->data[2] == 2.0f);
+    TU_EXPECT_DEATH(tg_max(tp, y, 2), "tg_max: dim 2 outside x [2, 3]");
+    tg_tape_free(tp);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unary_forward),
@@ -767,6 +817,7 @@ int main(void) {
         cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_scale_add_scalar),
         cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_max),
         cmocka_unit_test(test_gradcheck_catches_wrong_backward),
     };
     return cmocka_run_group_tests_name("ops_a", tests, NULL, NULL);

@@ -100,3 +100,62 @@ tg_tensor *tg_mean_last(tg_tape *tp, tg_tensor *x) {
     return reduce_forward(tp, "tg_mean_last", TG_OP_mean_last, x);
 }
 void tg__mean_last_bwd(tg_tape *tp, tg_node *n) { (void)tp; reduce_backward(n); }
+
+/* ---- max over one dim ------------------------------------------------------
+ * x viewed as [O, D, I] (D the reduced dim, O the dims before it, I after):
+ *   y[o, i] = max_d x[o, d, i]
+ *   ∂y[o, i]/∂x[o, d, i] = 1 if d = argmax_d x[o, d, i] else 0
+ * The gradient flows only to the first maximal element (a subgradient where
+ * several tie).  Saves the argmax per output element (int32, on the tape). */
+typedef struct {
+    int64_t O, D, I;
+    int32_t *arg; /* [O·I] */
+} max_ctx;
+
+tg_tensor *tg_max(tg_tape *tp, tg_tensor *x, int dim) {
+    TG_CHECK_TENSOR("tg_max", x);
+    int d = dim < 0 ? dim + x->ndim : dim;
+    TG_CHECK(d >= 0 && d < x->ndim, "tg_max", "dim %d outside x %s", dim, TG_SHAPE_STR(x));
+    int64_t O = 1, I = 1, D = x->shape[d];
+    for (int k = 0; k < d; k++) O *= x->shape[k];
+    for (int k = d + 1; k < x->ndim; k++) I *= x->shape[k];
+    int shape[TG_MAX_DIMS], nd = 0;
+    for (int k = 0; k < x->ndim; k++)
+        if (k != d) shape[nd++] = x->shape[k];
+    if (nd == 0) shape[nd++] = 1;
+    tg_tensor *out = tg__out(tp, nd, shape);
+    int32_t *arg = tg_tape_alloc(tp, (size_t)(O * I) * sizeof *arg);
+    const float *xd = x->data;
+    TG_OMP_FOR(x->size)
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t i = 0; i < I; i++) {
+            const float *p = xd + o * D * I + i;
+            int32_t best = 0;
+            for (int64_t k = 1; k < D; k++)
+                if (p[k * I] > p[best * I]) best = (int32_t)k;
+            arg[o * I + i] = best;
+            out->data[o * I + i] = p[best * I];
+        }
+    tg_node *n = tg__record(tp, TG_OP_max, out, 1, &x);
+    if (n) {
+        max_ctx *c = tg__node_ctx(tp, n, sizeof *c);
+        c->O = O;
+        c->D = D;
+        c->I = I;
+        c->arg = arg;
+    }
+    return out;
+}
+
+void tg__max_bwd(tg_tape *tp, tg_node *n) {
+    (void)tp;
+    const max_ctx *c = n->ctx;
+    float *dx = n->in[0]->grad;
+    const float *dy = n->out->grad;
+    if (!dx) return;
+    TG_OMP_FOR(n->in[0]->size)
+    for (int64_t o = 0; o < c->O; o++)
+        for (int64_t i = 0; i < c->I; i++)
+            /* y[o, i] = x[o, arg, i]  =>  dx[o, arg, i] += dy[o, i] */
+            dx[(o * c->D + c->arg[o * c->I + i]) * c->I + i] += dy[o * c->I + i];
+}
