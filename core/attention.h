@@ -81,9 +81,10 @@ tg_tensor *tg_attn_mask_tensor(tg_tape *tp, const tg_attn_mask *m, int B, int Lq
  * ([B, H, Lq, Lk]; rows of masked queries 0) — for plots; this is the one
  * use that needs memory quadratic in L.
  * Errors (abort, naming tg_attention and the shapes): a NULL tensor, q/k/v
- * not 3-D, batch sizes differ, k and v lengths differ, a last dim not
- * divisible by n_heads, q and k head dims differ, or a mask byte array
- * needed but sized wrong (not checkable: the caller guarantees its size). */
+ * not 3-D, batch sizes differ, k and v lengths differ, q and k last dims
+ * differ, a last dim not divisible by n_heads, mask window < 0.  The sizes
+ * of the mask's byte arrays cannot be checked: they are the caller's to get
+ * right ([B, Lk] and [Lq, Lk] or [B, Lq, Lk]). */
 tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, int n_heads,
                         float scale, const tg_attn_mask *mask, float *weights_out);
 

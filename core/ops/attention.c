@@ -29,6 +29,7 @@
 
 #include "core/attention.h"
 #include "core/kernels/sgemm.h"
+#include "core/kernels/vmath.h"
 #include "core/ops/internal.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -41,31 +42,22 @@ static int imin(int a, int b) { return a < b ? a : b; }
 static int imax(int a, int b) { return a > b ? a : b; }
 
 /* ---- e^x for the softmax -------------------------------------------------
- * libm's expf is a call per element and was half the time of a step; this
- * one inlines and vectorises (Cephes' expf, Moshier 1992): x = n·ln2 + r with
- * n = round(x/ln2) and |r| <= ln2/2 (ln2 split in two for exactness), e^r by
- * a degree-6 polynomial (relative error < 2e-7), 2^n from the exponent bits.
- * Arguments here are <= 0 up to rounding (scores minus their row maximum or
- * log-sum-exp); x < −87.3 (including −inf, a masked score) gives exactly 0. */
-static inline float exp_le0(float x) {
-    const float lo = -87.3f, hi = 88.0f;
-    float xc = x < lo ? lo : x > hi ? hi : x;
-    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
-    float r = xc - n * 0.693359375f - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    union { int32_t i; float f; } two_n = {.i = ((int32_t)n + 127) << 23};
-    return x < lo ? 0.0f : p * two_n.f;
-}
+ * tg__expf of core/kernels/vmath.h: inline and vectorising, where libm's expf
+ * is a call per element (it was half the time of a step).  Arguments here are
+ * <= 0 up to rounding (scores minus their row maximum or log-sum-exp);
+ * x < −87.34 (including −inf, a masked score) gives exactly 0. */
+
+/* A vectorised reduction (a fixed order for a given build, whatever the
+ * thread count); a plain loop without OpenMP. */
+#ifdef _OPENMP
+#define SIMD_REDUCE(op, v) TG_PRAGMA(omp simd reduction(op : v))
+#else
+#define SIMD_REDUCE(op, v)
+#endif
 
 /* max(m, s[0..n−1]) */
 static float row_max(const float *s, int n, float m) {
-#pragma omp simd reduction(max : m)
+    SIMD_REDUCE(max, m)
     for (int j = 0; j < n; j++) m = s[j] > m ? s[j] : m;
     return m;
 }
@@ -73,12 +65,10 @@ static float row_max(const float *s, int n, float m) {
 /* s[j] = e^{s[j] − m}; returns Σ_j s[j] (a fixed-order vector sum: the same
  * for any thread count). */
 static float row_exp(float *s, int n, float m) {
+    for (int j = 0; j < n; j++) s[j] = tg__expf(s[j] - m); /* vectorises with or without OpenMP */
     float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (int j = 0; j < n; j++) {
-        s[j] = exp_le0(s[j] - m);
-        sum += s[j];
-    }
+    SIMD_REDUCE(+, sum)
+    for (int j = 0; j < n; j++) sum += s[j];
     return sum;
 }
 
@@ -202,7 +192,7 @@ static void fwd_tile(const attn_ctx *c, const float *q, const float *k, const fl
                 continue;
             }
             float sum = row_exp(s, bc, mx);      /* e^{−inf} = 0 for masked keys */
-            float alpha = exp_le0(mrow[r] - mx); /* 0 when m was −inf, 1 when m did not grow */
+            float alpha = tg__expf(mrow[r] - mx); /* 0 when m was −inf, 1 when m did not grow */
             if (alpha != 1.0f) {
                 float *orow = Oi + (int64_t)r * ldv;
                 for (int d = 0; d < Dv; d++) orow[d] *= alpha;
