@@ -147,7 +147,7 @@ static int cmd_train(int argc, char **argv) {
     train_opts o = {.epochs = 100, .batch_size = 32, .threads = 0, .min_count = 2, .warmup = 200,
                     .seed = 1, .time_budget = 0, .lr = 2e-3, .lr_min = 1e-4,
                     .cfg = {.d_word = 128, .d_char = 32, .n_filters = 128, .d_model = 128,
-                            .n_layers = 2, .n_heads = 4, .d_ff = 256, .learned_pos = 0,
+                            .n_layers = 2, .n_heads = 4, .d_ff = 256, .char_pool = 1, .learned_pos = 0,
                             .max_len = 512, .emb_std = 1.0f, .dropout = 0.2f, .word_dropout = 0.1f}};
     float dropout = o.cfg.dropout, word_dropout = o.cfg.word_dropout, emb_std = o.cfg.emb_std;
     const tg_cli_opt opts[] = {
@@ -168,6 +168,7 @@ static int cmd_train(int argc, char **argv) {
         {"d-word", TG_CLI_INT, &o.cfg.d_word, "word embedding width"},
         {"d-char", TG_CLI_INT, &o.cfg.d_char, "character embedding width"},
         {"filters", TG_CLI_INT, &o.cfg.n_filters, "character convolution filters"},
+        {"char-pool", TG_CLI_INT, &o.cfg.char_pool, "1: max-pool the character CNN; 0: attention pooling"},
         {"learned-pos", TG_CLI_INT, &o.cfg.learned_pos, "1: learned positional embedding; 0: sinusoidal"},
         {"emb-std", TG_CLI_FLOAT, &emb_std, "initial std of word and character embeddings"},
         {"dropout", TG_CLI_FLOAT, &dropout, "dropout probability"},

@@ -22,7 +22,8 @@ void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
     tg_embedding_layer_init(&m->word_emb, &m->ps, "word_emb", c->word_vocab, c->d_word, &rng);
     tg_embedding_layer_init(&m->char_emb, &m->ps, "char_emb", c->char_vocab, c->d_char, &rng);
     tg_linear_init(&m->char_conv, &m->ps, "char_conv", POS_KW * c->d_char, c->n_filters, TG_NN_BIAS, &rng);
-    tg_linear_init(&m->char_score, &m->ps, "char_score", c->n_filters, 1, TG_NN_BIAS, &rng);
+    if (!c->char_pool)
+        tg_linear_init(&m->char_score, &m->ps, "char_score", c->n_filters, 1, TG_NN_BIAS, &rng);
     tg_linear_init(&m->proj, &m->ps, "proj", c->d_word + c->n_filters, c->d_model, TG_NN_BIAS, &rng);
     if (c->learned_pos) tg_posenc_learned_init(&m->pos, &m->ps, "pos_emb", c->max_len, c->d_model, &rng);
     tg_block_config bc = {.d_model = c->d_model, .n_heads = c->n_heads, .d_ff = c->d_ff,
@@ -63,12 +64,18 @@ tg_tensor *pos_model_forward(tg_tape *tp, pos_model *m, const pos_batch *b) {
     tg_tensor *win[POS_KW];
     for (int k = 0; k < POS_KW; k++) win[k] = tg_slice(tp, ce, 1, k, POS_LW);
     tg_tensor *h = tg_relu(tp, tg_linear_forward(tp, &m->char_conv, tg_concat(tp, POS_KW, win, 2)));
-    /* Attention pooling over the windows inside the form: a = softmax(h·u + mask). */
-    tg_tensor *score = tg_reshape(tp, tg_linear_forward(tp, &m->char_score, h), TG_SHAPE(NT, 1, POS_LW));
-    tg_tensor *mask = tg__out(tp, TG_SHAPE(NT, 1, POS_LW));
+    tg_tensor *mask = tg__out(tp, TG_SHAPE(NT, POS_LW, 1)); /* 0 inside the form, −inf past it */
     memcpy(mask->data, b->type_mask, (size_t)NT * POS_LW * sizeof(float));
-    tg_tensor *a = tg_softmax(tp, score, mask);                                     /* [NT, 1, LW] */
-    tg_tensor *pooled = tg_reshape(tp, tg_matmul(tp, a, h, 0, 0), TG_SHAPE(NT, F)); /* [NT, F] */
+    tg_tensor *pooled;                                        /* [NT, F] */
+    if (c->char_pool) {
+        /* Max-pooling over the windows inside the form (Ma & Hovy 2016). */
+        pooled = tg_max(tp, tg_add(tp, h, mask), 1);
+    } else {
+        /* Attention pooling: a = softmax(h·u + mask) over the windows, pooled = a·h. */
+        tg_tensor *score = tg_reshape(tp, tg_linear_forward(tp, &m->char_score, h), TG_SHAPE(NT, 1, POS_LW));
+        tg_tensor *a = tg_softmax(tp, score, tg_reshape(tp, mask, TG_SHAPE(NT, 1, POS_LW)));
+        pooled = tg_reshape(tp, tg_matmul(tp, a, h, 0, 0), TG_SHAPE(NT, F));
+    }
     /* Row 0 of the table is the padding position's zero vector. */
     tg_tensor *table = tg_concat(tp, 2, (tg_tensor *[]){tg_tape_tensor(tp, TG_SHAPE(1, F)), pooled}, 0);
     tg_tensor *cw = tg_embedding(tp, table, b->type_ids, TG_SHAPE(B, T));            /* [B, T, F] */
@@ -108,7 +115,7 @@ void pos_model_predict(pos_model *m, tg_tape *tp, const pos_batches *bs, const t
 
 #define POS_CONFIG_INTS(X)                                                                       \
     X(word_vocab) X(char_vocab) X(d_word) X(d_char) X(n_filters) X(d_model) X(n_layers)          \
-    X(n_heads) X(d_ff) X(learned_pos) X(max_len)
+    X(n_heads) X(d_ff) X(char_pool) X(learned_pos) X(max_len)
 #define POS_CONFIG_FLOATS(X) X(emb_std) X(dropout) X(word_dropout)
 
 char *pos_config_to_json(const pos_config *cfg) {

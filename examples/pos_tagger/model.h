@@ -25,6 +25,7 @@ typedef struct {
     int word_vocab, char_vocab;  /* from the vocabularies */
     int d_word, d_char, n_filters;
     int d_model, n_layers, n_heads, d_ff;
+    int char_pool;               /* 1: max-pool the character windows; 0: attention pooling */
     int learned_pos;             /* 1: learned positions [max_len, d_model]; 0: sinusoidal */
     int max_len;                 /* longest sentence a learned table covers */
     float emb_std;               /* initial std of the word and character embeddings */
