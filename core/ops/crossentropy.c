@@ -9,6 +9,7 @@
  */
 #include <math.h>
 
+#include "core/kernels/vmath.h"
 #include "core/ops/internal.h"
 
 typedef struct {
@@ -57,10 +58,8 @@ tg_tensor *tg_cross_entropy(tg_tape *tp, tg_tensor *logits, const int32_t *targe
             continue;
         }
         const float *ln = l + n * V;
-        float mx = -INFINITY;
-        for (int v = 0; v < V; v++) mx = ln[v] > mx ? ln[v] : mx;
-        double s = 0.0;
-        for (int v = 0; v < V; v++) s += expf(ln[v] - mx);
+        float mx = tg__max(ln, V);
+        double s = tg__exp_sum(ln, V, mx, NULL); /* vectorised e^{l − mx}, split double sum */
         double lse_n = (double)mx + log(s);
         lse[n] = (float)lse_n;
         row_loss[n] = lse_n - (double)ln[tgt[n]];
@@ -100,7 +99,8 @@ void tg__cross_entropy_bwd(tg_tape *tp, tg_node *nd) {
         const float *ln = l + n * V;
         float *dln = dl + n * V;
         /* loss_n = lse_n − l_{n,t}  =>  dl_{n,v} += g·(e^{l_{n,v} − lse_n} − [v = t]) */
-        for (int v = 0; v < V; v++) dln[v] += g * expf(ln[v] - c->lse[n]);
+        float lse_n = c->lse[n];
+        for (int v = 0; v < V; v++) dln[v] += g * tg__expf(ln[v] - lse_n);
         dln[t] -= g;
     }
 }

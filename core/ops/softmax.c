@@ -18,6 +18,7 @@
  */
 #include <math.h>
 
+#include "core/kernels/vmath.h"
 #include "core/ops/internal.h"
 
 /* A row's 4-D position and the mask's strides: mask_row(bc, r) points at the
@@ -48,26 +49,20 @@ typedef struct {
  * softmax (is_log = 0) or log_softmax (is_log = 1) into y.  Returns 1 when
  * the row is fully masked (then y is all 0). */
 static int sm_row(const float *x, const float *m, int64_t ms, int C, int is_log, float *y) {
-    float mx = -INFINITY;
-    for (int j = 0; j < C; j++) {
-        float z = m ? x[j] + m[j * ms] : x[j];
-        y[j] = z;
-        if (z > mx) mx = z;
-    }
+    for (int j = 0; j < C; j++) y[j] = m ? x[j] + m[j * ms] : x[j];
+    float mx = tg__max(y, C); /* split max: vectorises, the same value */
     if (mx == -INFINITY) { /* every entry masked: define the row as 0 */
         for (int j = 0; j < C; j++) y[j] = 0.0f;
         return 1;
     }
-    double sum = 0.0;
+    /* e^{z − mx} by the vectorised exp of core/kernels/vmath.h (e^{−inf} = 0);
+     * the double sum is a fixed-order split sum, see tg__exp_sum. */
     if (is_log) {
-        for (int j = 0; j < C; j++) sum += expf(y[j] - mx); /* exp(−inf) = 0 */
+        double sum = tg__exp_sum(y, C, mx, NULL);
         double lse = (double)mx + log(sum);
         for (int j = 0; j < C; j++) y[j] = (float)((double)y[j] - lse); /* −inf stays −inf */
     } else {
-        for (int j = 0; j < C; j++) {
-            y[j] = expf(y[j] - mx);
-            sum += y[j];
-        }
+        double sum = tg__exp_sum(y, C, mx, y);
         float inv = (float)(1.0 / sum);
         for (int j = 0; j < C; j++) y[j] *= inv;
     }
@@ -154,7 +149,8 @@ void tg__log_softmax_bwd(tg_tape *tp, tg_node *n) {
         double sdy = 0.0;
         for (int j = 0; j < C; j++)
             if (yr[j] != -INFINITY) sdy += dyr[j];
+        float fsdy = (float)sdy; /* a select, not a branch: the loop vectorises */
         for (int i = 0; i < C; i++)
-            if (yr[i] != -INFINITY) dxr[i] += dyr[i] - expf(yr[i]) * (float)sdy;
+            dxr[i] += yr[i] != -INFINITY ? dyr[i] - tg__expf(yr[i]) * fsdy : 0.0f;
     }
 }

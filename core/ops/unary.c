@@ -10,6 +10,7 @@
  */
 #include <math.h>
 
+#include "core/kernels/vmath.h"
 #include "core/ops/internal.h"
 
 typedef struct {
@@ -20,25 +21,19 @@ typedef struct {
 #define GELU_K 0.7978845608028654f
 #define GELU_C 0.044715f
 
-/* Logistic function without overflow: e^{-x} is only formed for x >= 0, and
- * e^{x} for x < 0, so the exponential is always <= 1. */
-static inline float sigmoid1(float x) {
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
-
-/* y = f(x) for one element. */
+/* y = f(x) for one element.  exp, tanh, sigmoid, expm1 are the inline,
+ * vectorisable ones of core/kernels/vmath.h (libm's are a call per element);
+ * sigmoid there is 1/(1 + e^{−x}), where e^{−x} = inf simply gives 0. */
 static inline float unary_f(tg_op op, float a, float x) {
     switch (op) {
-    case TG_OP_exp: return expf(x);
+    case TG_OP_exp: return tg__expf(x);
     case TG_OP_log: return logf(x); /* -inf at 0, NaN below: as math says */
-    case TG_OP_tanh: return tanhf(x);
-    case TG_OP_sigmoid: return sigmoid1(x);
+    case TG_OP_tanh: return tg__tanhf(x);
+    case TG_OP_sigmoid: return tg__sigmoidf(x);
     case TG_OP_relu: return x > 0.0f ? x : 0.0f;
     case TG_OP_leaky_relu: return x > 0.0f ? x : a * x;
-    case TG_OP_elu: return x > 0.0f ? x : a * expm1f(x);
-    case TG_OP_gelu: return 0.5f * x * (1.0f + tanhf(GELU_K * (x + GELU_C * x * x * x)));
+    case TG_OP_elu: return x > 0.0f ? x : a * tg__expm1f(x);
+    case TG_OP_gelu: return 0.5f * x * (1.0f + tg__tanhf(GELU_K * (x + GELU_C * x * x * x)));
     default: return NAN;
     }
 }
@@ -56,13 +51,29 @@ static inline float unary_df(tg_op op, float a, float x, float y) {
     case TG_OP_gelu: {
         /* y = ½x(1 + t), t = tanh(u), u = k(x + c·x³):
          * y' = ½(1 + t) + ½x(1 − t²)·k(1 + 3c·x²) */
-        float t = tanhf(GELU_K * (x + GELU_C * x * x * x));
+        float t = tg__tanhf(GELU_K * (x + GELU_C * x * x * x));
         return 0.5f * (1.0f + t) +
                0.5f * x * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * x * x);
     }
     default: return NAN;
     }
 }
+
+/* One loop per op kind, so that in each the op is a constant, unary_f /
+ * unary_df fold to one branch-free expression and the loop vectorises (a
+ * switch per element would keep it scalar).  BODY is the loop body over i. */
+#define UNARY_CASE(OP, N, BODY) \
+    case OP: {                                                                                \
+        TG_OMP_FOR(N) for (int64_t i = 0; i < (N); i++) { BODY(OP); }                         \
+    } break;
+#define UNARY_SWITCH(op, N, BODY)                                                             \
+    switch (op) {                                                                             \
+        UNARY_CASE(TG_OP_exp, N, BODY) UNARY_CASE(TG_OP_log, N, BODY)                         \
+        UNARY_CASE(TG_OP_tanh, N, BODY) UNARY_CASE(TG_OP_sigmoid, N, BODY)                    \
+        UNARY_CASE(TG_OP_relu, N, BODY) UNARY_CASE(TG_OP_leaky_relu, N, BODY)                 \
+        UNARY_CASE(TG_OP_elu, N, BODY) UNARY_CASE(TG_OP_gelu, N, BODY)                        \
+    default: TG_CHECK(0, "unary", "op %d is not a unary op", (int)(op));                      \
+    }
 
 /* y[i] = f(x[i]) for x [...] -> y [...].  Saves the parameter a (if any). */
 static tg_tensor *unary_forward(tg_tape *tp, const char *opname, tg_op op, float a,
@@ -72,7 +83,9 @@ static tg_tensor *unary_forward(tg_tape *tp, const char *opname, tg_op op, float
     const float *xd = x->data;
     float *y = out->data;
     int64_t N = x->size;
-    TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) y[i] = unary_f(op, a, xd[i]);
+#define FWD(OP) y[i] = unary_f(OP, a, xd[i])
+    UNARY_SWITCH(op, N, FWD)
+#undef FWD
     tg_node *n = tg__record(tp, op, out, 1, &x);
     if (n) ((unary_ctx *)tg__node_ctx(tp, n, sizeof(unary_ctx)))->a = a;
     return out;
@@ -86,7 +99,9 @@ static void unary_backward(tg_node *n) {
     if (!dx) return;
     int64_t N = n->out->size;
     /* y = f(x)  =>  dx += f'(x) · dy */
-    TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) dx[i] += unary_df(op, a, x[i], y[i]) * dy[i];
+#define BWD(OP) dx[i] += unary_df(OP, a, x[i], y[i]) * dy[i]
+    UNARY_SWITCH(op, N, BWD)
+#undef BWD
 }
 
 /* exp: y = eˣ, y' = y. */
