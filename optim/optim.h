@@ -158,4 +158,24 @@ float tg_grad_norm(const tg_params *ps);
  * says decay applies.  Caller frees. */
 unsigned char *tg__decay_mask(const tg_params *ps, tg_decay_fn fn, void *user);
 
+/* ---- exponential moving average of the parameters -------------------------
+ * After each optimizer step:  a ← a + (1 − d_t)(θ − a),
+ * d_t = min(decay, (1 + t)/(10 + t)) (a warm-up so the first averages do not
+ * hold on to the initialisation).  Evaluating with the average rather than
+ * the last iterate smooths out the noise of the final steps (Polyak &
+ * Juditsky 1992).  tg_ema_swap exchanges θ and a in place: call it before an
+ * evaluation (or a checkpoint of the averaged model) and again after.
+ * Errors: decay outside [0, 1), or a block that changed size, abort. */
+typedef struct tg_ema {
+    tg_params *ps;   /* not owned */
+    float decay;
+    int64_t t, n;
+    float *avg;      /* n floats */
+} tg_ema;
+
+void tg_ema_init(tg_ema *ema, tg_params *ps, float decay);
+void tg_ema_update(tg_ema *ema);
+void tg_ema_swap(tg_ema *ema);
+void tg_ema_free(tg_ema *ema);
+
 #endif

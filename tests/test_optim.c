@@ -332,8 +332,36 @@ static void test_optim_programmer_errors(void **state) {
     tg_params_free(&ps);
 }
 
+/* EMA: the warm-up schedule by hand, and swap twice is the identity. */
+static void test_ema(void **state) {
+    (void)state;
+    tg_params ps;
+    tg_params_init(&ps);
+    tg_tensor *w = tg_params_new(&ps, TG_SHAPE(3), "w");
+    w->data[0] = 1.0f;
+    tg_ema ema;
+    tg_ema_init(&ema, &ps, 0.9f);
+    double a = 1.0;
+    for (int t = 1; t <= 50; t++) {
+        w->data[0] = (float)t;
+        tg_ema_update(&ema);
+        double d = (1.0 + t) / (10.0 + t);
+        if (d > 0.9) d = 0.9;
+        a += (1.0 - d) * ((double)t - a);
+        assert_float_equal(ema.avg[0], (float)a, 1e-4 * a);
+    }
+    tg_ema_swap(&ema);
+    assert_float_equal(w->data[0], (float)a, 1e-4 * a);
+    assert_float_equal(ema.avg[0], 50.0f, 0.0f);
+    tg_ema_swap(&ema);
+    assert_float_equal(w->data[0], 50.0f, 0.0f);
+    tg_ema_free(&ema);
+    tg_params_free(&ps);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ema),
         cmocka_unit_test(test_adam_three_steps),
         cmocka_unit_test(test_adam_bias_correction_step1),
         cmocka_unit_test(test_adamw_decoupled_vs_l2),

@@ -139,13 +139,13 @@ typedef struct {
     const char *train, *dev, *test, *ud, *save, *metrics_json, *log_csv;
     int epochs, batch_size, threads, min_count, warmup;
     int seed;
-    double time_budget, lr, lr_min;
+    double time_budget, lr, lr_min, ema;
     pos_config cfg;
 } train_opts;
 
 static int cmd_train(int argc, char **argv) {
     train_opts o = {.epochs = 100, .batch_size = 32, .threads = 0, .min_count = 2, .warmup = 200,
-                    .seed = 1, .time_budget = 0, .lr = 2e-3, .lr_min = 1e-4,
+                    .seed = 1, .time_budget = 0, .lr = 2e-3, .lr_min = 1e-4, .ema = 0.999,
                     .cfg = {.d_word = 128, .d_char = 32, .n_filters = 128, .d_model = 128,
                             .n_layers = 2, .n_heads = 4, .d_ff = 256, .char_pool = 1, .learned_pos = 0,
                             .max_len = 512, .emb_std = 1.0f, .dropout = 0.2f, .word_dropout = 0.1f}};
@@ -161,6 +161,7 @@ static int cmd_train(int argc, char **argv) {
         {"lr", TG_CLI_DOUBLE, &o.lr, "peak Adam learning rate"},
         {"lr-min", TG_CLI_DOUBLE, &o.lr_min, "learning rate at the end of the cosine decay"},
         {"warmup", TG_CLI_INT, &o.warmup, "linear warm-up steps"},
+        {"ema", TG_CLI_DOUBLE, &o.ema, "evaluate and save an exponential moving average of the weights with this decay (0: off)"},
         {"d-model", TG_CLI_INT, &o.cfg.d_model, "Transformer width d_model"},
         {"layers", TG_CLI_INT, &o.cfg.n_layers, "encoder blocks"},
         {"heads", TG_CLI_INT, &o.cfg.n_heads, "attention heads n_heads"},
@@ -223,6 +224,8 @@ static int cmd_train(int argc, char **argv) {
 
     tg_adam opt;
     tg_adam_init(&opt, &m.ps, (float)o.lr, 0.9f, 0.999f, 1e-8f, 0.0f);
+    tg_ema ema = {0};
+    if (o.ema > 0) tg_ema_init(&ema, &m.ps, (float)o.ema);
     tg_tape *tp = tg_tape_new(64u << 20);
     tg_rng shuffle;
     tg_rng_seed(&shuffle, (uint64_t)o.seed + 1);
@@ -263,6 +266,7 @@ static int cmd_train(int argc, char **argv) {
             tg_tensor *loss = tg_cross_entropy(tp, logits, b->targets, -1, TG_SUM);
             if (tg_backward(tp, loss) != TG_OK) die(tg_last_error());
             tg_adam_step(&opt);
+            if (o.ema > 0) tg_ema_update(&ema);
             step++;
             tokens += b->n_words;
             loss_sum += loss->data[0];
@@ -276,6 +280,7 @@ static int cmd_train(int argc, char **argv) {
         tg_progress_end(&prog);
         train_seconds = now() - t0;
         double dev_acc = 0;
+        if (o.ema > 0) tg_ema_swap(&ema); /* evaluate (and save) the averaged weights */
         if (o.dev) {
             pos_model_predict(&m, tp, &dev.batches, &dev.corpus, dev_pred);
             dev_acc = accuracy(&dev.corpus, dev_pred);
@@ -293,6 +298,7 @@ static int cmd_train(int argc, char **argv) {
             best_epoch = epoch;
             if (o.save && save_model(o.save, &m, &words, &chars, epoch) != TG_OK) die(tg_last_error());
         }
+        if (o.ema > 0) tg_ema_swap(&ema); /* back to the training weights */
         fflush(stdout);
     }
     epoch--;
@@ -332,6 +338,7 @@ static int cmd_train(int argc, char **argv) {
     free(dev_pred);
     tg_tape_free(tp);
     tg_adam_free(&opt);
+    if (o.ema > 0) tg_ema_free(&ema);
     pos_model_free(&m);
     split_free(&dev);
     split_free(&test);
