@@ -109,20 +109,7 @@ void tg_rng_seed(tg_rng *r, uint64_t seed) {
     r->s[3] = (uint32_t)(b >> 32);
 }
 
-static inline uint32_t rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
-
-uint32_t tg_rng_u32(tg_rng *r) {
-    uint32_t *s = r->s;
-    uint32_t result = rotl(s[0] + s[3], 7) + s[0];
-    uint32_t t = s[1] << 9;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
-    return result;
-}
+uint32_t tg_rng_u32(tg_rng *r) { return tg__rng_next(r->s); }
 
 float tg_rng_uniform(tg_rng *r) { return (float)(tg_rng_u32(r) >> 8) * 0x1.0p-24f; }
 

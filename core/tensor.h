@@ -86,6 +86,19 @@ typedef struct tg_rng {
 } tg_rng;
 
 void tg_rng_seed(tg_rng *r, uint64_t seed);
+/* One xoshiro128++ step on a state array: what tg_rng_u32 does, inline so a
+ * hot loop can run it on a local copy of the state (core/ops/dropout.c). */
+static inline uint32_t tg__rng_next(uint32_t s[4]) {
+    uint32_t sum = s[0] + s[3], t = s[1] << 9;
+    uint32_t result = ((sum << 7) | (sum >> 25)) + s[0];
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 11) | (s[3] >> 21);
+    return result;
+}
 uint32_t tg_rng_u32(tg_rng *r);
 /* Uniform in [0, 1) with 24 random bits. */
 float tg_rng_uniform(tg_rng *r);
