@@ -126,16 +126,26 @@ tg_tensor *tg_max(tg_tape *tp, tg_tensor *x, int dim) {
     tg_tensor *out = tg__out(tp, nd, shape);
     int32_t *arg = tg_tape_alloc(tp, (size_t)(O * I) * sizeof *arg);
     const float *xd = x->data;
+    /* For each o, sweep the D rows of I contiguous values: the inner loop over
+     * i runs along memory and vectorises (the first maximum wins ties). */
     TG_OMP_FOR(x->size)
-    for (int64_t o = 0; o < O; o++)
+    for (int64_t o = 0; o < O; o++) {
+        const float *p = xd + o * D * I;
+        float *best = out->data + o * I;
+        int32_t *a = arg + o * I;
         for (int64_t i = 0; i < I; i++) {
-            const float *p = xd + o * D * I + i;
-            int32_t best = 0;
-            for (int64_t k = 1; k < D; k++)
-                if (p[k * I] > p[best * I]) best = (int32_t)k;
-            arg[o * I + i] = best;
-            out->data[o * I + i] = p[best * I];
+            best[i] = p[i];
+            a[i] = 0;
         }
+        for (int64_t k = 1; k < D; k++) {
+            const float *row = p + k * I;
+            for (int64_t i = 0; i < I; i++) {
+                int win = row[i] > best[i];
+                best[i] = win ? row[i] : best[i];
+                a[i] = win ? (int32_t)k : a[i];
+            }
+        }
+    }
     tg_node *n = tg__record(tp, TG_OP_max, out, 1, &x);
     if (n) {
         max_ctx *c = tg__node_ctx(tp, n, sizeof *c);
