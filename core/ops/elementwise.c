@@ -33,6 +33,16 @@ void tg__bcast_init(tg__bcast *bc, const char *op, const tg_tensor *a, const tg_
 const int *tg__bcast_out_shape(const tg__bcast *bc) { return bc->shape + (4 - bc->ndim); }
 
 typedef enum { EW_ADD, EW_SUB, EW_MUL } ew_kind;
+
+/* 1 when a has the output's shape and b equals the output's trailing dims
+ * (x [B, T, C] + bias [C], scores [B, H, L, L] + mask [L, L]): then out is
+ * rows of b->size elements, each combining a row of a with all of b. */
+static int b_is_suffix(const tg__bcast *bc, const tg_tensor *a, const tg_tensor *b, int64_t out_size) {
+    if (a->size != out_size || b->size == out_size || out_size % b->size) return 0;
+    for (int d = 0; d < 4; d++) /* b's dims, once they start, equal the output's */
+        if (bc->bs[d] == 0 && d >= 4 - b->ndim && bc->shape[d] != 1) return 0;
+    return 1;
+}
 typedef struct {
     tg__bcast bc;
 } ew_ctx;
@@ -52,6 +62,18 @@ static tg_tensor *ew_forward(tg_tape *tp, const char *opname, tg_op op, ew_kind 
         case EW_ADD: TG_OMP_FOR(n) for (int64_t i = 0; i < n; i++) o[i] = x[i] + y[i]; break;
         case EW_SUB: TG_OMP_FOR(n) for (int64_t i = 0; i < n; i++) o[i] = x[i] - y[i]; break;
         case EW_MUL: TG_OMP_FOR(n) for (int64_t i = 0; i < n; i++) o[i] = x[i] * y[i]; break;
+        }
+    } else if (b_is_suffix(&bc, a, b, out->size)) {
+        int64_t R = out->size / b->size, Cb = b->size;
+        TG_OMP_FOR(out->size)
+        for (int64_t r = 0; r < R; r++) {
+            const float *xr = x + r * Cb;
+            float *orow = o + r * Cb;
+            switch (kind) {
+            case EW_ADD: for (int64_t j = 0; j < Cb; j++) orow[j] = xr[j] + y[j]; break;
+            case EW_SUB: for (int64_t j = 0; j < Cb; j++) orow[j] = xr[j] - y[j]; break;
+            case EW_MUL: for (int64_t j = 0; j < Cb; j++) orow[j] = xr[j] * y[j]; break;
+            }
         }
     } else {
         const int *s = bc.shape;
@@ -95,6 +117,23 @@ static void ew_backward(tg_node *n, ew_kind kind) {
             if (kind == EW_MUL) { TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) db[i] += dout[i] * x[i]; }
             else if (kind == EW_SUB) { TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) db[i] -= dout[i]; }
             else { TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) db[i] += dout[i]; }
+        }
+        return;
+    }
+    if (b_is_suffix(bc, a, b, n->out->size)) {
+        /* out[r, j] = a[r, j] ∘ b[j]: da row by row; db[j] sums over rows r in order */
+        int64_t R = n->out->size / b->size, Cb = b->size;
+        for (int64_t r = 0; r < R; r++) {
+            const float *g = dout + r * Cb, *xr = x + r * Cb;
+            if (da) {
+                if (kind == EW_MUL) for (int64_t j = 0; j < Cb; j++) da[r * Cb + j] += g[j] * y[j];
+                else for (int64_t j = 0; j < Cb; j++) da[r * Cb + j] += g[j];
+            }
+            if (db) {
+                if (kind == EW_MUL) for (int64_t j = 0; j < Cb; j++) db[j] += g[j] * xr[j];
+                else if (kind == EW_SUB) for (int64_t j = 0; j < Cb; j++) db[j] -= g[j];
+                else for (int64_t j = 0; j < Cb; j++) db[j] += g[j];
+            }
         }
         return;
     }
