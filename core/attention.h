@@ -88,4 +88,9 @@ tg_tensor *tg_attn_mask_tensor(tg_tape *tp, const tg_attn_mask *m, int B, int Lq
 tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, int n_heads,
                         float scale, const tg_attn_mask *mask, float *weights_out);
 
+/* Checks the arguments shared by tg_attention and tg_attention_composed
+ * (shapes of q, k, v, n_heads, the mask's window); aborts naming op. */
+void tg__attention_check(const char *op, const tg_tensor *q, const tg_tensor *k,
+                         const tg_tensor *v, int n_heads, const tg_attn_mask *mask);
+
 #endif

@@ -29,21 +29,7 @@ tg_tensor *tg_attention_composed(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_ten
                                  int n_heads, float scale, const tg_attn_mask *mask,
                                  tg_tensor **weights) {
     const char *op = "tg_attention_composed";
-    TG_CHECK_TENSOR(op, q);
-    TG_CHECK_TENSOR(op, k);
-    TG_CHECK_TENSOR(op, v);
-    TG_CHECK(q->ndim == 3 && k->ndim == 3 && v->ndim == 3, op,
-             "q, k, v must be [B, L, H·D]: q is %s, k is %s, v is %s", TG_SHAPE_STR(q),
-             TG_SHAPE_STR(k), TG_SHAPE_STR(v));
-    TG_CHECK(q->shape[0] == k->shape[0] && k->shape[0] == v->shape[0] &&
-                 k->shape[1] == v->shape[1] && q->shape[2] == k->shape[2],
-             op, "shapes do not fit q [B, Lq, H·D], k [B, Lk, H·D], v [B, Lk, H·Dv]: q is %s, "
-             "k is %s, v is %s", TG_SHAPE_STR(q), TG_SHAPE_STR(k), TG_SHAPE_STR(v));
-    TG_CHECK(n_heads >= 1 && q->shape[2] % n_heads == 0 && v->shape[2] % n_heads == 0, op,
-             "n_heads = %d must divide the last dims of q %s and v %s", n_heads,
-             TG_SHAPE_STR(q), TG_SHAPE_STR(v));
-    TG_CHECK(!mask || mask->window >= 0, op, "mask window must be >= 0 (0 = no window), got %d",
-             mask->window);
+    tg__attention_check(op, q, k, v, n_heads, mask);
     int B = q->shape[0], Lq = q->shape[1], Lk = k->shape[1];
     tg_tensor *Q = split_heads(tp, q, n_heads), *K = split_heads(tp, k, n_heads),
               *V = split_heads(tp, v, n_heads);

@@ -252,9 +252,8 @@ static int thread_id(void) {
 #endif
 }
 
-tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, int n_heads,
-                        float scale, const tg_attn_mask *mask, float *weights_out) {
-    const char *op = "tg_attention";
+void tg__attention_check(const char *op, const tg_tensor *q, const tg_tensor *k,
+                         const tg_tensor *v, int n_heads, const tg_attn_mask *mask) {
     TG_CHECK_TENSOR(op, q);
     TG_CHECK_TENSOR(op, k);
     TG_CHECK_TENSOR(op, v);
@@ -269,6 +268,12 @@ tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, i
              "n_heads = %d must divide the last dims of q %s and v %s", n_heads,
              TG_SHAPE_STR(q), TG_SHAPE_STR(v));
     mask_check(op, mask);
+}
+
+tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, int n_heads,
+                        float scale, const tg_attn_mask *mask, float *weights_out) {
+    const char *op = "tg_attention";
+    tg__attention_check(op, q, k, v, n_heads, mask);
     attn_ctx c = {.B = q->shape[0], .Lq = q->shape[1], .Lk = k->shape[1], .H = n_heads,
                   .D = q->shape[2] / n_heads, .Dv = v->shape[2] / n_heads, .scale = scale};
     if (mask) c.mask = *mask;
