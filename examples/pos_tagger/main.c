@@ -123,9 +123,13 @@ static void load_model(const char *path, pos_model *m, tg_vocab *words, tg_vocab
         tg_checkpoint_read_metadata(path, "char_vocab", &cv) != TG_OK)
         die(tg_last_error());
     pos_config cfg;
-    if (pos_config_from_json(cfg_s, &cfg) != TG_OK || tg_vocab_from_string(path, wv, words) != TG_OK ||
-        tg_vocab_from_string(path, cv, chars) != TG_OK)
-        die(tg_last_error());
+    if (pos_config_from_json(cfg_s, &cfg) != TG_OK) {
+        fprintf(stderr, "pos_tagger: %s: %s (a checkpoint of another model or version?)\n", path,
+                tg_last_error());
+        exit(1);
+    }
+    if (tg_vocab_from_string(path, wv, words) != TG_OK) die(tg_last_error());
+    if (tg_vocab_from_string(path, cv, chars) != TG_OK) die(tg_last_error());
     free(cfg_s);
     free(wv);
     free(cv);
@@ -350,6 +354,31 @@ static int cmd_train(int argc, char **argv) {
     return 0;
 }
 
+/* A model run over a file: the model, its vocabularies, the data, the tags. */
+typedef struct {
+    pos_model m;
+    tg_vocab words, chars;
+    split s;
+    int8_t *pred; /* [s.corpus.n_words] */
+} tagged;
+
+static void tagged_run(tagged *r, const char *model, const char *path, int labelled) {
+    load_model(model, &r->m, &r->words, &r->chars);
+    split_load(&r->s, path, &r->words, &r->chars, 64, labelled);
+    r->pred = tg_xmalloc((size_t)r->s.corpus.n_words + 1);
+    tg_tape *tp = tg_tape_new(16u << 20);
+    pos_model_predict(&r->m, tp, &r->s.batches, &r->s.corpus, r->pred);
+    tg_tape_free(tp);
+}
+
+static void tagged_free(tagged *r) {
+    free(r->pred);
+    split_free(&r->s);
+    pos_model_free(&r->m);
+    tg_vocab_free(&r->words);
+    tg_vocab_free(&r->chars);
+}
+
 /* ---- eval ----------------------------------------------------------------- */
 
 static int cmd_eval(int argc, char **argv) {
@@ -366,19 +395,14 @@ static int cmd_eval(int argc, char **argv) {
     if (r >= 0) return r;
     if (!model || !data) die("eval needs --model and --data (see --help)");
     if (threads > 0) tg_set_num_threads(threads);
-    pos_model m;
-    tg_vocab words, chars;
-    load_model(model, &m, &words, &chars);
-    split s;
-    split_load(&s, data, &words, &chars, 64, 1);
-    int8_t *pred = tg_xmalloc((size_t)s.corpus.n_words + 1);
-    tg_tape *tp = tg_tape_new(64u << 20);
-    pos_model_predict(&m, tp, &s.batches, &s.corpus, pred);
-
+    tagged run;
+    tagged_run(&run, model, data, 1);
+    const tg_conllu *c = &run.s.corpus;
+    const int8_t *pred = run.pred;
     int64_t conf[TG_UPOS_COUNT][TG_UPOS_COUNT] = {{0}};
-    for (int64_t w = 0; w < s.corpus.n_words; w++) conf[s.corpus.upos[w]][pred[w]]++;
-    double acc = accuracy(&s.corpus, pred);
-    printf("%s: %lld words, UPOS accuracy %.2f%%\n\n", data, (long long)s.corpus.n_words, 100 * acc);
+    for (int64_t w = 0; w < c->n_words; w++) conf[c->upos[w]][pred[w]]++;
+    double acc = accuracy(c, pred);
+    printf("%s: %lld words, UPOS accuracy %.2f%%\n\n", data, (long long)c->n_words, 100 * acc);
     printf("%-6s %9s %9s %9s %8s\n", "tag", "precision", "recall", "F1", "support");
     const char *names[1 + TG_UPOS_COUNT];
     char keys[TG_UPOS_COUNT][16];
@@ -405,12 +429,7 @@ static int cmd_eval(int argc, char **argv) {
     }
     if (metrics_json && tg_metrics_json_write(metrics_json, 1 + TG_UPOS_COUNT, names, values) != TG_OK)
         die(tg_last_error());
-    free(pred);
-    tg_tape_free(tp);
-    split_free(&s);
-    pos_model_free(&m);
-    tg_vocab_free(&words);
-    tg_vocab_free(&chars);
+    tagged_free(&run);
     return 0;
 }
 
@@ -430,21 +449,10 @@ static int cmd_tag(int argc, char **argv) {
     if (r >= 0) return r;
     if (!model) die("tag needs --model (see --help)");
     if (threads > 0) tg_set_num_threads(threads);
-    pos_model m;
-    tg_vocab words, chars;
-    load_model(model, &m, &words, &chars);
-    split s;
-    split_load(&s, input, &words, &chars, 64, 0);
-    int8_t *pred = tg_xmalloc((size_t)s.corpus.n_words + 1);
-    tg_tape *tp = tg_tape_new(16u << 20);
-    pos_model_predict(&m, tp, &s.batches, &s.corpus, pred);
-    if (tg_conllu_write(stdout, "<stdout>", &s.corpus, pred) != TG_OK) die(tg_last_error());
-    free(pred);
-    tg_tape_free(tp);
-    split_free(&s);
-    pos_model_free(&m);
-    tg_vocab_free(&words);
-    tg_vocab_free(&chars);
+    tagged run;
+    tagged_run(&run, model, input, 0);
+    if (tg_conllu_write(stdout, "<stdout>", &run.s.corpus, run.pred) != TG_OK) die(tg_last_error());
+    tagged_free(&run);
     return 0;
 }
 
