@@ -402,7 +402,15 @@ static int cmd_eval(int argc, char **argv) {
     int64_t conf[TG_UPOS_COUNT][TG_UPOS_COUNT] = {{0}};
     for (int64_t w = 0; w < c->n_words; w++) conf[c->upos[w]][pred[w]]++;
     double acc = accuracy(c, pred);
-    printf("%s: %lld words, UPOS accuracy %.2f%%\n\n", data, (long long)c->n_words, 100 * acc);
+    int64_t n_unk = 0, unk_ok = 0; /* words the model knows only through their characters */
+    for (int64_t w = 0; w < c->n_words; w++)
+        if (tg_vocab_word_id(&run.words, tg_conllu_form(c, w), (size_t)tg_conllu_form_len(c, w)) == TG_VOCAB_UNK) {
+            n_unk++;
+            unk_ok += pred[w] == c->upos[w];
+        }
+    printf("%s: %lld words, UPOS accuracy %.2f%%; on the %lld words outside the word vocabulary "
+           "%.2f%%\n\n", data, (long long)c->n_words, 100 * acc, (long long)n_unk,
+           n_unk ? 100.0 * (double)unk_ok / (double)n_unk : 0.0);
     printf("%-6s %9s %9s %9s %8s\n", "tag", "precision", "recall", "F1", "support");
     const char *names[1 + TG_UPOS_COUNT];
     char keys[TG_UPOS_COUNT][16];
