@@ -31,7 +31,8 @@ typedef struct tg_block_config {
     float dropout;    /* p on each sublayer's output and after the MLP's GELU; 0: none */
     int pre_ln;       /* 1: pre-LN (Xiong et al. 2020); 0: post-LN (Vaswani et al.) */
     unsigned flags;   /* TG_NN_BIAS: biases in every Linear and LayerNorm */
-    int use_composed; /* 1: composed attention (separate tape nodes); 0: fused (default) */
+    int use_composed; /* 1: composed attention (separate tape nodes); 0: fused (default).
+                         Read at init: afterwards set blk.self_attn.use_composed etc. */
     tg_rng *rng;      /* dropout masks (not owned); may be NULL when dropout == 0 */
 } tg_block_config;
 

@@ -252,6 +252,13 @@ static int thread_id(void) {
 #endif
 }
 
+/* Multiply-adds of one forward (scores and output); below ATTN_PAR_MIN the
+ * whole op runs on the calling thread: waking the team costs more. */
+#define ATTN_PAR_MIN (64.0 * 64 * 64)
+static double attn_work(const attn_ctx *c) {
+    return (double)c->B * c->H * c->Lq * c->Lk * (c->D + c->Dv);
+}
+
 void tg__attention_check(const char *op, const tg_tensor *q, const tg_tensor *k,
                          const tg_tensor *v, int n_heads, const tg_attn_mask *mask) {
     TG_CHECK_TENSOR(op, q);
@@ -286,7 +293,7 @@ tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, i
     float *m_all = tg_tape_alloc(tp, (size_t)nthr * BR * sizeof(float));
     double *l_all = tg_tape_alloc(tp, (size_t)nthr * BR * sizeof(double));
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) if (attn_work(&c) >= ATTN_PAR_MIN)
 #endif
     for (int64_t t = 0; t < n_tasks; t++) {
         int id = thread_id(), b = (int)(t / ((int64_t)c.H * n_qt)),
@@ -371,7 +378,7 @@ void tg__attention_bwd(tg_tape *tp, tg_node *n) {
     float *dP_all = tg_tape_alloc(tp, (size_t)nthr * BR * BC * sizeof(float));
     float *D_all = tg_tape_alloc(tp, (size_t)nthr * BR * sizeof(float));
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthr) if (attn_work(c) >= ATTN_PAR_MIN)
 #endif
     for (int t = 0; t < n_bh; t++) {
         int id = thread_id();
