@@ -150,9 +150,9 @@ typedef struct {
 static int cmd_train(int argc, char **argv) {
     train_opts o = {.epochs = 100, .batch_size = 32, .threads = 0, .min_count = 2, .warmup = 200,
                     .seed = 1, .time_budget = 0, .lr = 2e-3, .lr_min = 1e-4, .ema = 0.999,
-                    .cfg = {.d_word = 128, .d_char = 32, .n_filters = 128, .d_model = 128,
+                    .cfg = {.d_word = 128, .d_char = 48, .n_filters = 256, .d_model = 128,
                             .n_layers = 2, .n_heads = 4, .d_ff = 256, .char_pool = 1, .learned_pos = 0,
-                            .max_len = 512, .emb_std = 0.1f, .dropout = 0.2f, .word_dropout = 0.1f}};
+                            .max_len = 512, .emb_std = 0.1f, .dropout = 0.2f, .word_dropout = 0.3f}};
     float dropout = o.cfg.dropout, word_dropout = o.cfg.word_dropout, emb_std = o.cfg.emb_std;
     const tg_cli_opt opts[] = {
         {"ud", TG_CLI_STRING, &o.ud, "UD folder holding *-ud-{train,dev,test}.conllu[.gz]"},
