@@ -4,7 +4,7 @@
 # Usage: sh examples/pos_tagger/demo.sh BUILD_DIR   (TIME_BUDGET=seconds to override)
 set -e
 build=${1:-build}
-budget=${TIME_BUDGET:-450}
+budget=${TIME_BUDGET:-420}
 mkdir -p runs
 echo "== training for at most ${budget} s (2 threads unless OMP_NUM_THREADS says otherwise)"
 "$build/pos_tagger" train --ud data/ud_english_ewt --time-budget "$budget" \
