@@ -12,7 +12,7 @@ echo "== training for at most ${budget} s (2 threads unless OMP_NUM_THREADS says
 echo
 echo "== test set"
 "$build/pos_tagger" eval --model runs/pos_tagger.safetensors \
-    --data data/ud_english_ewt/en_ewt-ud-test.conllu.gz --confusion-png runs/pos_confusion.png | head -1
+    --data data/ud_english_ewt/en_ewt-ud-test.conllu.gz --confusion-png runs/pos_confusion.png
 echo
 echo "== echo 'I saw a saw .' | pos_tagger tag"
 echo "I saw a saw ." | "$build/pos_tagger" tag --model runs/pos_tagger.safetensors
