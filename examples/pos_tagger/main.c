@@ -152,7 +152,7 @@ static int cmd_train(int argc, char **argv) {
                     .seed = 1, .time_budget = 0, .lr = 2e-3, .lr_min = 1e-4, .ema = 0.999,
                     .cfg = {.d_word = 128, .d_char = 48, .n_filters = 256, .d_model = 128,
                             .n_layers = 2, .n_heads = 4, .d_ff = 256, .char_pool = 1, .learned_pos = 0,
-                            .max_len = 512, .emb_std = 0.1f, .dropout = 0.2f, .word_dropout = 0.3f}};
+                            .max_len = 512, .emb_std = 0.1f, .dropout = 0.3f, .word_dropout = 0.3f}};
     float dropout = o.cfg.dropout, word_dropout = o.cfg.word_dropout, emb_std = o.cfg.emb_std;
     const tg_cli_opt opts[] = {
         {"ud", TG_CLI_STRING, &o.ud, "UD folder holding *-ud-{train,dev,test}.conllu[.gz]"},
