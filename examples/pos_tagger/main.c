@@ -225,6 +225,7 @@ static int cmd_train(int argc, char **argv) {
     printf("model: %lld parameters, d_model %d, %d layers, %d heads, d_ff %d; %d threads; loaded in %.1f s\n",
            (long long)tg_params_count(&m.ps), o.cfg.d_model, o.cfg.n_layers, o.cfg.n_heads, o.cfg.d_ff,
            tg_get_num_threads(), now() - t_load);
+    fflush(stdout); /* before the progress lines on stderr */
 
     tg_adam opt;
     tg_adam_init(&opt, &m.ps, (float)o.lr, 0.9f, 0.999f, 1e-8f, 0.0f);
