@@ -176,6 +176,7 @@ static void test_backward_misuse_dies(void **state) {
     tg_tensor_free(x);
 }
 
+#ifdef _OPENMP
 /* A whole forward + backward, big enough that every kernel runs threaded,
  * gives bit-identical values and gradients with 1 and 2 threads. */
 static void run_model(int threads, float **grads, float *loss_out) {
@@ -211,6 +212,7 @@ static void run_model(int threads, float **grads, float *loss_out) {
     }
     tg_tape_free(tp);
 }
+#endif
 
 static void test_bit_identical_1_vs_2_threads(void **state) {
     (void)state;

@@ -254,10 +254,12 @@ static int thread_id(void) {
 
 /* Multiply-adds of one forward (scores and output); below ATTN_PAR_MIN the
  * whole op runs on the calling thread: waking the team costs more. */
+#ifdef _OPENMP
 #define ATTN_PAR_MIN (64.0 * 64 * 64)
 static double attn_work(const attn_ctx *c) {
     return (double)c->B * c->H * c->Lq * c->Lk * (c->D + c->Dv);
 }
+#endif
 
 void tg__attention_check(const char *op, const tg_tensor *q, const tg_tensor *k,
                          const tg_tensor *v, int n_heads, const tg_attn_mask *mask) {
