@@ -29,6 +29,15 @@ tg_status tg_set_error(tg_status st, const char *fmt, ...) {
     return st;
 }
 
+tg_status tg_set_error_at(tg_status st, const char *file, int64_t line, const char *fmt, ...) {
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return tg_set_error(st, "%s:%lld: %s", file, (long long)line, msg);
+}
+
 void tg__fail(const char *file, int line, const char *op, const char *fmt, ...) {
     va_list ap;
     fflush(stdout);

@@ -16,6 +16,7 @@
 #define TG_ERROR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* X(name, value, text): the one list of statuses; the enum and
  * tg_status_str() are generated from it. */
@@ -47,6 +48,12 @@ const char *tg_last_error(void);
  * reader can write `return tg_set_error(TG_ERR_FORMAT, "%s:%d: ...", ...)`. */
 tg_status tg_set_error(tg_status st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Sets the last-error message to "file:line: message" (message: printf
+ * format) and returns st, e.g.
+ * `return tg_set_error_at(TG_ERR_FORMAT, name, ln, "found %d columns", n)`. */
+tg_status tg_set_error_at(tg_status st, const char *file, int64_t line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Programmer-error check: always on.  `op` names the public function
  * (e.g. "tg_matmul"), the rest is a printf message describing what was

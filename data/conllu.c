@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -207,15 +206,8 @@ static tg_status read_all(const char *path, const char *name, char **out, size_t
 static const char *const column_names[10] = {"ID",    "FORM", "LEMMA",  "UPOS", "XPOS",
                                              "FEATS", "HEAD", "DEPREL", "DEPS", "MISC"};
 
-__attribute__((format(printf, 3, 4)))
-static tg_status ferr(const char *name, int64_t line, const char *fmt, ...) {
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return tg_set_error(TG_ERR_FORMAT, "%s:%lld: %s", name, (long long)line, msg);
-}
+/* A TG_ERR_FORMAT error at name:line. */
+#define ferr(name, line, ...) tg_set_error_at(TG_ERR_FORMAT, (name), (line), __VA_ARGS__)
 
 /* At most this many bytes of a bad field are quoted in a message. */
 #define QUOTE 40

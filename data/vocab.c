@@ -1,7 +1,6 @@
 /* data/vocab.c — word / character vocabularies: build, lookup, (de)serialise. */
 #include "data/vocab.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,15 +300,8 @@ char *tg_vocab_to_string(const tg_vocab *v) {
     return buf;
 }
 
-__attribute__((format(printf, 3, 4)))
-static tg_status verr(const char *name, int64_t line, const char *fmt, ...) {
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return tg_set_error(TG_ERR_FORMAT, "%s:%lld: %s", name, (long long)line, msg);
-}
+/* A TG_ERR_FORMAT error at name:line. */
+#define verr(name, line, ...) tg_set_error_at(TG_ERR_FORMAT, (name), (line), __VA_ARGS__)
 
 /* Next LF-terminated line; 0 at end of string, -1 if the last line has no LF. */
 static int get_line(const char **pos, const char **p, size_t *n) {

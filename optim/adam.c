@@ -22,6 +22,17 @@ unsigned char *tg__decay_mask(const tg_params *ps, tg_decay_fn fn, void *user) {
     return mask;
 }
 
+float *tg__state_floats(const tg_params *ps) {
+    return tg_xcalloc((size_t)(ps->total > 0 ? ps->total : 1) * sizeof(float));
+}
+
+void tg__check_block(const tg_params *ps, int64_t n, const char *op) {
+    TG_CHECK(ps->total == n, op,
+             "the parameter block has %lld floats, the optimizer was made for %lld "
+             "(create the optimizer after the last tg_params_new)",
+             (long long)ps->total, (long long)n);
+}
+
 static void adam_init(tg_adam *opt, tg_params *ps, float lr, float beta1, float beta2, float eps,
                       float weight_decay, int decoupled, const char *op) {
     TG_CHECK(opt && ps, op, "opt and ps must not be NULL");
@@ -39,9 +50,8 @@ static void adam_init(tg_adam *opt, tg_params *ps, float lr, float beta1, float 
     opt->decoupled = decoupled;
     opt->ps = ps;
     opt->n = ps->total;
-    size_t bytes = (size_t)(ps->total > 0 ? ps->total : 1) * sizeof(float);
-    opt->m = tg_xcalloc(bytes);
-    opt->v = tg_xcalloc(bytes);
+    opt->m = tg__state_floats(ps);
+    opt->v = tg__state_floats(ps);
     opt->decay = tg__decay_mask(ps, NULL, NULL);
 }
 
@@ -63,10 +73,7 @@ void tg_adam_set_decay(tg_adam *opt, tg_decay_fn fn, void *user) {
 
 void tg_adam_step(tg_adam *opt) {
     TG_CHECK(opt && opt->m, "tg_adam_step", "optimizer not initialised");
-    TG_CHECK(opt->ps->total == opt->n, "tg_adam_step",
-             "the parameter block has %lld floats, the optimizer was made for %lld "
-             "(create the optimizer after the last tg_params_new)",
-             (long long)opt->ps->total, (long long)opt->n);
+    tg__check_block(opt->ps, opt->n, "tg_adam_step");
     opt->t++;
     const float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps, lr = opt->lr;
     const float wd = opt->weight_decay;

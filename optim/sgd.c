@@ -22,8 +22,7 @@ void tg_sgd_init(tg_sgd *opt, tg_params *ps, float lr, float momentum, float wei
     opt->nesterov = nesterov;
     opt->ps = ps;
     opt->n = ps->total;
-    if (momentum > 0.0f)
-        opt->b = tg_xcalloc((size_t)(ps->total > 0 ? ps->total : 1) * sizeof(float));
+    if (momentum > 0.0f) opt->b = tg__state_floats(ps);
     opt->decay = tg__decay_mask(ps, NULL, NULL);
 }
 
@@ -35,10 +34,7 @@ void tg_sgd_set_decay(tg_sgd *opt, tg_decay_fn fn, void *user) {
 
 void tg_sgd_step(tg_sgd *opt) {
     TG_CHECK(opt && opt->decay, "tg_sgd_step", "optimizer not initialised");
-    TG_CHECK(opt->ps->total == opt->n, "tg_sgd_step",
-             "the parameter block has %lld floats, the optimizer was made for %lld "
-             "(create the optimizer after the last tg_params_new)",
-             (long long)opt->ps->total, (long long)opt->n);
+    tg__check_block(opt->ps, opt->n, "tg_sgd_step");
     opt->t++;
     const float lr = opt->lr, mu = opt->momentum, wd = opt->weight_decay;
     const int nesterov = opt->nesterov;

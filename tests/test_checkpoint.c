@@ -14,29 +14,6 @@
 #include "optim/optim.h"
 #include "train/checkpoint.h"
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *file) {
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, file);
-    return buf[k];
-}
-
-static unsigned char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return b;
-}
-
 static void write_raw(const char *path, const void *data, size_t n) {
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
@@ -137,7 +114,7 @@ static void expect_load_fails(const char *path, tg_status st, const char *const 
 
 static void test_roundtrip_and_layout(void **state) {
     (void)state;
-    const char *path = tmp_path("rt.safetensors");
+    const char *path = tu_tmp_path("rt.safetensors");
     small_model a, b;
     small_init(&a, 1);
     small_init(&b, 2);
@@ -166,7 +143,7 @@ static void test_roundtrip_and_layout(void **state) {
 
     /* layout: u64 N, N % 8 == 0, JSON object, data right after, F32 LE */
     size_t n;
-    unsigned char *f = slurp(path, &n);
+    unsigned char *f = (unsigned char *)tu_slurp(path, &n);
     uint64_t hl = 0;
     for (int i = 7; i >= 0; i--) hl = (hl << 8) | f[i];
     assert_int_equal(hl % 8, 0);
@@ -178,7 +155,7 @@ static void test_roundtrip_and_layout(void **state) {
     assert_non_null(strstr((char *)f + 8, "\"head.weight\":{\"dtype\":\"F32\",\"shape\":[3,2,5],\"data_offsets\":[8448,8568]}"));
     free(f);
     /* no temporary file left */
-    assert_int_not_equal(access(tmp_path("rt.safetensors.tmp"), F_OK), 0);
+    assert_int_not_equal(access(tu_tmp_path("rt.safetensors.tmp"), F_OK), 0);
 
     tg_checkpoint_extra in = {0};
     tg_rng_seed(&rng2, 0);
@@ -216,7 +193,7 @@ static void test_roundtrip_and_layout(void **state) {
  * differently, metadata absent, no tapegrad keys. */
 static void test_foreign_file_loads(void **state) {
     (void)state;
-    const char *path = tmp_path("torch.safetensors");
+    const char *path = tu_tmp_path("torch.safetensors");
     small_model m;
     small_init(&m, 5);
     size_t nb = (size_t)(64 + 30 + 64 * 32) * sizeof(float);
@@ -312,7 +289,7 @@ static float mlp_step(mlp *m, tg_tape *tp, int64_t step) {
 static void test_resume_bit_identical(void **state) {
     (void)state;
     make_data();
-    const char *path = tmp_path("resume.safetensors");
+    const char *path = tu_tmp_path("resume.safetensors");
     tg_tape *tp = tg_tape_new(0);
     /* straight run */
     mlp a;
@@ -362,7 +339,7 @@ static void test_resume_bit_identical(void **state) {
 /* SGD momentum state round trip. */
 static void test_sgd_state_roundtrip(void **state) {
     (void)state;
-    const char *path = tmp_path("sgd.safetensors");
+    const char *path = tu_tmp_path("sgd.safetensors");
     small_model a, b;
     small_init(&a, 1);
     small_init(&b, 2);
@@ -398,8 +375,8 @@ static void test_sgd_state_roundtrip(void **state) {
 
 static void test_truncated(void **state) {
     (void)state;
-    const char *good = tmp_path("good.safetensors");
-    const char *cut = tmp_path("cut.safetensors");
+    const char *good = tu_tmp_path("good.safetensors");
+    const char *cut = tu_tmp_path("cut.safetensors");
     small_model a;
     small_init(&a, 1);
     tg_adam opt;
@@ -407,7 +384,7 @@ static void test_truncated(void **state) {
     tg_checkpoint_extra ex = {.adam = &opt};
     assert_int_equal(tg_checkpoint_save(good, &a.ps, &ex), TG_OK);
     size_t n;
-    unsigned char *f = slurp(good, &n);
+    unsigned char *f = (unsigned char *)tu_slurp(good, &n);
     uint64_t hl = 0;
     for (int i = 7; i >= 0; i--) hl = (hl << 8) | f[i];
     size_t cuts[] = {0, 3, 8, 9, 8 + hl / 2, 8 + hl - 1, 8 + hl, 8 + hl + 100, n - 4, n - 1};
@@ -427,7 +404,7 @@ static void test_truncated(void **state) {
 
 static void test_bad_header_length_and_json(void **state) {
     (void)state;
-    const char *p = tmp_path("bad.safetensors");
+    const char *p = tu_tmp_path("bad.safetensors");
     unsigned char b[64] = {0};
     b[0] = 0x00, b[1] = 0x10; /* 4096, file is 64 bytes */
     write_raw(p, b, sizeof b);
@@ -445,7 +422,7 @@ static void test_bad_header_length_and_json(void **state) {
     expect_load_fails(p, TG_ERR_FORMAT, SNIPS("tensor 'head.weight': expected {\"dtype\""));
     write_st(p, "{\"__metadata__\": {\"a\": 1}}", NULL, 0);
     expect_load_fails(p, TG_ERR_FORMAT, SNIPS("metadata 'a' is not a string"));
-    expect_load_fails(tmp_path("does-not-exist"), TG_ERR_IO, SNIPS("does-not-exist: cannot open"));
+    expect_load_fails(tu_tmp_path("does-not-exist"), TG_ERR_IO, SNIPS("does-not-exist: cannot open"));
 }
 
 /* A header for the small model with one entry replaced. */
@@ -462,7 +439,7 @@ static char *header_with(const char *wq_entry, const char *extra_entries) {
 
 static void test_wrong_tensors(void **state) {
     (void)state;
-    const char *p = tmp_path("wrong.safetensors");
+    const char *p = tu_tmp_path("wrong.safetensors");
     static unsigned char data[376 + 64 * 64 * 4];
     char *h;
 
@@ -525,7 +502,7 @@ static void test_wrong_tensors(void **state) {
  * (even of another dtype, e.g. BatchNorm's int64 num_batches_tracked). */
 static void test_unknown_tensors(void **state) {
     (void)state;
-    const char *p = tmp_path("unknown.safetensors");
+    const char *p = tu_tmp_path("unknown.safetensors");
     static unsigned char data[8568 + 8];
     for (size_t i = 0; i < 8568; i += 4) {
         float v = (float)i;
@@ -550,13 +527,13 @@ static void test_unknown_tensors(void **state) {
  * file behind. */
 static void test_atomic_save(void **state) {
     (void)state;
-    const char *p = tmp_path("atomic.safetensors");
+    const char *p = tu_tmp_path("atomic.safetensors");
     small_model a, b;
     small_init(&a, 1);
     small_init(&b, 2);
     assert_int_equal(tg_checkpoint_save(p, &a.ps, NULL), TG_OK);
     size_t n0;
-    unsigned char *before = slurp(p, &n0);
+    unsigned char *before = (unsigned char *)tu_slurp(p, &n0);
 
     /* the file-size limit makes the write fail part-way */
     struct rlimit old, lim;
@@ -572,7 +549,7 @@ static void test_atomic_save(void **state) {
     assert_non_null(strstr(tg_last_error(), "write failed"));
     assert_non_null(strstr(tg_last_error(), "file left unchanged"));
     size_t n1;
-    unsigned char *after = slurp(p, &n1);
+    unsigned char *after = (unsigned char *)tu_slurp(p, &n1);
     assert_int_equal(n0, n1);
     assert_memory_equal(before, after, n0);
     char tmp[300];
@@ -581,7 +558,7 @@ static void test_atomic_save(void **state) {
     free(before);
     free(after);
 
-    st = tg_checkpoint_save(tmp_path("no/such/dir/x.safetensors"), &a.ps, NULL);
+    st = tg_checkpoint_save(tu_tmp_path("no/such/dir/x.safetensors"), &a.ps, NULL);
     assert_int_equal(st, TG_ERR_IO);
     assert_non_null(strstr(tg_last_error(), "cannot create temporary file"));
 
@@ -597,7 +574,7 @@ static void test_atomic_save(void **state) {
 
 static void test_reserved_metadata(void **state) {
     (void)state;
-    const char *p = tmp_path("meta.safetensors");
+    const char *p = tu_tmp_path("meta.safetensors");
     tg_checkpoint_extra ex = {0};
     TU_EXPECT_DEATH(tg_checkpoint_meta_set(&ex, "tapegrad.step", "1"), "is reserved");
     tg_checkpoint_meta_set(&ex, "a", "1");
@@ -630,19 +607,6 @@ static void test_reserved_metadata(void **state) {
     tg_params_free(&m.ps);
 }
 
-static int setup(void **state) {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/tg_ckpt_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_and_layout),
@@ -656,5 +620,5 @@ int main(void) {
         cmocka_unit_test(test_atomic_save),
         cmocka_unit_test(test_reserved_metadata),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

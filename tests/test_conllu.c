@@ -2,31 +2,13 @@
  * Run from the repository root (the real-data test looks for
  * data/ud_english_ewt/ and skips when it is absent). */
 #define _XOPEN_SOURCE 700
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "helpers/testutil.h"
 
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "data/conllu.h"
 #include "data/vocab.h"
-
-static char tmpdir[64];
-
-static const char *tmp_path(const char *file) {
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, file);
-    return buf[k];
-}
 
 static void write_file(const char *path, const void *data, size_t n) {
     FILE *f = fopen(path, "wb");
@@ -40,20 +22,6 @@ static void write_gz(const char *path, const char *text) {
     assert_non_null(gz);
     assert_int_equal(gzwrite(gz, text, (unsigned)strlen(text)), (int)strlen(text));
     assert_int_equal(gzclose(gz), Z_OK);
-}
-
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)len + 1);
-    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
-    b[len] = '\0';
-    fclose(f);
-    *n = (size_t)len;
-    return b;
 }
 
 /* Parses text, expects status st and exactly message msg, and *out untouched. */
@@ -307,7 +275,7 @@ static void test_files(void **state) {
     (void)state;
     tg_conllu c, before;
     /* plain and gzip give the same corpus */
-    const char *plain = tmp_path("v.conllu"), *gz = tmp_path("v.conllu.gz");
+    const char *plain = tu_tmp_path("v.conllu"), *gz = tu_tmp_path("v.conllu.gz");
     write_file(plain, valid_text, strlen(valid_text));
     write_gz(gz, valid_text);
     assert_int_equal(tg_conllu_read(plain, 0, &c), TG_OK);
@@ -317,7 +285,7 @@ static void test_files(void **state) {
     check_valid(&c);
     tg_conllu_free(&c);
     /* errors name the path given */
-    const char *badp = tmp_path("bad.conllu.gz");
+    const char *badp = tu_tmp_path("bad.conllu.gz");
     write_gz(badp, T1 "2\tdog\n\n");
     char want[512];
     assert_int_equal(tg_conllu_read(badp, 0, &c), TG_ERR_FORMAT);
@@ -326,20 +294,20 @@ static void test_files(void **state) {
     /* missing file */
     memset(&c, 0xAB, sizeof c);
     memcpy(&before, &c, sizeof c);
-    const char *missing = tmp_path("nope.conllu");
+    const char *missing = tu_tmp_path("nope.conllu");
     assert_int_equal(tg_conllu_read(missing, 0, &c), TG_ERR_IO);
     snprintf(want, sizeof want, "%s: cannot open: %s", missing, strerror(ENOENT));
     assert_string_equal(tg_last_error(), want);
     assert_memory_equal(&c, &before, sizeof c);
     /* NUL byte inside a file */
-    const char *nul = tmp_path("nul.conllu");
+    const char *nul = tu_tmp_path("nul.conllu");
     write_file(nul, T1 "2\tdo\0g\tdog\tNOUN\tNN\t_\t0\troot\t_\t_\n\n", strlen(T1) + 33);
     assert_int_equal(tg_conllu_read(nul, 0, &c), TG_ERR_FORMAT);
     snprintf(want, sizeof want, "%s:2: NUL byte at byte 5 of the line: expected UTF-8 text", nul);
     assert_string_equal(tg_last_error(), want);
     /* a directory is an I/O error, not a crash */
-    assert_int_equal(tg_conllu_read(tmpdir, 0, &c), TG_ERR_IO);
-    snprintf(want, sizeof want, "%s: read failed: %s", tmpdir, strerror(EISDIR));
+    assert_int_equal(tg_conllu_read(tu_tmpdir(), 0, &c), TG_ERR_IO);
+    snprintf(want, sizeof want, "%s: read failed: %s", tu_tmpdir(), strerror(EISDIR));
     assert_string_equal(tg_last_error(), want);
 }
 
@@ -350,18 +318,18 @@ static void test_gzip_corrupt(void **state) {
     char *text = malloc(cap);
     for (int s = 0; s < 2000; s++)
         n += (size_t)snprintf(text + n, cap - n, "1\tw%d\tw\tNOUN\t_\t_\t0\troot\t_\t_\n\n", s * 7919 % 10007);
-    const char *gz = tmp_path("big.conllu.gz");
+    const char *gz = tu_tmp_path("big.conllu.gz");
     write_gz(gz, text);
     free(text);
     size_t len;
-    char *bytes = slurp(gz, &len);
+    char *bytes = tu_slurp(gz, &len);
     tg_conllu c, before;
     assert_int_equal(tg_conllu_read(gz, 0, &c), TG_OK);
     assert_int_equal(c.n_sents, 2000);
     tg_conllu_free(&c);
     char want[512];
     /* truncated: cut the stream in the middle */
-    const char *cut = tmp_path("cut.conllu.gz");
+    const char *cut = tu_tmp_path("cut.conllu.gz");
     write_file(cut, bytes, len / 2);
     memset(&c, 0xAB, sizeof c);
     memcpy(&before, &c, sizeof c);
@@ -374,7 +342,7 @@ static void test_gzip_corrupt(void **state) {
     assert_int_equal(tg_conllu_read(cut, 0, &c), TG_ERR_IO);
     assert_string_equal(tg_last_error(), want);
     /* corrupt: flip bits in the middle of the deflate data */
-    const char *bad = tmp_path("bad.conllu.gz");
+    const char *bad = tu_tmp_path("bad.conllu.gz");
     for (size_t at = 20; at < len - 8; at += len / 7) {
         char *copy = malloc(len);
         memcpy(copy, bytes, len);
@@ -394,13 +362,13 @@ static void test_write_roundtrip(void **state) {
     (void)state;
     tg_conllu c, d;
     assert_int_equal(tg_conllu_parse_string("v", valid_text, 0, &c), TG_OK);
-    const char *path = tmp_path("out.conllu");
+    const char *path = tu_tmp_path("out.conllu");
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     assert_int_equal(tg_conllu_write(f, path, &c, NULL), TG_OK);
     fclose(f);
     size_t n;
-    char *written = slurp(path, &n);
+    char *written = tu_slurp(path, &n);
     assert_string_equal(written,
                         "# sent_id = s1\n# text = I don't know.\n"
                         "1\tI\t_\tPRON\t_\t_\t_\t_\t_\t_\n2\tdo\t_\tAUX\t_\t_\t_\t_\t_\t_\n"
@@ -452,7 +420,7 @@ static void test_tokens(void **state) {
     assert_string_equal(c.meta + c.sent_id_off[2], "5");
     assert_int_equal(c.sent_start[1], 4);
     /* write, read back unlabelled: same forms */
-    const char *path = tmp_path("tok.conllu");
+    const char *path = tu_tmp_path("tok.conllu");
     FILE *f = fopen(path, "w");
     assert_int_equal(tg_conllu_write(f, path, &c, NULL), TG_OK);
     fclose(f);
@@ -463,7 +431,7 @@ static void test_tokens(void **state) {
     tg_conllu_free(&d);
     tg_conllu_free(&c);
     /* from a gzip file, and errors */
-    const char *gz = tmp_path("tok.txt.gz");
+    const char *gz = tu_tmp_path("tok.txt.gz");
     write_gz(gz, "a b\nc\n");
     assert_int_equal(tg_conllu_read_tokens(gz, &c), TG_OK);
     assert_int_equal(c.n_sents, 2);
@@ -684,20 +652,6 @@ static void test_real_ewt(void **state) {
     }
 }
 
-static int setup(void **state) {
-    (void)state;
-    strcpy(tmpdir, "/tmp/tg_conllu_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    static const char *files[] = {"v.conllu", "v.conllu.gz", "bad.conllu.gz", "nul.conllu", "big.conllu.gz",
-                                  "cut.conllu.gz", "out.conllu", "tok.conllu", "tok.txt.gz"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) unlink(tmp_path(files[i]));
-    return rmdir(tmpdir);
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upos_table),     cmocka_unit_test(test_utf8),
@@ -710,5 +664,5 @@ int main(void) {
         cmocka_unit_test(test_vocab_chars),    cmocka_unit_test(test_vocab_errors),
         cmocka_unit_test(test_real_ewt),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

@@ -13,29 +13,6 @@
 #include "train/cli.h"
 #include "train/log.h"
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *file) {
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, file);
-    return buf[k];
-}
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)len + 1);
-    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
-    b[len] = '\0';
-    fclose(f);
-    return b;
-}
-
 static void test_permutation(void **state) {
     (void)state;
     enum { N = 1000 };
@@ -179,7 +156,7 @@ static void test_progress_text(void **state) {
     assert_string_equal(buf, "epoch 3/20 [====================] step 391/391 loss 0.2500 1 items/s in 1:02:05");
 
     /* plain mode: a line every 50 steps and at the end */
-    const char *path = tmp_path("progress.txt");
+    const char *path = tu_tmp_path("progress.txt");
     FILE *f = fopen(path, "w");
     tg_progress_start(&p, 1, 2, 120, 50);
     p.out = f;
@@ -187,7 +164,7 @@ static void test_progress_text(void **state) {
     for (int s = 1; s <= 120; s++) tg_progress_update(&p, s, 1.0f, 8);
     tg_progress_end(&p);
     fclose(f);
-    char *text = slurp(path);
+    char *text = tu_slurp(path, NULL);
     int lines = 0;
     for (char *c = text; *c; c++) lines += *c == '\n';
     assert_int_equal(lines, 3);
@@ -203,7 +180,7 @@ static void test_progress_text(void **state) {
     for (int s = 1; s <= 5; s++) tg_progress_update(&p, s, 2.0f, 1);
     tg_progress_end(&p);
     fclose(f);
-    text = slurp(path);
+    text = tu_slurp(path, NULL);
     assert_int_equal(text[0], '\r');
     assert_non_null(strstr(text, "] step 5/5 loss 2.0000"));
     assert_int_equal(text[strlen(text) - 1], '\n');
@@ -213,29 +190,29 @@ static void test_progress_text(void **state) {
 
 static void test_csv_log(void **state) {
     (void)state;
-    const char *path = tmp_path("log.csv");
+    const char *path = tu_tmp_path("log.csv");
     tg_csv_log log;
     const char *cols[] = {"epoch", "train_loss", "val,acc"};
     assert_int_equal(tg_csv_log_open(&log, path, 3, cols), TG_OK);
     assert_int_equal(tg_csv_log_row(&log, (double[]){1, 0.5, 0.25}), TG_OK);
-    char *text = slurp(path); /* flushed after every row */
+    char *text = tu_slurp(path, NULL); /* flushed after every row */
     assert_string_equal(text, "epoch,train_loss,\"val,acc\"\n1,0.5,0.25\n");
     free(text);
     assert_int_equal(tg_csv_log_row(&log, (double[]){2, NAN, 1.0 / 3.0}), TG_OK);
     assert_int_equal(tg_csv_log_close(&log), TG_OK);
-    text = slurp(path);
+    text = tu_slurp(path, NULL);
     assert_string_equal(text, "epoch,train_loss,\"val,acc\"\n1,0.5,0.25\n2,nan,0.333333333\n");
     free(text);
-    assert_int_equal(tg_csv_log_open(&log, tmp_path("no/dir/log.csv"), 3, cols), TG_ERR_IO);
+    assert_int_equal(tg_csv_log_open(&log, tu_tmp_path("no/dir/log.csv"), 3, cols), TG_ERR_IO);
     assert_non_null(strstr(tg_last_error(), "no/dir/log.csv: cannot create"));
 }
 
 static void test_metrics_json(void **state) {
     (void)state;
-    const char *path = tmp_path("metrics.json");
+    const char *path = tu_tmp_path("metrics.json");
     const char *names[] = {"val_acc", "epochs", "loss"};
     assert_int_equal(tg_metrics_json_write(path, 3, names, (double[]){0.9375, 12, INFINITY}), TG_OK);
-    char *text = slurp(path);
+    char *text = tu_slurp(path, NULL);
     assert_string_equal(text, "{\"val_acc\":0.9375,\"epochs\":12,\"loss\":null}\n");
     cJSON *j = cJSON_Parse(text);
     assert_non_null(j);
@@ -244,12 +221,12 @@ static void test_metrics_json(void **state) {
     free(text);
     /* 1/3 round-trips exactly */
     assert_int_equal(tg_metrics_json_write(path, 1, names, (double[]){1.0 / 3.0}), TG_OK);
-    text = slurp(path);
+    text = tu_slurp(path, NULL);
     j = cJSON_Parse(text);
     assert_true(cJSON_GetObjectItem(j, "val_acc")->valuedouble == 1.0 / 3.0);
     cJSON_Delete(j);
     free(text);
-    assert_int_equal(tg_metrics_json_write(tmp_path("no/dir/m.json"), 1, names, (double[]){1}),
+    assert_int_equal(tg_metrics_json_write(tu_tmp_path("no/dir/m.json"), 1, names, (double[]){1}),
                      TG_ERR_IO);
 }
 
@@ -270,12 +247,12 @@ static void test_cli(void **state) {
     assert_int_equal(tg_cli_parse(9, ok, opts, 5, "about"), 0);
     assert_true(epochs == 5 && lr == 0.01f && quiet == 1 && strcmp(data, "x/y") == 0 && wd == 1e-2);
 
-    const char *help_path = tmp_path("help.txt");
+    const char *help_path = tu_tmp_path("help.txt");
     FILE *f = fopen(help_path, "w");
     epochs = 20;
     tg_cli_help(f, "/usr/bin/tagger", opts, 5, "Trains a tagger.");
     fclose(f);
-    char *text = slurp(help_path);
+    char *text = tu_slurp(help_path, NULL);
     assert_non_null(strstr(text, "usage: tagger [options]\nTrains a tagger.\n"));
     assert_non_null(strstr(text, "  --epochs N           number of epochs (default 20)\n"));
     assert_non_null(strstr(text, "  --lr X               peak learning rate (default 0.01)\n"));
@@ -297,19 +274,6 @@ static void test_cli(void **state) {
     }
 }
 
-static int setup(void **state) {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/tg_train_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_permutation),   cmocka_unit_test(test_batcher),
@@ -317,5 +281,5 @@ int main(void) {
         cmocka_unit_test(test_progress_text), cmocka_unit_test(test_csv_log),
         cmocka_unit_test(test_metrics_json),  cmocka_unit_test(test_cli),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

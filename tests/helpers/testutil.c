@@ -1,7 +1,8 @@
 /* tests/helpers/testutil.c — see testutil.h. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "tests/helpers/testutil.h"
 
+#include <ftw.h>
 #include <math.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -73,4 +74,46 @@ double tu_max_abs_diff(const float *a, const float *b, int64_t n) {
         if (!(d <= m)) m = d;
     }
     return m;
+}
+
+static char tmpdir[64];
+
+int tu_tmpdir_setup(void **state) {
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/tg_test_XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+int tu_tmpdir_teardown(void **state) {
+    (void)state;
+    return nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}
+
+const char *tu_tmpdir(void) { return tmpdir; }
+
+const char *tu_tmp_path(const char *file) {
+    static char buf[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, file);
+    return buf[k];
+}
+
+char *tu_slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)len + 1);
+    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
+    b[len] = '\0';
+    fclose(f);
+    if (n) *n = (size_t)len;
+    return b;
 }

@@ -3,6 +3,7 @@
  *   tg_tensor *x = tu_randn_grad(&rng, TG_SHAPE(3, 4));     // N(0,1), with grad
  *   TU_GRADCHECK("softmax", f, 1, (tg_tensor *[]){x}, NULL, NULL);
  *   TU_EXPECT_DEATH(tg_matmul(tp, a, b, 0, 0), "inner dimensions differ: a is [2, 3], b is [4, 5]");
+ *   return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
  */
 #ifndef TG_TESTUTIL_H
 #define TG_TESTUTIL_H
@@ -52,5 +53,12 @@ int tu__child_died_with(tu__child *c, const char *expect, char *got, size_t len)
 
 /* Max |a − b| over n floats. */
 double tu_max_abs_diff(const float *a, const float *b, int64_t n);
+
+/* A scratch directory for the test program, /tmp/tg_test_XXXXXX (one at a time). */
+int tu_tmpdir_setup(void **state);    /* cmocka group setup: mkdtemp; 0 or -1 */
+int tu_tmpdir_teardown(void **state); /* cmocka group teardown: rm -rf it (nftw); 0 or -1 */
+const char *tu_tmpdir(void);          /* its path */
+const char *tu_tmp_path(const char *file);   /* "<tmpdir>/file", valid for 3 more calls */
+char *tu_slurp(const char *path, size_t *n); /* whole file + NUL; length in *n if n; caller frees */
 
 #endif
