@@ -300,6 +300,10 @@ static tg_status sweep(tg_tape *tp, tg_tensor *out, const char *op) {
              "input requires grad, or another tape)");
     for (int i = out->node; i >= 0; i--) {
         tg_node *n = &tp->nodes[i];
+        if (n->out != out) n->out->grad = NULL; /* forget an earlier sweep's gradients */
+    }
+    for (int i = out->node; i >= 0; i--) {
+        tg_node *n = &tp->nodes[i];
         if (!n->out->grad) continue; /* does not reach the output */
         for (int j = 0; j < n->n_in; j++) {
             tg_tensor *x = n->in[j];

@@ -108,7 +108,9 @@ void *tg_tape_alloc(tg_tape *tp, size_t bytes);
  * whose output has a gradient adds (+=) into its inputs' gradients
  * (gradients of activations are allocated zeroed on first use; parameters'
  * gradients accumulate into their long-lived buffers — zero them before the
- * step).  Returns TG_OK, or TG_ERR_NONFINITE when the loss or a parameter
+ * step).  Several sweeps on one tape are independent: each starts from fresh
+ * activation gradients, and leaves add up (two losses: two calls, or one
+ * call on their sum).  Returns TG_OK, or TG_ERR_NONFINITE when the loss or a parameter
  * gradient is NaN/Inf, with a message naming the first node that produced a
  * non-finite value ("tg_backward: loss is nan; first non-finite value made
  * by node 12 (log) [32, 17] in the forward pass").

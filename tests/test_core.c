@@ -234,6 +234,38 @@ static void test_bit_identical_1_vs_2_threads(void **state) {
 #endif
 }
 
+/* Two sweeps on one tape are independent: the second does not push the
+ * first loss's activation gradients into the leaves again. */
+static void test_second_sweep_is_independent(void **state) {
+    (void)state;
+    tg_tensor *x = tg_tensor_new_grad(TG_SHAPE(4));
+    tg_tape *tp = tg_tape_new(0);
+    tg_tensor *l1 = tg_sum(tp, tg_scale(tp, x, 2.0f));
+    tg_tensor *l2 = tg_sum(tp, tg_scale(tp, x, 3.0f));
+    assert_int_equal(tg_backward(tp, l1), TG_OK);
+    assert_int_equal(tg_backward(tp, l2), TG_OK);
+    for (int i = 0; i < 4; i++) assert_true(x->grad[i] == 5.0f); /* 2 + 3, not 2 + 2 + 3 */
+    tg_tape_free(tp);
+    tg_tensor_free(x);
+}
+
+/* A softmax row of NaNs is not a "fully masked" row: it must stay NaN so
+ * the tape reports it, in both forms of attention's softmax. */
+static void test_nan_row_is_reported_not_masked(void **state) {
+    (void)state;
+    tg_tensor *x = tg_tensor_new_grad(TG_SHAPE(2, 3));
+    for (int i = 0; i < 6; i++) x->data[i] = i < 3 ? NAN : (float)i;
+    tg_tape *tp = tg_tape_new(0);
+    tg_tensor *y = tg_softmax(tp, x, NULL);
+    assert_true(isnan(y->data[0]) && isnan(y->data[2]));
+    assert_true(isfinite(y->data[3]));
+    tg_tensor *loss = tg_sum(tp, tg_mul(tp, y, y));
+    assert_int_equal(tg_backward(tp, loss), TG_ERR_NONFINITE);
+    assert_non_null(strstr(tg_last_error(), "(softmax)"));
+    tg_tape_free(tp);
+    tg_tensor_free(x);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_records_prints_and_dots),
@@ -243,6 +275,8 @@ int main(void) {
         cmocka_unit_test(test_nonfinite_gradient_names_op),
         cmocka_unit_test(test_nonfinite_loss_names_op),
         cmocka_unit_test(test_backward_misuse_dies),
+        cmocka_unit_test(test_second_sweep_is_independent),
+        cmocka_unit_test(test_nan_row_is_reported_not_masked),
         cmocka_unit_test(test_bit_identical_1_vs_2_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,7 +39,6 @@
 #define BC 64 /* keys per tile */
 
 static int imin(int a, int b) { return a < b ? a : b; }
-static int imax(int a, int b) { return a > b ? a : b; }
 
 /* ---- e^x for the softmax -------------------------------------------------
  * tg__expf of core/kernels/vmath.h: inline and vectorising, where libm's expf
@@ -80,7 +79,8 @@ int tg_attn_mask_is_empty(const tg_attn_mask *m) {
 
 static int mask_allows(const tg_attn_mask *m, int b, int i, int j, int Lq, int Lk) {
     if (m->causal && j > i) return 0;
-    if (m->window > 0 && (j < i - m->window || j > i + m->window)) return 0;
+    if (m->window > 0 && ((int64_t)j < (int64_t)i - m->window || (int64_t)j > (int64_t)i + m->window))
+        return 0;
     if (m->key_padding && !m->key_padding[(int64_t)b * Lk + j]) return 0;
     if (m->allowed) {
         int64_t row = (m->allowed_per_batch ? (int64_t)b * Lq : 0) + i;
@@ -120,9 +120,10 @@ tg_tensor *tg_attn_mask_tensor(tg_tape *tp, const tg_attn_mask *m, int B, int Lq
 static void key_range(const tg_attn_mask *m, int i0, int i1, int Lk, int *jlo, int *jhi) {
     int lo = 0, hi = Lk;
     if (m->causal) hi = imin(hi, i1); /* j <= i1 − 1 */
-    if (m->window > 0) {
-        lo = imax(lo, i0 - m->window);
-        hi = imin(hi, i1 + m->window); /* j <= i1 − 1 + w */
+    if (m->window > 0) { /* in 64 bits: a huge window means "unbounded" */
+        int64_t l = (int64_t)i0 - m->window, h = (int64_t)i1 + m->window; /* j <= i1 − 1 + w */
+        if (l > lo) lo = (int)l;
+        if (h < hi) hi = (int)h;
     }
     *jlo = lo;
     *jhi = hi;
@@ -135,7 +136,9 @@ static void mask_tile(const tg_attn_mask *m, int b, int i0, int br, int j0, int 
                       int Lk, float *S) {
     int inside = !m->key_padding && !m->allowed;
     if (m->causal) inside &= j0 + bc - 1 <= i0;
-    if (m->window > 0) inside &= j0 >= i0 + br - 1 - m->window && j0 + bc - 1 <= i0 + m->window;
+    if (m->window > 0)
+        inside &= (int64_t)j0 >= (int64_t)i0 + br - 1 - m->window &&
+                  (int64_t)j0 + bc - 1 <= (int64_t)i0 + m->window;
     if (inside) return;
     for (int r = 0; r < br; r++)
         for (int c = 0; c < bc; c++)
@@ -187,7 +190,10 @@ static void fwd_tile(const attn_ctx *c, const float *q, const float *k, const fl
         scores_tile(c, q, k, b, h, i0, br, j0, bc, S);
         for (int r = 0; r < br; r++) {
             float *s = S + r * BC, mx = row_max(s, bc, mrow[r]);
-            if (mx == -INFINITY) { /* nothing visible yet in this row */
+            if (mx == -INFINITY) { /* nothing visible yet in this row ... */
+                int nan = 0;
+                for (int j = 0; j < bc; j++) nan |= s[j] != s[j];
+                if (nan) lrow[r] = NAN; /* ... unless it is NaN: keep it NaN to the output */
                 memset(s, 0, (size_t)bc * sizeof(float));
                 continue;
             }

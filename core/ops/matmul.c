@@ -11,6 +11,8 @@
  * leading dims fold into M and the whole batch is a single GEMM (a Linear
  * layer's x[B, T, C] · Wᵀ is one [B·T, C] × [C, O] product).
  */
+#include <limits.h>
+
 #include "core/kernels/sgemm.h"
 #include "core/ops/internal.h"
 
@@ -48,7 +50,11 @@ tg_tensor *tg_matmul(tg_tape *tp, tg_tensor *a, tg_tensor *b, int trans_a, int t
                  "leading dimensions differ: a is %s, b is %s (b must be 2-D or match a's "
                  "leading dims)", TG_SHAPE_STR(a), TG_SHAPE_STR(b));
     }
-    c.batch = (int)(a->size / ((int64_t)c.M * c.K));
+    int64_t batch = a->size / ((int64_t)c.M * c.K);
+    TG_CHECK(batch * c.M <= INT_MAX, "tg_matmul",
+             "a %s has %lld rows in all, more than tg_sgemm's int M can index",
+             TG_SHAPE_STR(a), (long long)(batch * c.M));
+    c.batch = (int)batch;
     int shape[TG_MAX_DIMS];
     for (int d = 0; d < a->ndim - 2; d++) shape[d] = a->shape[d];
     shape[a->ndim - 2] = c.M;

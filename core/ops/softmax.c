@@ -51,7 +51,13 @@ typedef struct {
 static int sm_row(const float *x, const float *m, int64_t ms, int C, int is_log, float *y) {
     for (int j = 0; j < C; j++) y[j] = m ? x[j] + m[j * ms] : x[j];
     float mx = tg__max(y, C); /* split max: vectorises, the same value */
-    if (mx == -INFINITY) { /* every entry masked: define the row as 0 */
+    if (mx == -INFINITY) { /* every entry masked: define the row as 0 ... */
+        int masked = 1;
+        for (int j = 0; j < C; j++) masked &= y[j] == -INFINITY;
+        if (!masked) { /* ... but a row of NaNs stays NaN, so the tape reports it */
+            for (int j = 0; j < C; j++) y[j] = NAN;
+            return 0;
+        }
         for (int j = 0; j < C; j++) y[j] = 0.0f;
         return 1;
     }

@@ -23,9 +23,13 @@ static uint64_t hash_str(const char *s) {
 
 /* The POS_LC character ids of one form; returns how many are real. */
 static int form_chars(const tg_vocab *chars, const char *s, int32_t *out) {
-    int32_t buf[512];
-    int64_t need = tg_vocab_word_chars(chars, s, strlen(s), buf, 512);
-    if (need > 512) need = 512;
+    int32_t small[512], *buf = small;
+    size_t len = strlen(s);
+    int64_t need = tg_vocab_word_chars(chars, s, len, buf, 512);
+    if (need > 512) { /* a very long form: all its ids, so the suffix is its real end */
+        buf = tg_xmalloc((size_t)need * sizeof *buf);
+        tg_vocab_word_chars(chars, s, len, buf, need);
+    }
     int n = (int)need;
     memset(out, 0, POS_LC * sizeof *out);
     if (n <= POS_LC) {
@@ -34,6 +38,7 @@ static int form_chars(const tg_vocab *chars, const char *s, int32_t *out) {
     }
     memcpy(out, buf, (POS_LC / 2) * sizeof *out);                     /* prefix */
     memcpy(out + POS_LC / 2, buf + n - POS_LC / 2, (POS_LC / 2) * sizeof *out); /* suffix */
+    if (buf != small) free(buf);
     return POS_LC;
 }
 

@@ -187,6 +187,8 @@ static int cmd_train(int argc, char **argv) {
     };
     int r = parse_args(argc, argv, "pos_tagger train", opts, (int)(sizeof opts / sizeof *opts), "Trains the tagger.");
     if (r >= 0) return r;
+    if (o.batch_size < 1 || o.epochs < 1 || o.warmup < 1)
+        die("--batch-size, --epochs and --warmup must be >= 1");
     o.cfg.dropout = dropout;
     o.cfg.word_dropout = word_dropout;
     o.cfg.emb_std = emb_std;
@@ -307,13 +309,17 @@ static int cmd_train(int argc, char **argv) {
         fflush(stdout);
     }
     epoch--;
-    /* Evaluate the best model (the one saved) on dev and test. */
+    /* Evaluate on dev and test the best model (the one saved); without --save,
+     * the last epoch's weights, averaged as the per-epoch lines were. */
     if (o.save) {
         pos_model_free(&m);
         tg_vocab wv, cv;
         load_model(o.save, &m, &wv, &cv);
         tg_vocab_free(&wv);
         tg_vocab_free(&cv);
+    } else if (o.ema > 0) {
+        tg_ema_swap(&ema);
+        best_epoch = epoch;
     }
     double dev_acc = 0, test_acc = 0;
     if (o.dev) {
