@@ -31,5 +31,6 @@
 #include "data/conllu.h"
 #include "data/vocab.h"
 #include "data/png.h"
+#include "data/image.h"      /* image sets: IDX, CIFAR-10, PNG folders; augmentation */
 
 #endif
