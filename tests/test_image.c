@@ -56,19 +56,23 @@ static unsigned char *idx_labels(uint32_t n, size_t *len) {
     return b;
 }
 
-/* Expects tg_idx_load to fail with status st and the message `want` (a
- * printf format whose only %s is the images path, or labels path when
- * on_labels), and *out untouched. */
-static void expect_idx_error(const char *img, const char *lab, tg_status st, const char *want) {
-    tg_image_set s, before;
-    memset(&s, 0xAB, sizeof s);
-    memcpy(&before, &s, sizeof s);
-    tg_status got = tg_idx_load(img, lab, &s);
-    if (got == TG_OK) tg_image_set_free(&s);
-    assert_int_equal(got, st);
-    assert_string_equal(tg_last_error(), want);
-    assert_memory_equal(&s, &before, sizeof s);
-}
+/* Runs `call`, a reader that writes into s_, and expects status st, the
+ * message want, and s_ untouched. */
+#define EXPECT_LOAD_ERROR(st, want, call)              \
+    do {                                               \
+        tg_image_set s_, before_;                      \
+        memset(&s_, 0xAB, sizeof s_);                  \
+        memcpy(&before_, &s_, sizeof s_);              \
+        tg_status got_ = (call);                       \
+        if (got_ == TG_OK) tg_image_set_free(&s_);     \
+        assert_int_equal(got_, (st));                  \
+        assert_string_equal(tg_last_error(), (want));  \
+        assert_memory_equal(&s_, &before_, sizeof s_); \
+    } while (0)
+#define expect_idx_error(img, lab, st, want) EXPECT_LOAD_ERROR(st, want, tg_idx_load(img, lab, &s_))
+#define expect_cifar_error(paths, n, st, want) EXPECT_LOAD_ERROR(st, want, tg_cifar_load(paths, n, &s_))
+#define expect_folder_error(root, h, w, st, want) \
+    EXPECT_LOAD_ERROR(st, want, tg_imagefolder_load(root, 3, h, w, &s_))
 
 /* ---- data/io.h ------------------------------------------------------------------- */
 
@@ -193,28 +197,20 @@ static void test_idx_errors(void **state) {
     snprintf(want, sizeof want, "%s: magic 0x00000D03: expected 0x00000803 (IDX images: unsigned bytes, 3 dimensions)", ip);
     expect_idx_error(ip, lp, TG_ERR_FORMAT, want);
     free(img);
-    /* one byte short, one byte long */
-    img = idx_images(4, 2, 2, -1, &il);
-    write_file(ip, img, il);
-    snprintf(want, sizeof want, "%s: header says 4 images of 2x2 = 32 bytes, file has 31: expected the sizes to agree", ip);
-    expect_idx_error(ip, lp, TG_ERR_FORMAT, want);
-    free(img);
-    img = idx_images(4, 2, 2, 1, &il);
-    write_gz(ip, img, il);
-    snprintf(want, sizeof want, "%s: header says 4 images of 2x2 = 32 bytes, file has 33: expected the sizes to agree", ip);
-    expect_idx_error(ip, lp, TG_ERR_FORMAT, want);
-    free(img);
-    /* zero images, zero rows */
-    img = idx_images(0, 2, 2, 0, &il);
-    write_file(ip, img, il);
-    snprintf(want, sizeof want, "%s: header says 0 images: expected at least 1", ip);
-    expect_idx_error(ip, lp, TG_ERR_FORMAT, want);
-    free(img);
-    img = idx_images(4, 0, 2, 0, &il);
-    write_file(ip, img, il);
-    snprintf(want, sizeof want, "%s: header says images of 0x2: expected rows and cols in 1..32768", ip);
-    expect_idx_error(ip, lp, TG_ERR_FORMAT, want);
-    free(img);
+    /* sizes that disagree with the file: one byte short, one long (gzip), none, empty rows */
+    static const struct { uint32_t n, rows, cols; long extra; int gz; const char *msg; } bad_sizes[] = {
+        {4, 2, 2, -1, 0, "header says 4 images of 2x2 = 32 bytes, file has 31: expected the sizes to agree"},
+        {4, 2, 2, 1, 1, "header says 4 images of 2x2 = 32 bytes, file has 33: expected the sizes to agree"},
+        {0, 2, 2, 0, 0, "header says 0 images: expected at least 1"},
+        {4, 0, 2, 0, 0, "header says images of 0x2: expected rows and cols in 1..32768"},
+    };
+    for (size_t k = 0; k < sizeof bad_sizes / sizeof bad_sizes[0]; k++) {
+        img = idx_images(bad_sizes[k].n, bad_sizes[k].rows, bad_sizes[k].cols, bad_sizes[k].extra, &il);
+        (bad_sizes[k].gz ? write_gz : write_file)(ip, img, il);
+        snprintf(want, sizeof want, "%s: %s", ip, bad_sizes[k].msg);
+        expect_idx_error(ip, lp, TG_ERR_FORMAT, want);
+        free(img);
+    }
     /* image / label counts differ */
     img = idx_images(5, 2, 2, 0, &il);
     write_file(ip, img, il);
@@ -501,17 +497,6 @@ static unsigned char *cifar_records(int n, int first_label, int bad_at, int bad_
     return b;
 }
 
-static void expect_cifar_error(const char *const *paths, int n, tg_status st, const char *want) {
-    tg_image_set s, before;
-    memset(&s, 0xAB, sizeof s);
-    memcpy(&before, &s, sizeof s);
-    tg_status got = tg_cifar_load(paths, n, &s);
-    if (got == TG_OK) tg_image_set_free(&s);
-    assert_int_equal(got, st);
-    assert_string_equal(tg_last_error(), want);
-    assert_memory_equal(&s, &before, sizeof s);
-}
-
 static void test_cifar(void **state) {
     (void)state;
     const char *a = tu_tmp_path("c1.bin"), *b = tu_tmp_path("c2.bin.gz");
@@ -770,17 +755,6 @@ static const char *mkpath(const char *rel) {
 
 static void mkd(const char *rel) {
     assert_int_equal(mkdir(mkpath(rel), 0755), 0);
-}
-
-static void expect_folder_error(const char *root, int h, int w, tg_status st, const char *want) {
-    tg_image_set s, before;
-    memset(&s, 0xAB, sizeof s);
-    memcpy(&before, &s, sizeof s);
-    tg_status got = tg_imagefolder_load(root, 3, h, w, &s);
-    if (got == TG_OK) tg_image_set_free(&s);
-    assert_int_equal(got, st);
-    assert_string_equal(tg_last_error(), want);
-    assert_memory_equal(&s, &before, sizeof s);
 }
 
 static void test_imagefolder(void **state) {
