@@ -113,6 +113,31 @@ void tg_image_set_name_classes(tg_image_set *s, const char *const *names);
 /* Frees the arrays and zeroes *s; safe on a zeroed set and twice. */
 void tg_image_set_free(tg_image_set *s);
 
+/* The datasets of `make data` by name, or a folder, for examples' --data:
+ *   "mnist", "fashion_mnist": root/<name>/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
+ *       (or without .gz), class names "0".."9" / the Fashion-MNIST names;
+ *   "cifar10": the full binary set root/cifar-10-batches-bin/{data_batch_1..5,test_batch}.bin
+ *       when present, else the subset root/cifar10_subset/{data_batch_1.first4000,
+ *       test_batch.first1000}.bin.gz; names from batches.meta.txt / class_names.txt;
+ *   anything else: a folder holding train/ and test/ in the ImageFolder layout.
+ * train: 1 the training split, 0 the test split.  channels: 0 keeps the
+ * dataset's own (1 for the IDX sets, 3 for CIFAR and folders), 1 or 3
+ * converts (gray → RGB repeats, RGB → gray is the luma of tg_png_read).
+ * h = w = 0 keep the size; h, w > 0 resize (tg_image_set_resize).
+ * Errors: those of the reader used (the path names the missing file). */
+tg_status tg_image_dataset_load(const char *data, const char *root, int train, int channels, int h,
+                                int w, tg_image_set *out);
+
+/* Resizes every image of s to h × w in place (tg_image_resize; the pixel
+ * array is replaced).  h, w >= 1 (TG_CHECK); equal sizes do nothing.
+ * Errors: TG_ERR_NOMEM ("tg_image_set_resize: cannot allocate ..."), s unchanged. */
+tg_status tg_image_set_resize(tg_image_set *s, int h, int w);
+
+/* Converts s to c channels (1 or 3) in place: gray → RGB repeats the value,
+ * RGB → gray is the luma 0.299 R + 0.587 G + 0.114 B.  s->c must be 1 or 3.
+ * Errors: TG_ERR_NOMEM, s unchanged. */
+tg_status tg_image_set_to_channels(tg_image_set *s, int c);
+
 /* ---- subsets ---------------------------------------------------------------- */
 
 /* out = the images idx[0..n) of s, in that order (copies; class names

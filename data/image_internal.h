@@ -11,4 +11,9 @@ float *tg__image_alloc(int64_t n_floats);
  * TG_ERR_NOMEM ("path: cannot allocate ...") with s zeroed on failure. */
 tg_status tg__image_set_alloc(tg_image_set *s, const char *path, int64_t n, int h, int w, int c);
 
+/* The luma of an RGB sample in [0, 1]: ITU-R BT.601, as PIL's convert("L"). */
+static inline float tg__luma(float r, float g, float b) {
+    return 0.299f * r + 0.587f * g + 0.114f * b;
+}
+
 #endif

@@ -140,7 +140,7 @@ tg_status tg_png_read(const char *path, int channels, float **pixels, int *heigh
                 unsigned v = depth == 16 ? (unsigned)r[at] << 8 | r[at + 1] : r[at];
                 s[k] = (float)v / maxv;
             }
-            if (nc >= 3 && channels == 1) o[x] = 0.299f * s[0] + 0.587f * s[1] + 0.114f * s[2];
+            if (nc >= 3 && channels == 1) o[x] = tg__luma(s[0], s[1], s[2]);
             else if (nc >= 3) o[x * 3] = s[0], o[x * 3 + 1] = s[1], o[x * 3 + 2] = s[2];
             else if (channels == 1) o[x] = s[0];
             else o[x * 3] = o[x * 3 + 1] = o[x * 3 + 2] = s[0];

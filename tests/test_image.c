@@ -829,6 +829,58 @@ static void test_imagefolder(void **state) {
     expect_folder_error(mkpath("nothing"), 0, 0, TG_ERR_IO, want);
 }
 
+/* ---- datasets by name, whole-set resize and channels ------------------------------------- */
+
+static void test_dataset_load(void **state) {
+    (void)state;
+    mkd("root"), mkd("root/mnist"), mkd("root/cifar10_subset"), mkd("folder"), mkd("folder/train"),
+        mkd("folder/test"), mkd("folder/train/x"), mkd("folder/test/x");
+    size_t il, ll;
+    unsigned char *img = idx_images(10, 4, 6, 0, &il), *lab = idx_labels(10, &ll);
+    write_gz(mkpath("root/mnist/train-images-idx3-ubyte.gz"), img, il);
+    write_file(mkpath("root/mnist/train-labels-idx1-ubyte"), lab, ll); /* plain works too */
+    unsigned char *rec = cifar_records(3, 0, -1, 0);
+    write_gz(mkpath("root/cifar10_subset/test_batch.first1000.bin.gz"), rec, 3 * 3073);
+    write_rgb_png(mkpath("folder/train/x/a.png"), 5, 5, 1);
+    char root[600], folder[600];
+    snprintf(root, sizeof root, "%s", mkpath("root"));
+    snprintf(folder, sizeof folder, "%s", mkpath("folder"));
+    tg_image_set s, ref;
+    assert_int_equal(tg_image_dataset_load("mnist", root, 1, 0, 0, 0, &s), TG_OK);
+    assert_int_equal(s.n, 10), assert_int_equal(s.c, 1), assert_int_equal(s.h, 4), assert_int_equal(s.w, 6);
+    assert_string_equal(s.class_names[7], "7");
+    tg_image_set_free(&s);
+    /* to 3 channels at 8x8: the same as resizing each image */
+    assert_int_equal(tg_image_dataset_load("mnist", root, 1, 3, 8, 8, &s), TG_OK);
+    assert_int_equal(tg_image_dataset_load("mnist", root, 1, 0, 0, 0, &ref), TG_OK);
+    assert_int_equal(s.c, 3), assert_int_equal(s.h, 8), assert_int_equal(s.w, 8);
+    float one[64];
+    tg_image_resize(ref.pixels + 3 * 24, 4, 6, 1, one, 8, 8);
+    for (int q = 0; q < 64; q++)
+        for (int k = 0; k < 3; k++) assert_true(s.pixels[(3 * 64 + q) * 3 + k] == one[q]);
+    /* and back to gray: the luma of equal R, G, B is the value (to rounding) */
+    assert_int_equal(tg_image_set_to_channels(&s, 1), TG_OK);
+    for (int q = 0; q < 64; q++) assert_float_equal(s.pixels[3 * 64 + q], one[q], 1e-6);
+    tg_image_set_free(&s), tg_image_set_free(&ref);
+    /* a missing split names the file */
+    char want[2048];
+    snprintf(want, sizeof want, "%s/mnist/t10k-images-idx3-ubyte.gz: cannot open: %s", root, strerror(ENOENT));
+    EXPECT_LOAD_ERROR(TG_ERR_IO, want, tg_image_dataset_load("mnist", root, 0, 0, 0, 0, &s_));
+    /* cifar10: the subset, built-in names when class_names.txt is absent */
+    assert_int_equal(tg_image_dataset_load("cifar10", root, 0, 0, 0, 0, &s), TG_OK);
+    assert_int_equal(s.n, 3), assert_int_equal(s.c, 3);
+    assert_string_equal(s.class_names[9], "truck");
+    tg_image_set_free(&s);
+    /* a folder with train/ and test/ */
+    assert_int_equal(tg_image_dataset_load(folder, root, 1, 1, 0, 0, &s), TG_OK);
+    assert_int_equal(s.n, 1), assert_int_equal(s.c, 1), assert_int_equal(s.h, 5);
+    assert_string_equal(s.class_names[0], "x");
+    tg_image_set_free(&s);
+    snprintf(want, sizeof want, "%s/test/x: no .png files: expected at least one image per class folder", folder);
+    EXPECT_LOAD_ERROR(TG_ERR_FORMAT, want, tg_image_dataset_load(folder, root, 0, 0, 0, 0, &s_));
+    free(img), free(lab), free(rec);
+}
+
 /* ---- the real datasets (make data) ---------------------------------------------------------------- */
 
 static int have(const char *path) {
@@ -875,6 +927,13 @@ static void test_real_mnist(void **state) {
         }
     }
     if (!ran) skip();
+    if (have("data/fashion_mnist/t10k-images-idx3-ubyte.gz")) { /* by name, as examples load it */
+        tg_image_set s;
+        assert_int_equal(tg_image_dataset_load("fashion_mnist", "data", 0, 0, 0, 0, &s), TG_OK);
+        assert_int_equal(s.n, 10000);
+        assert_string_equal(s.class_names[9], "Ankle boot");
+        tg_image_set_free(&s);
+    }
 }
 
 static void test_real_cifar(void **state) {
@@ -934,6 +993,7 @@ int main(void) {
         cmocka_unit_test(test_augment),       cmocka_unit_test(test_resize),
         cmocka_unit_test(test_cifar),         cmocka_unit_test(test_png_colour_types),
         cmocka_unit_test(test_png_errors),    cmocka_unit_test(test_imagefolder),
+        cmocka_unit_test(test_dataset_load),
         cmocka_unit_test(test_real_mnist),    cmocka_unit_test(test_real_cifar),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
