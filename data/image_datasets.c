@@ -7,17 +7,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/ops/internal.h" /* TG_PAR_MIN */
 #include "data/image_internal.h"
+#include "data/png.h"
 
 tg_status tg_image_set_resize(tg_image_set *s, int h, int w) {
-    TG_CHECK(s && h >= 1 && w >= 1, "tg_image_set_resize", "need a set and h, w >= 1 (got %d, %d)", h, w);
+    TG_CHECK(s && h >= 1 && w >= 1 && h <= TG_PNG_MAX_SIDE && w <= TG_PNG_MAX_SIDE, "tg_image_set_resize",
+             "need a set and h, w in 1..%d (got %d, %d)", TG_PNG_MAX_SIDE, h, w);
     if (s->h == h && s->w == w) return TG_OK;
     float *px = tg__image_alloc(s->n * h * w * s->c);
     if (!px)
         return tg_set_error(TG_ERR_NOMEM, "tg_image_set_resize: cannot allocate %" PRId64 " images of %dx%dx%d floats",
                             s->n, h, w, s->c);
     int64_t in = (int64_t)s->h * s->w * s->c, out = (int64_t)h * w * s->c;
-#pragma omp parallel for schedule(dynamic, 64)
+#pragma omp parallel for schedule(dynamic, 64) if (s->n * out >= TG_PAR_MIN)
     for (int64_t i = 0; i < s->n; i++) tg_image_resize(s->pixels + i * in, s->h, s->w, s->c, px + i * out, h, w);
     free(s->pixels);
     s->pixels = px;

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/ops/internal.h" /* TG_PAR_MIN */
 #include "data/image_internal.h"
 #include "data/png.h"
 
@@ -104,9 +105,10 @@ static tg_status decode_into(const char *file, int c, int h, int w, int resize, 
 }
 
 tg_status tg_imagefolder_load(const char *root, int channels, int h, int w, tg_image_set *out) {
-    TG_CHECK(root && out && (channels == 1 || channels == 3) && h >= 0 && w >= 0 && (h > 0) == (w > 0),
+    TG_CHECK(root && out && (channels == 1 || channels == 3) && h >= 0 && w >= 0 && (h > 0) == (w > 0) &&
+                 h <= TG_PNG_MAX_SIDE && w <= TG_PNG_MAX_SIDE,
              "tg_imagefolder_load", "need root, out, channels 1 or 3 (got %d), and h, w both 0 or "
-             "both > 0 (got %d, %d)", channels, h, w);
+             "both in 1..%d (got %d, %d)", channels, TG_PNG_MAX_SIDE, h, w);
     strlist classes = {0}, files = {0};
     tg_status st = list_dir(root, 1, &classes);
     if (st == TG_OK && classes.n == 0)
@@ -145,7 +147,7 @@ tg_status tg_imagefolder_load(const char *root, int channels, int h, int w, tg_i
     if (st == TG_OK) st = tg__image_set_alloc(&s, root, files.n, h, w, channels);
     if (st == TG_OK) {
         int64_t sz = (int64_t)h * w * channels, first_bad = files.n;
-#pragma omp parallel for schedule(dynamic, 8)
+#pragma omp parallel for schedule(dynamic, 8) if (files.n * sz >= TG_PAR_MIN)
         for (int64_t i = 0; i < files.n; i++) {
             if (decode_into(files.s[i], channels, h, w, resize, files.s[0], s.pixels + i * sz) != TG_OK) {
 #pragma omp critical(tg_imagefolder_first_bad)

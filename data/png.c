@@ -3,6 +3,7 @@
 #include "data/png.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -56,12 +57,15 @@ tg_status tg_png_write_rgb(const char *path, const uint8_t *rgb, int width, int 
 
 typedef struct {
     FILE *f;
-    char msg[200]; /* libpng's error text */
+    const char *path;
 } png_in;
 
+/* libpng's error callback: records the message in tg_last_error() (thread
+ * local storage, so nothing on the stack of tg_png_read has to survive the
+ * longjmp) and jumps back to the setjmp in tg_png_read. */
 static void on_error(png_structp png, png_const_charp msg) {
     png_in *in = png_get_error_ptr(png);
-    snprintf(in->msg, sizeof in->msg, "%s", msg);
+    tg_set_error(TG_ERR_FORMAT, "%s: libpng: %s: expected a valid PNG image", in->path, msg);
     png_longjmp(png, 1);
 }
 
@@ -76,10 +80,18 @@ static void read_data(png_structp png, png_bytep data, size_t n) {
         png_error(png, ferror(in->f) ? strerror(errno) : "unexpected end of file (truncated?)");
 }
 
+/* Releases what a read holds (any pointer may be NULL). */
+static void read_release(png_structp png, png_infop info, FILE *f, void *rows, void *row_ptr) {
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(f);
+    free(rows);
+    free(row_ptr);
+}
+
 tg_status tg_png_read(const char *path, int channels, float **pixels, int *height, int *width) {
     TG_CHECK(path && pixels && height && width && (channels == 1 || channels == 3), "tg_png_read",
              "need path, outputs and channels 1 or 3 (got %d)", channels);
-    png_in in = {.f = fopen(path, "rb")};
+    png_in in = {.f = fopen(path, "rb"), .path = path}; /* set before setjmp, never changed */
     if (!in.f) return tg_set_error(TG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     unsigned char sig[8];
     size_t got = fread(sig, 1, 8, in.f);
@@ -101,12 +113,9 @@ tg_status tg_png_read(const char *path, int channels, float **pixels, int *heigh
     png_bytepp volatile row_ptr = NULL;
     float *volatile out = NULL;
     if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &info, NULL);
-        fclose(in.f);
-        free(rows);
-        free(row_ptr);
+        read_release(png, info, in.f, rows, row_ptr);
         free(out);
-        return tg_set_error(TG_ERR_FORMAT, "%s: libpng: %s: expected a valid PNG image", path, in.msg);
+        return TG_ERR_FORMAT; /* on_error has set the message */
     }
     png_set_read_fn(png, &in, read_data);
     png_set_sig_bytes(png, 8);
@@ -124,7 +133,12 @@ tg_status tg_png_read(const char *path, int channels, float **pixels, int *heigh
     rows = malloc(rowbytes * h);
     row_ptr = malloc(sizeof(png_bytep) * h);
     out = tg__image_alloc((int64_t)w * h * channels);
-    if (!rows || !row_ptr || !out) png_error(png, "out of memory for the pixels");
+    if (!rows || !row_ptr || !out) {
+        read_release(png, info, in.f, rows, row_ptr);
+        free(out);
+        return tg_set_error(TG_ERR_NOMEM, "%s: out of memory for %" PRIu32 "x%" PRIu32 " pixels", path,
+                            (uint32_t)w, (uint32_t)h);
+    }
     for (png_uint_32 y = 0; y < h; y++) row_ptr[y] = rows + y * rowbytes;
     png_read_image(png, row_ptr);
     png_read_end(png, NULL); /* checks the chunks after the image data */
@@ -146,10 +160,7 @@ tg_status tg_png_read(const char *path, int channels, float **pixels, int *heigh
             else o[x * 3] = o[x * 3 + 1] = o[x * 3 + 2] = s[0];
         }
     }
-    png_destroy_read_struct(&png, &info, NULL);
-    fclose(in.f);
-    free(rows);
-    free(row_ptr);
+    read_release(png, info, in.f, rows, row_ptr);
     *pixels = out;
     *height = (int)h;
     *width = (int)w;
