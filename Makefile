@@ -96,6 +96,19 @@ demo:
 data:
 	@DATA_MIRROR="$(DATA_MIRROR)" sh scripts/fetch_data.sh
 
+# Fuzz the image readers (IDX, CIFAR-10, PNG) with libFuzzer for FUZZ_SECONDS;
+# needs clang and libfuzzer-14-dev (optional, not in DEB_PKGS).
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz-image
+fuzz-image:
+	@mkdir -p $(BUILD)/fuzz/corpus
+	clang -g -O1 -std=c11 -I. -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_image.c \
+	  data/image.c data/png.c data/io.c core/error.c core/tensor.c -o $(BUILD)/fuzz/fuzz_image -lpng -lz -lm
+	@printf '\000\000\000\010\003\000\000\000\002\000\000\000\002\000\000\000\002\000\001\002\003\004\005\006\007' > $(BUILD)/fuzz/corpus/idx
+	@for f in $$(ls data/cifar10_png/test/cat/*.png 2>/dev/null | head -2); do \
+	  (printf '\003'; cat $$f) > $(BUILD)/fuzz/corpus/$$(basename $$f); done
+	$(BUILD)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=1024 $(BUILD)/fuzz/corpus
+
 DEB_PKGS = gcc make libcmocka-dev libcjson-dev libpng-dev zlib1g-dev libopenblas-dev pkg-config
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
