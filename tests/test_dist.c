@@ -255,6 +255,22 @@ static void mpirun_run(const char *mode, double limit, launch *r) {
     mpirun_wait(mpirun_start(mode), mode, limit, t0, r);
 }
 
+/* A launch that must succeed within 120 s. */
+static void mpirun_ok(const char *mode) {
+    launch r;
+    mpirun_run(mode, 120, &r);
+    if (!exited_ok(&r)) fail_msg("mpirun %s failed:\n%s", mode, r.out);
+}
+
+static int64_t toy_param_count(void) {
+    toy *t = tg_xcalloc(sizeof *t);
+    toy_init(t, 1);
+    int64_t n = t->ps.total;
+    tg_params_free(&t->ps);
+    free(t);
+    return n;
+}
+
 static float *read_params(const char *mode, int64_t n) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s.params", tu_tmpdir(), mode);
@@ -377,18 +393,13 @@ static int need_mpi(void) {
 static void test_two_ranks_equal_one_process(void **state) {
     (void)state;
     if (!need_mpi()) return;
-    launch r;
-    mpirun_run("whole", 120, &r);
-    if (!exited_ok(&r)) fail_msg("mpirun whole failed:\n%s", r.out);
+    mpirun_ok("whole");
     /* the reference: this process (world 1) with the global batch */
     char out[512];
     snprintf(out, sizeof out, "%s/one.params", tu_tmpdir());
     run_opts o = {.local_b = 2 * LOCAL_B, .steps = STEPS, .out = out, .nonfinite_rank = -1};
     toy_train(&o);
-    toy t;
-    toy_init(&t, 1);
-    const int64_t n = t.ps.total;
-    tg_params_free(&t.ps);
+    const int64_t n = toy_param_count();
     float *two = read_params("whole", n), *one = read_params("one", n);
     double d2 = 0, n2 = 0, dmax = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -409,17 +420,10 @@ static void test_two_ranks_equal_one_process(void **state) {
 static void test_resume_bit_identical(void **state) {
     (void)state;
     if (!need_mpi()) return;
-    launch r;
-    mpirun_run("whole", 120, &r);
-    if (!exited_ok(&r)) fail_msg("mpirun whole failed:\n%s", r.out);
-    mpirun_run("first13", 120, &r);
-    if (!exited_ok(&r)) fail_msg("mpirun first13 failed:\n%s", r.out);
-    mpirun_run("resumed", 120, &r);
-    if (!exited_ok(&r)) fail_msg("mpirun resumed failed:\n%s", r.out);
-    toy t;
-    toy_init(&t, 1);
-    const int64_t n = t.ps.total;
-    tg_params_free(&t.ps);
+    mpirun_ok("whole");
+    mpirun_ok("first13");
+    mpirun_ok("resumed");
+    const int64_t n = toy_param_count();
     float *a = read_params("whole", n), *b = read_params("resumed", n);
     assert_memory_equal(a, b, (size_t)n * sizeof *a);
     free(a);
@@ -439,9 +443,7 @@ static void expect_failure(const char *mode, const char *message) {
 static void test_errors_stop_every_rank(void **state) {
     (void)state;
     if (!need_mpi()) return;
-    launch r;
-    mpirun_run("first13", 120, &r); /* ck.safetensors */
-    if (!exited_ok(&r)) fail_msg("mpirun first13 failed:\n%s", r.out);
+    mpirun_ok("first13"); /* ck.safetensors */
     expect_failure("nonfinite", "test_dist: non-finite loss at step 3 (rank 1 of 2)");
     expect_failure("missing", "rank 1: ");
     expect_failure("missing", "absent.safetensors");

@@ -190,13 +190,16 @@ void tg_dist_allreduce_grads(tg_params *ps, tg_dist_op op) {
              "gradients are reduced with TG_DIST_SUM or TG_DIST_MEAN, got %d", (int)op);
     if (g_world == 1) return;
     double t0 = tg_now();
+    tg_dist_barrier(); /* the wait for the slowest rank, timed apart from the transfer */
+    double t1 = tg_now();
     allreduce_grad_block(ps->grad, ps->total);
     if (op == TG_DIST_MEAN) {
         const float inv = 1.0f / (float)g_world;
         for (int64_t i = 0; i < ps->total; i++) ps->grad[i] *= inv;
     }
     g_stats.calls++;
-    g_stats.seconds += tg_now() - t0;
+    g_stats.wait_seconds += t1 - t0;
+    g_stats.seconds += tg_now() - t1;
     g_stats.bytes += (double)ps->total * sizeof(float);
 }
 

@@ -97,7 +97,9 @@ void tg_dist_broadcast(void *buf, size_t n);
  * The sum is rounded in an order set by Open MPI's algorithm for this world
  * size and message (docs/distributed.md), so results differ from one
  * process's in the last bits, and are the same on every rank.
- * Time and bytes are added to tg_dist_get_stats.  Collective.
+ * A barrier first waits for the slowest rank, so that tg_dist_get_stats can
+ * tell that wait (load imbalance) from the transfer; it costs one small
+ * collective.  Collective.
  * Errors: another op, or ranks with different ps->total, abort. */
 void tg_dist_allreduce_grads(tg_params *ps, tg_dist_op op);
 /* x[0..n) ← the reduction over ranks of x, in double (metrics: loss sums,
@@ -136,11 +138,13 @@ tg_status tg_dist_checkpoint_save(const char *path, const tg_params *ps,
  * tg_checkpoint_load ("rank r: path: ..."), or the disagreement above. */
 tg_status tg_dist_checkpoint_load(const char *path, tg_params *ps, tg_checkpoint_extra *extra);
 
-/* Time spent in tg_dist_allreduce_grads since the start (or the last reset):
- * calls, wall seconds (MPI_Wtime; includes waiting for slower ranks) and
- * bytes of gradient reduced per rank. */
+/* What tg_dist_allreduce_grads did since the start (or the last reset):
+ * calls, wall seconds waiting at its barrier for the slowest rank, wall
+ * seconds of the all-reduce itself, and bytes of gradient reduced per rank.
+ * Zero with a world of 1. */
 typedef struct tg_dist_stats {
     int64_t calls;
+    double wait_seconds;
     double seconds;
     double bytes;
 } tg_dist_stats;

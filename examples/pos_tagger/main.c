@@ -349,9 +349,10 @@ static int cmd_train(int argc, char **argv) {
     printf("; training %.0f s, %.0f words/s\n", train_seconds, words_all / train_seconds);
     if (tg_dist_world() > 1) {
         tg_dist_stats ds = tg_dist_get_stats();
-        printf("gradient all-reduce: %.2f ms per step on rank 0 (%.1f MB per step, %.1f%% of training time)\n",
-               1e3 * ds.seconds / (double)(ds.calls ? ds.calls : 1), ds.bytes / (double)(ds.calls ? ds.calls : 1) / 1e6,
-               100 * ds.seconds / train_seconds);
+        const double calls = (double)(ds.calls ? ds.calls : 1);
+        printf("gradient all-reduce on rank 0: %.2f ms per step for %.1f MB, + %.2f ms waiting for the slower "
+               "rank (%.1f%% and %.1f%% of training time)\n", 1e3 * ds.seconds / calls, ds.bytes / calls / 1e6,
+               1e3 * ds.wait_seconds / calls, 100 * ds.seconds / train_seconds, 100 * ds.wait_seconds / train_seconds);
     }
     if (o.metrics_json) {
         static const char *const names[] = {"dev_accuracy", "test_accuracy", "train_seconds",
