@@ -8,11 +8,13 @@
 #   make deps         apt-get install the Debian packages that are missing
 #   make install PREFIX=/usr/local
 #   OMP=0             build without OpenMP      BLAS=openblas  link OpenBLAS too
+#   MPI=1             data-parallel training with Open MPI (train/dist.h), in build/mpi
 
 CC      ?= gcc
 PREFIX  ?= /usr/local
 OMP     ?= 1
 SAN     ?= 0
+MPI     ?= 0
 DATA_MIRROR ?= $(if $(wildcard ../shared/data/SHA256SUMS),../shared/data,)
 
 CFLAGS_BASE = -std=c11 -O3 -march=native -Wall -Wextra -I. -MMD -MP -fPIC
@@ -30,6 +32,12 @@ ifeq ($(SAN),1)
   CFLAGS_BASE += -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDFLAGS_SAN = -fsanitize=address,undefined
   BUILD := $(BUILD)/san
+endif
+ifeq ($(MPI),1)
+  # Open MPI through pkg-config (the same flags as mpicc --showme).
+  CFLAGS_BASE += -DTG_USE_MPI $(shell pkg-config --cflags ompi-c)
+  LDLIBS += $(shell pkg-config --libs ompi-c)
+  BUILD := $(BUILD)/mpi
 endif
 ifeq ($(BLAS),openblas)
   CFLAGS_BASE += -DTG_USE_OPENBLAS
@@ -110,6 +118,7 @@ fuzz-image:
 	$(BUILD)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=1024 $(BUILD)/fuzz/corpus
 
 DEB_PKGS = gcc make libcmocka-dev libcjson-dev libpng-dev zlib1g-dev libopenblas-dev pkg-config
+DEB_PKGS += libopenmpi-dev openmpi-bin
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -86,6 +86,13 @@ void tg_params_zero_grad(tg_params *ps) {
     if (ps->total) memset(ps->grad, 0, (size_t)ps->total * sizeof(float));
 }
 
+uint64_t tg_params_checksum(const tg_params *ps) {
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a offset basis and prime */
+    const unsigned char *p = (const unsigned char *)ps->data;
+    for (int64_t i = 0; i < ps->total * (int64_t)sizeof(float); i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
 int64_t tg_params_count(const tg_params *ps) {
     int64_t n = 0;
     for (int i = 0; i < ps->n; i++) n += ps->t[i]->size;

@@ -48,6 +48,10 @@ tg_tensor *tg_params_new(tg_params *ps, int ndim, const int *shape, const char *
 void tg_params_zero_grad(tg_params *ps);
 /* Total number of scalar parameters. */
 int64_t tg_params_count(const tg_params *ps);
+/* 64-bit FNV-1a hash of the bytes of the value block ps->data (ps->total
+ * floats): equal parameters give equal checksums, and one changed bit almost
+ * surely changes it.  Used to check that MPI ranks agree (train/dist.h). */
+uint64_t tg_params_checksum(const tg_params *ps);
 /* The parameter with this exact name, or NULL. */
 tg_tensor *tg_params_find(const tg_params *ps, const char *name);
 /* One line per parameter: name, shape, count; then the total. */

@@ -27,6 +27,7 @@ void tg_batcher_init(tg_batcher *bt, int64_t n, int64_t batch_size, int drop_las
     bt->batch_size = batch_size;
     bt->drop_last = drop_last;
     bt->rng = rng;
+    bt->world = 1;
     bt->perm = tg_xmalloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
     for (int64_t i = 0; i < n; i++) bt->perm[i] = i;
 }
@@ -37,21 +38,33 @@ void tg_batcher_epoch(tg_batcher *bt) {
     if (bt->rng) tg_permutation(bt->perm, bt->n, bt->rng);
 }
 
+void tg_batcher_shard(tg_batcher *bt, int rank, int world) {
+    TG_CHECK(bt && bt->perm, "tg_batcher_shard", "batcher not initialised");
+    TG_CHECK(world >= 1 && rank >= 0 && rank < world, "tg_batcher_shard",
+             "need 0 <= rank < world, got rank %d of world %d", rank, world);
+    bt->rank = rank;
+    bt->world = world;
+}
+
 int64_t tg_batcher_next(tg_batcher *bt, const int64_t **idx) {
     TG_CHECK(bt && bt->perm && idx, "tg_batcher_next", "batcher not initialised or idx NULL");
-    int64_t left = bt->n - bt->pos;
-    int64_t b = left < bt->batch_size ? left : bt->batch_size;
-    if (b <= 0 || (bt->drop_last && b < bt->batch_size)) {
-        *idx = NULL;
-        return 0;
-    }
-    *idx = bt->perm + bt->pos;
-    bt->pos += b;
-    return b;
+    const int64_t full = bt->batch_size * bt->world, left = bt->n - bt->pos;
+    const int64_t g = left < full ? left : full;
+    *idx = NULL;
+    bt->global = 0;
+    if (g <= 0 || g < bt->world || (bt->drop_last && g < full)) return 0;
+    /* part r of g: sizes base+1 for the first `extra` ranks, then base */
+    const int64_t base = g / bt->world, extra = g % bt->world, r = bt->rank;
+    const int64_t start = r * base + (r < extra ? r : extra);
+    *idx = bt->perm + bt->pos + start;
+    bt->pos += g;
+    bt->global = g;
+    return base + (r < extra);
 }
 
 int64_t tg_batcher_n_batches(const tg_batcher *bt) {
-    return bt->drop_last ? bt->n / bt->batch_size : (bt->n + bt->batch_size - 1) / bt->batch_size;
+    const int64_t full = bt->batch_size * bt->world, whole = bt->n / full, tail = bt->n % full;
+    return whole + (!bt->drop_last && tail >= bt->world);
 }
 
 void tg_batcher_free(tg_batcher *bt) {

@@ -10,6 +10,9 @@
  *   }
  *   tg_batcher_free(&bt);
  *
+ * Under MPI, tg_batcher_shard(&bt, rank, world) makes each rank take its
+ * part of every global batch of world·batch_size items.
+ *
  * Deterministic: the same rng state gives the same order on every machine
  * and thread count.  To resume bit-identically, checkpoint the rng at an
  * epoch boundary (before tg_batcher_epoch draws the next permutation), or
@@ -35,6 +38,8 @@ typedef struct tg_batcher {
     tg_rng *rng;        /* not owned; NULL: items in order 0..n-1 */
     int64_t *perm;      /* n indices, owned */
     int64_t pos;        /* next position in perm */
+    int rank, world;    /* shard: this rank of world (0 of 1 unless tg_batcher_shard) */
+    int64_t global;     /* items in the last global batch returned (over all ranks) */
 } tg_batcher;
 
 /* n >= 0 items in batches of batch_size >= 1 (aborts otherwise).  The
@@ -46,8 +51,23 @@ void tg_batcher_epoch(tg_batcher *bt);
 /* The next batch: *idx points at its item indices (valid until the next
  * tg_batcher_epoch/free), returns its size, 0 at the end of the epoch. */
 int64_t tg_batcher_next(tg_batcher *bt, const int64_t **idx);
-/* Batches per epoch: ceil(n / batch_size), or floor with drop_last. */
+/* Batches per epoch: ceil(n / batch_size), or floor with drop_last; with a
+ * shard, global batches per epoch (see tg_batcher_shard). */
 int64_t tg_batcher_n_batches(const tg_batcher *bt);
+
+/* Data parallelism (train/dist.h): makes bt return only rank's part of
+ * every global batch of world·batch_size items.  Every rank must use the
+ * same n, batch_size, drop_last and rng seed, so all draw the same
+ * permutation; a global batch is the next G = min(world·batch_size, left)
+ * positions of it, cut into world contiguous parts whose sizes differ by at
+ * most one (the first G mod world ranks get one more), rank r taking part r.
+ * bt->global is set to G at every tg_batcher_next.  The last, partial global
+ * batch is treated the same on every rank: kept (split as above) unless
+ * drop_last, and dropped on every rank when G < world (some rank would get
+ * no item), so every rank takes the same number of steps per epoch:
+ * tg_batcher_n_batches.  world = 1 is the unsharded batcher.
+ * Errors: rank outside [0, world) aborts. */
+void tg_batcher_shard(tg_batcher *bt, int rank, int world);
 void tg_batcher_free(tg_batcher *bt);
 
 #endif

@@ -89,6 +89,7 @@ char *tg_progress_format(const tg_progress *p, double now, int with_bar, char *b
 }
 
 static void progress_draw(tg_progress *p, double now, int final) {
+    if (!p->out) return; /* silent (e.g. MPI ranks other than 0) */
     char line[256];
     tg_progress_format(p, now, p->tty, line, sizeof line);
     if (p->tty) {
@@ -103,7 +104,7 @@ static void progress_draw(tg_progress *p, double now, int final) {
 }
 
 void tg_progress_update(tg_progress *p, int64_t step, float loss, int64_t items) {
-    TG_CHECK(p && p->out, "tg_progress_update", "progress not started");
+    TG_CHECK(p && p->log_every >= 1, "tg_progress_update", "progress not started");
     p->step = step;
     p->loss_sum += (double)loss;
     p->items += (double)items;
@@ -117,7 +118,7 @@ void tg_progress_update(tg_progress *p, int64_t step, float loss, int64_t items)
 }
 
 void tg_progress_end(tg_progress *p) {
-    TG_CHECK(p && p->out, "tg_progress_end", "progress not started");
+    TG_CHECK(p && p->log_every >= 1, "tg_progress_end", "progress not started");
     if (p->tty) progress_draw(p, tg_now(), 1);
     else if (p->step % p->log_every != 0 && !(p->total > 0 && p->step >= p->total))
         progress_draw(p, tg_now(), 1); /* the last partial stretch */

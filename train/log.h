@@ -45,7 +45,7 @@ typedef struct tg_progress {
     int64_t step;            /* steps done */
     int log_every;           /* plain mode: a line every log_every steps */
     int tty;                 /* 1: redraw with '\r' (set by start; may be overridden) */
-    FILE *out;               /* stderr by default */
+    FILE *out;               /* stderr by default; NULL: silent (e.g. MPI ranks but 0) */
     double t0, t_draw;       /* seconds (monotonic clock) */
     double loss_sum, items;
     int drawn;               /* tty: a partial line is on screen */

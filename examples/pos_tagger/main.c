@@ -4,6 +4,7 @@
  *   build/pos_tagger train --ud data/ud_english_ewt --time-budget 480 --save pos.safetensors
  *   build/pos_tagger eval  --model pos.safetensors --data data/ud_english_ewt/en_ewt-ud-test.conllu.gz
  *   echo "I saw a saw ." | build/pos_tagger tag --model pos.safetensors
+ *   mpirun -np 2 build/mpi/pos_tagger train ...   (make MPI=1; docs/distributed.md)
  *
  * Run `build/pos_tagger <command> --help` for every option and its default.
  */
@@ -22,6 +23,7 @@
 #include "tapegrad.h"
 #include "train/checkpoint.h"
 #include "train/cli.h"
+#include "train/dist.h"
 #include "train/log.h"
 #include "train/plot.h"
 
@@ -31,9 +33,15 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void die(const char *what) {
-    fprintf(stderr, "pos_tagger: %s\n", what);
-    exit(1);
+/* Under MPI this ends every rank, not only the one that failed. */
+static void die(const char *what) { tg_dist_abort(1, "pos_tagger: %s", what); }
+
+/* Seconds since t0; under MPI the slowest rank's, so that every rank takes
+ * the same time-budget decisions (learning rate, when to stop). */
+static double elapsed(double t0) {
+    double t = now() - t0;
+    tg_dist_allreduce(&t, 1, TG_DIST_MAX);
+    return t;
 }
 
 /* Parses a command's options; returns -1 to go on, else the exit code. */
@@ -106,7 +114,7 @@ static tg_status save_model(const char *path, pos_model *m, const tg_vocab *word
     tg_checkpoint_meta_set(&ex, "word_vocab", wv);
     tg_checkpoint_meta_set(&ex, "char_vocab", cv);
     ex.epoch = epoch;
-    tg_status st = tg_checkpoint_save(path, &m->ps, &ex);
+    tg_status st = tg_dist_checkpoint_save(path, &m->ps, &ex); /* rank 0 writes */
     tg_checkpoint_extra_free(&ex);
     free(cfg);
     free(wv);
@@ -123,18 +131,15 @@ static void load_model(const char *path, pos_model *m, tg_vocab *words, tg_vocab
         tg_checkpoint_read_metadata(path, "char_vocab", &cv) != TG_OK)
         die(tg_last_error());
     pos_config cfg;
-    if (pos_config_from_json(cfg_s, &cfg) != TG_OK) {
-        fprintf(stderr, "pos_tagger: %s: %s (a checkpoint of another model or version?)\n", path,
-                tg_last_error());
-        exit(1);
-    }
+    if (pos_config_from_json(cfg_s, &cfg) != TG_OK)
+        tg_dist_abort(1, "pos_tagger: %s: %s (a checkpoint of another model or version?)", path, tg_last_error());
     if (tg_vocab_from_string(path, wv, words) != TG_OK) die(tg_last_error());
     if (tg_vocab_from_string(path, cv, chars) != TG_OK) die(tg_last_error());
     free(cfg_s);
     free(wv);
     free(cv);
     pos_model_init(m, &cfg, 1);
-    if (tg_checkpoint_load(path, &m->ps, NULL) != TG_OK) die(tg_last_error());
+    if (tg_dist_checkpoint_load(path, &m->ps, NULL) != TG_OK) die(tg_last_error());
 }
 
 /* ---- train --------------------------------------------------------------- */
@@ -161,7 +166,7 @@ static int cmd_train(int argc, char **argv) {
         {"test", TG_CLI_STRING, &o.test, "test file, evaluated once at the end (overrides --ud)"},
         {"epochs", TG_CLI_INT, &o.epochs, "at most this many epochs"},
         {"time-budget", TG_CLI_DOUBLE, &o.time_budget, "stop training after this many seconds (0: none)"},
-        {"batch-size", TG_CLI_INT, &o.batch_size, "sentences per batch"},
+        {"batch-size", TG_CLI_INT, &o.batch_size, "sentences per batch (per rank under MPI)"},
         {"lr", TG_CLI_DOUBLE, &o.lr, "peak Adam learning rate"},
         {"lr-min", TG_CLI_DOUBLE, &o.lr_min, "learning rate at the end of the cosine decay"},
         {"warmup", TG_CLI_INT, &o.warmup, "linear warm-up steps"},
@@ -192,6 +197,7 @@ static int cmd_train(int argc, char **argv) {
     o.cfg.dropout = dropout;
     o.cfg.word_dropout = word_dropout;
     o.cfg.emb_std = emb_std;
+    if (!tg_dist_is_root()) o.metrics_json = o.log_csv = NULL; /* rank 0 reports */
     if (o.threads > 0) tg_set_num_threads(o.threads);
     char *found[3] = {NULL, NULL, NULL};
     if (o.ud) {
@@ -224,9 +230,11 @@ static int cmd_train(int argc, char **argv) {
 
     pos_model m;
     pos_model_init(&m, &o.cfg, (uint64_t)o.seed);
-    printf("model: %lld parameters, d_model %d, %d layers, %d heads, d_ff %d; %d threads; loaded in %.1f s\n",
+    tg_dist_broadcast_params(&m.ps); /* every rank starts from rank 0's weights */
+    if (tg_dist_rank() > 0) tg_rng_seed(&m.drop_rng, (uint64_t)o.seed * 1000003u + (uint64_t)tg_dist_rank());
+    printf("model: %lld parameters, d_model %d, %d layers, %d heads, d_ff %d; %d threads x %d ranks; loaded in %.1f s\n",
            (long long)tg_params_count(&m.ps), o.cfg.d_model, o.cfg.n_layers, o.cfg.n_heads, o.cfg.d_ff,
-           tg_get_num_threads(), now() - t_load);
+           tg_get_num_threads(), tg_dist_world(), now() - t_load);
     fflush(stdout); /* before the progress lines on stderr */
 
     tg_adam opt;
@@ -236,32 +244,32 @@ static int cmd_train(int argc, char **argv) {
     tg_tape *tp = tg_tape_new(64u << 20);
     tg_rng shuffle;
     tg_rng_seed(&shuffle, (uint64_t)o.seed + 1);
-    int *order = tg_xmalloc((size_t)train_b.n_batches * sizeof *order);
+    tg_batcher order; /* of the length-bucketed batches; under MPI, each rank takes one of every world */
+    tg_batcher_init(&order, train_b.n_batches, 1, 0, &shuffle);
+    tg_batcher_shard(&order, tg_dist_rank(), tg_dist_world());
     int8_t *dev_pred = tg_xmalloc((size_t)(dev.corpus.n_words + 1));
     tg_csv_log csv = {0};
     static const char *const csv_cols[] = {"epoch", "step", "train_loss", "dev_accuracy", "seconds"};
     if (o.log_csv && tg_csv_log_open(&csv, o.log_csv, 5, csv_cols) != TG_OK) die(tg_last_error());
 
-    const int64_t total_steps = (int64_t)o.epochs * train_b.n_batches;
-    double t0 = now(), train_seconds = 0, best_dev = -1;
+    const int64_t total_steps = (int64_t)o.epochs * tg_batcher_n_batches(&order);
+    double t0 = now(), train_seconds = 0, best_dev = -1, words_all = 0;
     int64_t step = 0, tokens = 0;
     int best_epoch = 0, epoch, stop = 0;
     for (epoch = 1; epoch <= o.epochs && !stop; epoch++) {
-        for (int k = 0; k < train_b.n_batches; k++) order[k] = k;
-        for (int k = train_b.n_batches - 1; k > 0; k--) { /* Fisher-Yates */
-            int j = (int)tg_rng_below(&shuffle, (uint32_t)k + 1), t = order[k];
-            order[k] = order[j];
-            order[j] = t;
-        }
+        tg_batcher_epoch(&order);
         double loss_sum = 0;
         int64_t loss_words = 0;
         tg_progress prog;
-        tg_progress_start(&prog, epoch, o.epochs, train_b.n_batches, 100);
-        for (int k = 0; k < train_b.n_batches; k++) {
-            const pos_batch *b = &train_b.batches[order[k]];
+        tg_progress_start(&prog, epoch, o.epochs, tg_batcher_n_batches(&order), 100);
+        if (!tg_dist_is_root()) prog.out = NULL;
+        const int64_t *next;
+        for (int k = 0; tg_batcher_next(&order, &next) > 0; k++) {
+            const pos_batch *b = &train_b.batches[next[0]];
             /* Warm-up, then cosine decay over the budget (steps or seconds, whichever ends first). */
             double frac = total_steps ? (double)step / (double)total_steps : 0;
-            if (o.time_budget > 0 && (now() - t0) / o.time_budget > frac) frac = (now() - t0) / o.time_budget;
+            const double spent = o.time_budget > 0 ? elapsed(t0) / o.time_budget : 0;
+            if (spent > frac) frac = spent;
             if (frac > 1) frac = 1;
             float lr = (float)(o.lr_min + 0.5 * (o.lr - o.lr_min) * (1 + cos(3.14159265358979 * frac)));
             if (step < o.warmup) lr = (float)o.lr * (float)(step + 1) / (float)o.warmup;
@@ -272,6 +280,7 @@ static int cmd_train(int argc, char **argv) {
             tg_tensor *logits = pos_model_forward(tp, &m, b);
             tg_tensor *loss = tg_cross_entropy(tp, logits, b->targets, -1, TG_SUM);
             if (tg_backward(tp, loss) != TG_OK) die(tg_last_error());
+            tg_dist_allreduce_grads(&m.ps, TG_DIST_SUM); /* summed loss: Σ over ranks */
             tg_adam_step(&opt);
             if (o.ema > 0) tg_ema_update(&ema);
             step++;
@@ -279,13 +288,16 @@ static int cmd_train(int argc, char **argv) {
             loss_sum += loss->data[0];
             loss_words += b->n_words;
             tg_progress_update(&prog, k + 1, loss->data[0] / (float)b->n_words, b->n_words);
-            if (o.time_budget > 0 && now() - t0 >= o.time_budget) {
+            if (o.time_budget > 0 && elapsed(t0) >= o.time_budget) {
                 stop = 1;
                 break;
             }
         }
         tg_progress_end(&prog);
         train_seconds = now() - t0;
+        double sums[3] = {loss_sum, (double)loss_words, (double)tokens}; /* over every rank */
+        tg_dist_allreduce(sums, 3, TG_DIST_SUM);
+        words_all = sums[2];
         double dev_acc = 0;
         if (o.ema > 0) tg_ema_swap(&ema); /* evaluate (and save) the averaged weights */
         if (o.dev) {
@@ -293,11 +305,11 @@ static int cmd_train(int argc, char **argv) {
             dev_acc = accuracy(&dev.corpus, dev_pred);
         }
         printf("epoch %d: step %lld, train loss %.4f per word, dev accuracy %.2f%%, %.0f s, %.0f words/s\n",
-               epoch, (long long)step, loss_sum / (double)(loss_words ? loss_words : 1), 100 * dev_acc,
-               train_seconds, (double)tokens / train_seconds);
+               epoch, (long long)step, sums[0] / (sums[1] > 0 ? sums[1] : 1), 100 * dev_acc,
+               train_seconds, words_all / train_seconds);
         if (o.log_csv) {
-            const double row[5] = {epoch, (double)step, loss_sum / (double)(loss_words ? loss_words : 1),
-                                   dev_acc, train_seconds};
+            const double row[5] = {epoch, (double)step, sums[0] / (sums[1] > 0 ? sums[1] : 1), dev_acc,
+                                   train_seconds};
             if (tg_csv_log_row(&csv, row) != TG_OK) die(tg_last_error());
         }
         if (dev_acc > best_dev || !o.dev) {
@@ -334,18 +346,25 @@ static int cmd_train(int argc, char **argv) {
     }
     printf("best epoch %d of %d: dev UPOS accuracy %.2f%%", best_epoch, epoch, 100 * dev_acc);
     if (o.test) printf(", test UPOS accuracy %.2f%%", 100 * test_acc);
-    printf("; training %.0f s, %.0f words/s\n", train_seconds, (double)tokens / train_seconds);
+    printf("; training %.0f s, %.0f words/s\n", train_seconds, words_all / train_seconds);
+    if (tg_dist_world() > 1) {
+        tg_dist_stats ds = tg_dist_get_stats();
+        const double calls = (double)(ds.calls ? ds.calls : 1);
+        printf("gradient all-reduce on rank 0: %.2f ms per step for %.1f MB, + %.2f ms waiting for the slower "
+               "rank (%.1f%% and %.1f%% of training time)\n", 1e3 * ds.seconds / calls, ds.bytes / calls / 1e6,
+               1e3 * ds.wait_seconds / calls, 100 * ds.seconds / train_seconds, 100 * ds.wait_seconds / train_seconds);
+    }
     if (o.metrics_json) {
         static const char *const names[] = {"dev_accuracy", "test_accuracy", "train_seconds",
                                             "train_words_per_second", "epochs", "best_epoch", "steps",
                                             "parameters"};
         const double values[] = {dev_acc, o.test ? test_acc : NAN, train_seconds,
-                                 (double)tokens / train_seconds, epoch, best_epoch, (double)step,
+                                 words_all / train_seconds, epoch, best_epoch, (double)step,
                                  (double)tg_params_count(&m.ps)};
         if (tg_metrics_json_write(o.metrics_json, 8, names, values) != TG_OK) die(tg_last_error());
     }
     if (o.log_csv && tg_csv_log_close(&csv) != TG_OK) die(tg_last_error());
-    free(order);
+    tg_batcher_free(&order);
     free(dev_pred);
     tg_tape_free(tp);
     tg_adam_free(&opt);
@@ -401,6 +420,7 @@ static int cmd_eval(int argc, char **argv) {
     int r = parse_args(argc, argv, "pos_tagger eval", opts, (int)(sizeof opts / sizeof *opts), "Scores a model on a labelled file.");
     if (r >= 0) return r;
     if (!model || !data) die("eval needs --model and --data (see --help)");
+    if (!tg_dist_is_root()) png = metrics_json = NULL; /* rank 0 writes */
     if (threads > 0) tg_set_num_threads(threads);
     tagged run;
     tagged_run(&run, model, data, 1);
@@ -535,10 +555,13 @@ int main(int argc, char **argv) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "eval")) return cmd_eval(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "tag")) return cmd_tag(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "baseline")) return cmd_baseline(argc - 1, argv + 1);
-    fprintf(stderr, "pos_tagger: unknown command '%s'\n%s", argv[1], usage);
-    return 2;
+    if (tg_dist_init(&argc, &argv) != TG_OK) die(tg_last_error()); /* under mpirun: one rank of many */
+    int rc = 2;
+    if (!strcmp(argv[1], "train")) rc = cmd_train(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "eval")) rc = cmd_eval(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "tag")) rc = cmd_tag(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "baseline")) rc = cmd_baseline(argc - 1, argv + 1);
+    else fprintf(stderr, "pos_tagger: unknown command '%s'\n%s", argv[1], usage);
+    tg_dist_finalize();
+    return rc;
 }
