@@ -85,6 +85,7 @@ $(BUILD)/exercise: $(BUILD)/exercises
 	ln -sf exercises $@
 examples: $(BUILD)/exercise
 $(BUILD)/tests/test_exercises: $(BUILD)/exercise
+$(BUILD)/tests/test_tutorial_attention: $(BUILD)/tutorial_attention
 
 # Benchmarks link OpenBLAS (the peer of W1) whatever BLAS says.
 $(BENCH_BIN): $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libtapegrad.a
