@@ -108,6 +108,7 @@ data:
 	@DATA_MIRROR="$(DATA_MIRROR)" sh scripts/fetch_data.sh
 
 DEB_PKGS = gcc make libcmocka-dev libcjson-dev libpng-dev zlib1g-dev libopenblas-dev pkg-config
+DEB_PKGS += graphviz
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -26,6 +26,7 @@
 #include "train/log.h"
 #include "train/cli.h"
 #include "train/plot.h"
+#include "train/graph.h"     /* tg_tape_render: the tape as PNG/SVG */
 
 #include "data/conllu.h"
 #include "data/vocab.h"

@@ -140,7 +140,7 @@ static void load_model(const char *path, pos_model *m, tg_vocab *words, tg_vocab
 /* ---- train --------------------------------------------------------------- */
 
 typedef struct {
-    const char *train, *dev, *test, *ud, *save, *metrics_json, *log_csv;
+    const char *train, *dev, *test, *ud, *save, *metrics_json, *log_csv, *tape_png;
     int epochs, batch_size, threads, min_count, warmup;
     int seed;
     double time_budget, lr, lr_min, ema;
@@ -184,6 +184,7 @@ static int cmd_train(int argc, char **argv) {
         {"save", TG_CLI_STRING, &o.save, "write the best model (by dev accuracy) here, .safetensors"},
         {"metrics-json", TG_CLI_STRING, &o.metrics_json, "write the final metrics here as one JSON object"},
         {"log-csv", TG_CLI_STRING, &o.log_csv, "write per-epoch metrics here as CSV"},
+        {"tape-png", TG_CLI_STRING, &o.tape_png, "draw the tape of the first training step here (.png, .svg, .dot)"},
     };
     int r = parse_args(argc, argv, "pos_tagger train", opts, (int)(sizeof opts / sizeof *opts), "Trains the tagger.");
     if (r >= 0) return r;
@@ -272,6 +273,10 @@ static int cmd_train(int argc, char **argv) {
             tg_tensor *logits = pos_model_forward(tp, &m, b);
             tg_tensor *loss = tg_cross_entropy(tp, logits, b->targets, -1, TG_SUM);
             if (tg_backward(tp, loss) != TG_OK) die(tg_last_error());
+            if (step == 0 && o.tape_png) { /* one step of the real model, values and gradients */
+                if (tg_tape_render(tp, o.tape_png, NULL) != TG_OK) die(tg_last_error());
+                printf("tape of step 1 (%d nodes) drawn to %s\n", tg_tape_n_nodes(tp), o.tape_png);
+            }
             tg_adam_step(&opt);
             if (o.ema > 0) tg_ema_update(&ema);
             step++;
