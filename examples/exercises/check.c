@@ -246,7 +246,7 @@ static int check_zero_map(diag *d) {
         }
     }
     if (bad >= 0) {
-        char s[64];
+        char s[TG_SHAPE_STR_LEN];
         hint(d,
              "the gradient must be 0 at the %s, but %lld of those %lld elements are not "
              "(first: %s%s = %.4g): %s",
@@ -579,7 +579,7 @@ static int run_case(const ex_op *op, const tg_custom_op *user, int ci, FILE *f) 
             self = compare(want[i], fd, n, TOL_FD, FD_FLOOR),
             acc = compare(added, want[i], n, TOL_LIB, 0.0);
         int pass = lib.first_wrong < 0 && num.first_wrong < 0 && acc.first_wrong < 0;
-        char s[64], idx[64];
+        char s[TG_SHAPE_STR_LEN], idx[TG_SHAPE_STR_LEN];
         fprintf(f, "    %-7s %-12s %s  worst rel err %.1e vs the library's backward, %.1e vs "
                    "finite differences\n",
                 c.in_name[i], tg_shape_str(x, s, sizeof s), pass ? "pass" : "FAIL", lib.worst,

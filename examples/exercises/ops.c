@@ -54,7 +54,7 @@ static void linear_make(int i, ex_case *c, tg_rng *rng) {
     c->in[2] = rand_tensor(rng, 1, 1.0f, TG_SHAPE(N));
     c->in_name[0] = "x", c->in_name[1] = "W", c->in_name[2] = "b";
     c->bcast[2] = 1;
-    int out[TG_MAX_DIMS] = {1, 1, 1, 1};
+    int out[TG_MAX_DIMS];
     for (int d = 0; d < nd; d++) out[d] = xs[i][1 + d];
     out[nd - 1] = N;
     set_out(c, nd, out);
