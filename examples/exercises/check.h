@@ -20,7 +20,7 @@ tg_status ex_load(const char *path, const char *root, const char *cflags, const 
 void ex_unload(void *handle, const char *tmpdir);
 
 /* Runs every case of op with the learner's `user` op, each in a child
- * process (a crash or a 10 s hang is reported as a failure of that case),
+ * process (a crash, or more than 30 s of CPU, is reported as a failure of that case),
  * and prints per case and input: pass/fail, worst relative errors against
  * the library's backward and against central finite differences, the first
  * wrong element with its index, expected vs got, and hints computed from the

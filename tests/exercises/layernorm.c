@@ -2,32 +2,14 @@
  * exercise and, with -DMISTAKE=n, typical mistakes: 1 the term through μ
  * forgotten, 2 the term through σ forgotten, 3 dgain not summed over the
  * broadcast rows.  For tests/test_exercises.c. */
-#include <math.h>
 
-#include "exercise.h"
-
-/* μ and r of one row. */
-static void row_stats(const float *x, int C, float eps, float *mu, float *r) {
-    double s = 0.0, v = 0.0;
-    for (int i = 0; i < C; i++) s += x[i];
-    *mu = (float)(s / C);
-    for (int i = 0; i < C; i++) v += (double)(x[i] - *mu) * (x[i] - *mu);
-    *r = (float)(1.0 / sqrt(v / C + eps));
-}
-
-static void layernorm_forward(tg_tensor *out, tg_tensor *const *in, int n_in, void *ctx) {
-    (void)n_in;
-    const tg_tensor *x = in[0], *gain = in[1], *bias = in[2];
-    int C = x->shape[x->ndim - 1];
-    int64_t rows = x->size / C;
-    for (int64_t row = 0; row < rows; row++) {
-        const float *xr = x->data + row * C;
-        float mu, r;
-        row_stats(xr, C, ((const ex_ln_ctx *)ctx)->eps, &mu, &r);
-        for (int i = 0; i < C; i++)
-            out->data[row * C + i] = (xr[i] - mu) * r * gain->data[i] + bias->data[i];
-    }
-}
+/* The skeleton's given forward and helpers, exactly as the learner gets
+ * them; its empty backward and its exercise_op are renamed out of the way. */
+#define layernorm_backward skeleton_backward
+#define exercise_op skeleton_op
+#include "skeletons/layernorm.c"
+#undef layernorm_backward
+#undef exercise_op
 
 static void layernorm_backward(const tg_tensor *out, tg_tensor *const *in, int n_in, void *ctx) {
     (void)n_in;

@@ -2,20 +2,14 @@
  * with -DMISTAKE=n, typical mistakes: 1 transposed product in dx, 2 bias not
  * summed over the broadcast rows, 3 dW laid out transposed.  For
  * tests/test_exercises.c (not a skeleton: solutions live only here). */
-#include "exercise.h"
 
-static void linear_forward(tg_tensor *out, tg_tensor *const *in, int n_in, void *ctx) {
-    (void)n_in, (void)ctx;
-    const tg_tensor *x = in[0], *W = in[1], *b = in[2];
-    int N = W->shape[0], K = W->shape[1];
-    int64_t M = x->size / K;
-    for (int64_t m = 0; m < M; m++)
-        for (int n = 0; n < N; n++) {
-            double s = b->data[n];
-            for (int k = 0; k < K; k++) s += (double)x->data[m * K + k] * W->data[n * K + k];
-            out->data[m * N + n] = (float)s;
-        }
-}
+/* The skeleton's given forward and helpers, exactly as the learner gets
+ * them; its empty backward and its exercise_op are renamed out of the way. */
+#define linear_backward skeleton_backward
+#define exercise_op skeleton_op
+#include "skeletons/linear.c"
+#undef linear_backward
+#undef exercise_op
 
 static void linear_backward(const tg_tensor *out, tg_tensor *const *in, int n_in, void *ctx) {
     (void)n_in, (void)ctx;

@@ -70,7 +70,7 @@ static void attention_backward(const tg_tensor *out, tg_tensor *const *in, int n
     int HD = q->shape[2], D = HD / H, HDv = v->shape[2], Dv = HDv / H;
     const float *dO = out->grad;
     float P[EX_MAX_IDS * EX_MAX_IDS]; /* attn_probs(q, k, c, b, h, P) fills it */
-    (void)B, (void)Lq, (void)D, (void)Dv, (void)dO, (void)P;
+    (void)B, (void)Lq, (void)Lk, (void)D, (void)Dv, (void)dO, (void)P;
     /* YOUR CODE HERE */
 }
 
