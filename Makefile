@@ -84,6 +84,17 @@ $(TEST_BIN): $(BUILD)/tests/%: tests/%.c $(TEST_HELP) $(BUILD)/libtapegrad.a
 $(EX_BIN): $(BUILD)/%: $$(wildcard examples/%/*.c) $$(wildcard examples/%/*.h) $(BUILD)/libtapegrad.a
 	$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c,$^) -o $@ $(BUILD)/libtapegrad.a $(LDLIBS)
 
+# build/exercise (examples/exercises): compiles a learner's exercise file
+# against this tree's headers and loads it with dlopen, so it knows the tree
+# and exports its symbols to the loaded file.
+$(BUILD)/exercises: CFLAGS += -DTG_EXERCISE_ROOT='"$(CURDIR)"'
+$(BUILD)/exercises: LDFLAGS += -rdynamic
+$(BUILD)/exercise: $(BUILD)/exercises
+	ln -sf exercises $@
+examples: $(BUILD)/exercise
+$(BUILD)/tests/test_exercises: $(BUILD)/exercise
+$(BUILD)/tests/test_tutorial_attention: $(BUILD)/tutorial_attention
+
 # Benchmarks link OpenBLAS (the peer of W1) whatever BLAS says.
 $(BENCH_BIN): $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libtapegrad.a
 	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@ $(BUILD)/libtapegrad.a -lopenblas $(LDLIBS)
@@ -119,6 +130,7 @@ fuzz-image:
 
 DEB_PKGS = gcc make libcmocka-dev libcjson-dev libpng-dev zlib1g-dev libopenblas-dev pkg-config
 DEB_PKGS += libopenmpi-dev openmpi-bin
+DEB_PKGS += graphviz
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

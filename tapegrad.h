@@ -18,6 +18,7 @@
 #include "nn/posenc.h"
 #include "nn/attention.h"   /* single-head, multi-head, cross attention */
 #include "nn/transformer.h" /* encoder and decoder blocks */
+#include "nn/vit.h"         /* patch embedding, the Vision Transformer */
 
 #include "optim/optim.h"    /* SGD, Adam/AdamW, schedules, clipping */
 
@@ -26,6 +27,7 @@
 #include "train/log.h"
 #include "train/cli.h"
 #include "train/plot.h"
+#include "train/graph.h"     /* tg_tape_render: the tape as PNG/SVG */
 
 #include "data/io.h"         /* tg_read_file (plain/gzip), atomic writes */
 #include "data/conllu.h"

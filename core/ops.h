@@ -44,6 +44,9 @@ tg_tensor *tg_matmul(tg_tape *tp, tg_tensor *a, tg_tensor *b, int trans_a,
 
 /* ---- shape ops (core/ops/shape.c) ----------------------------------------
  * transpose: [..., M, N] -> [..., N, M] (a copy).
+ * permute: any axis order: y dim k is x dim perm[k] (perm: x->ndim ints, a
+ *   permutation of 0 … ndim−1; torch.permute), a copy; e.g. [B, L, H, D]
+ *   with perm {0, 2, 1, 3} -> [B, H, L, D].  Backward: the inverse permutation.
  * reshape: same number of elements, any shape; shares x's data.
  * concat: n tensors equal in every dim but `dim` -> joined along dim.
  * slice: x[..., start:start+len, ...] along dim (a copy).
@@ -51,6 +54,7 @@ tg_tensor *tg_matmul(tg_tape *tp, tg_tensor *a, tg_tensor *b, int trans_a,
  *        writes the parts into outs[0..n_parts-1].
  * dim may be negative (counted from the end). */
 tg_tensor *tg_transpose(tg_tape *tp, tg_tensor *x);
+tg_tensor *tg_permute(tg_tape *tp, tg_tensor *x, const int *perm);
 tg_tensor *tg_reshape(tg_tape *tp, tg_tensor *x, int ndim, const int *shape);
 tg_tensor *tg_concat(tg_tape *tp, int n, tg_tensor *const *xs, int dim);
 tg_tensor *tg_slice(tg_tape *tp, tg_tensor *x, int dim, int start, int len);
@@ -122,7 +126,7 @@ tg_tensor *tg_layernorm(tg_tape *tp, tg_tensor *x, tg_tensor *gain,
                         tg_tensor *bias, float eps);
 
 /* out[..., c] = weight[ids[...], c]: weight [V, C], ids an int array of the
- * given shape (1-3 dims) -> [shape..., C].  Backward scatter-adds rows of
+ * given shape (1 to TG_MAX_DIMS−1 dims) -> [shape..., C].  Backward scatter-adds rows of
  * dout into dweight (repeated ids accumulate).  ids are copied onto the
  * tape; an id outside [0, V) aborts. */
 tg_tensor *tg_embedding(tg_tape *tp, tg_tensor *weight, const int32_t *ids,
@@ -133,5 +137,17 @@ tg_tensor *tg_embedding(tg_tape *tp, tg_tensor *weight, const int32_t *ids,
  * from rng (so a seed reproduces it); in evaluation mode, or p == 0, returns
  * x itself.  0 <= p < 1. */
 tg_tensor *tg_dropout(tg_tape *tp, tg_tensor *x, float p, tg_rng *rng);
+
+/* ---- patch embedding (core/ops/patch.c) ----------------------------------
+ * Cuts channels-last images x [..., H, W, C] into non-overlapping P×P
+ * patches -> y [..., N, P·P·C], N = (H/P)·(W/P) (ViT, Dosovitskiy et al.
+ * 2021, eq. 1).  Patches in row-major order over the (H/P)×(W/P) grid; each
+ * flattened in (dy, dx, c) order, c fastest:
+ *   y[b, py·(W/P) + px, (dy·P + dx)·C + c] = x[b, py·P + dy, px·P + dx, c]
+ * (P rows of P·C contiguous floats).  A permutation, so the backward
+ * scatters dy back: dx[b, py·P+dy, px·P+dx, c] += dy[b, n, (dy·P+dx)·C+c].
+ * Follow with a Linear P·P·C -> d_model (tg_patch_embed, nn/vit.h).
+ * Errors: x with fewer than 3 dims, or P < 1 not dividing H and W, aborts. */
+tg_tensor *tg_patchify(tg_tape *tp, tg_tensor *x, int P);
 
 #endif

@@ -6,11 +6,13 @@
  * more than one chunk it replaces them by one chunk of their total size, so
  * from then on a step of at most that size makes no heap allocation.
  */
+#define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #include "core/tape.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct chunk {
     struct chunk *next;
@@ -28,7 +30,17 @@ struct tg_tape {
     tg_node *nodes;
     int n_nodes, cap_nodes;
     int grad_enabled, training;
+    /* profiling (tg_tape_set_profile) */
+    int profile, op_open, in_sweep;
+    double op_begin;       /* when the op being computed made its first allocation */
+    size_t op_bytes;       /* what it has allocated since */
 };
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static const char *const op_names[] = {
 #define TG__OP_NAME(name) #name,
@@ -106,6 +118,14 @@ void *tg_tape_alloc(tg_tape *tp, size_t bytes) {
     void *p = (char *)c + CHUNK_HDR + c->used;
     c->used += need;
     tp->used += need;
+    if (tp->profile && !tp->in_sweep) {
+        if (!tp->op_open) { /* the first allocation of the next op */
+            tp->op_open = 1;
+            tp->op_begin = now_seconds();
+            tp->op_bytes = 0;
+        }
+        tp->op_bytes += need;
+    }
     if (tp->used > tp->peak) tp->peak = tp->used;
     return p;
 }
@@ -125,6 +145,7 @@ void tg_tape_reset(tg_tape *tp) {
     tp->first->used = 0;
     tp->used = 0;
     tp->n_nodes = 0;
+    tp->op_open = 0;
 }
 
 void tg_tape_set_limit(tg_tape *tp, size_t max_bytes) { tp->limit = max_bytes; }
@@ -139,6 +160,13 @@ int tg_tape_set_grad(tg_tape *tp, int enabled) {
     return old;
 }
 int tg_tape_grad_enabled(const tg_tape *tp) { return tp->grad_enabled; }
+
+int tg_tape_set_profile(tg_tape *tp, int enabled) {
+    int old = tp->profile;
+    tp->profile = enabled != 0;
+    tp->op_open = 0;
+    return old;
+}
 
 int tg_tape_set_training(tg_tape *tp, int training) {
     int old = tp->training;
@@ -196,11 +224,22 @@ tg_node *tg__record(tg_tape *tp, tg_op op, tg_tensor *out, int n_in, tg_tensor *
     n->out = out;
     out->flags |= TG_REQUIRES_GRAD;
     out->node = tp->n_nodes++;
+    if (tp->profile) {
+        double t = now_seconds();
+        n->fwd_seconds = tp->op_open ? t - tp->op_begin : 0.0;
+        n->fwd_bytes = tp->op_open ? tp->op_bytes : 0;
+        tp->op_open = 0;
+    }
     return n;
 }
 
 void *tg__node_ctx(tg_tape *tp, tg_node *n, size_t ctx_bytes) {
+    int open = tp->op_open;
     n->ctx = tg_tape_alloc(tp, ctx_bytes);
+    if (tp->profile && !tp->in_sweep && !open) { /* saved state of n, not the next op */
+        tp->op_open = 0;
+        n->fwd_bytes += (ctx_bytes + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+    }
     memset(n->ctx, 0, ctx_bytes);
     return n->ctx;
 }
@@ -246,7 +285,7 @@ static int64_t first_nonfinite(const float *x, int64_t n) {
 }
 
 static tg_status report_forward_nonfinite(const tg_tape *tp, const char *what) {
-    char s[64];
+    char s[TG_SHAPE_STR_LEN];
     for (int i = 0; i < tp->n_nodes; i++) {
         const tg_node *n = &tp->nodes[i];
         int64_t at = first_nonfinite(n->out->data, n->out->size);
@@ -263,7 +302,7 @@ static tg_status report_forward_nonfinite(const tg_tape *tp, const char *what) {
 }
 
 static tg_status check_gradients(const tg_tape *tp) {
-    char s[64];
+    char s[TG_SHAPE_STR_LEN];
     /* Leaves (parameters, inputs) hold the gradients the caller will use. */
     for (int i = tp->n_nodes - 1; i >= 0; i--) {
         const tg_node *n = &tp->nodes[i];
@@ -302,9 +341,12 @@ static tg_status sweep(tg_tape *tp, tg_tensor *out, const char *op) {
         tg_node *n = &tp->nodes[i];
         if (n->out != out) n->out->grad = NULL; /* forget an earlier sweep's gradients */
     }
+    tp->in_sweep = 1;
     for (int i = out->node; i >= 0; i--) {
         tg_node *n = &tp->nodes[i];
         if (!n->out->grad) continue; /* does not reach the output */
+        double t0 = tp->profile ? now_seconds() : 0.0;
+        size_t used0 = tp->used;
         for (int j = 0; j < n->n_in; j++) {
             tg_tensor *x = n->in[j];
             if ((x->flags & TG_REQUIRES_GRAD) && !x->grad) {
@@ -313,12 +355,17 @@ static tg_status sweep(tg_tape *tp, tg_tensor *out, const char *op) {
             }
         }
         op_backward[n->op](tp, n);
+        if (tp->profile) {
+            n->bwd_seconds = now_seconds() - t0;
+            n->bwd_bytes = tp->used - used0;
+        }
     }
+    tp->in_sweep = 0;
     return check_gradients(tp);
 }
 
 tg_status tg_backward(tg_tape *tp, tg_tensor *loss) {
-    char s[64];
+    char s[TG_SHAPE_STR_LEN];
     TG_CHECK(tp && loss, "tg_backward", "tape or loss is NULL");
     TG_CHECK(loss->size == 1, "tg_backward", "loss must have one element, got shape %s",
              tg_shape_str(loss, s, sizeof s));
@@ -348,13 +395,13 @@ tg_status tg_backward_seeded(tg_tape *tp, tg_tensor *out, const float *dout) {
 /* ---- printing ----------------------------------------------------------- */
 
 static void print_operand(FILE *f, const tg_tensor *x) {
-    char s[64];
+    char s[TG_SHAPE_STR_LEN];
     if (x->node >= 0) fprintf(f, "%%%d %s", x->node, tg_shape_str(x, s, sizeof s));
     else fprintf(f, "%s %s", x->name ? x->name : "input", tg_shape_str(x, s, sizeof s));
 }
 
 void tg_tape_print(const tg_tape *tp, FILE *f) {
-    char s[64];
+    char s[TG_SHAPE_STR_LEN];
     fprintf(f, "tape: %d nodes, %zu bytes of arena in use\n", tp->n_nodes, tp->used);
     for (int i = 0; i < tp->n_nodes; i++) {
         const tg_node *n = &tp->nodes[i];
@@ -368,23 +415,307 @@ void tg_tape_print(const tg_tape *tp, FILE *f) {
     }
 }
 
-void tg_tape_dot(const tg_tape *tp, FILE *f) {
-    char s[64];
-    fprintf(f, "digraph tape {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n");
-    for (int i = 0; i < tp->n_nodes; i++) {
+/* "μ 0.012 σ 0.98 [-3.1, 2.9]" of n floats. */
+static void stats_str(const float *x, int64_t n, char *buf, size_t len) {
+    double s = 0.0, s2 = 0.0, lo = INFINITY, hi = -INFINITY;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isfinite(x[i])) {
+            bad++;
+            continue;
+        }
+        s += x[i], s2 += (double)x[i] * x[i];
+        lo = fmin(lo, x[i]), hi = fmax(hi, x[i]);
+    }
+    int64_t m = n - bad;
+    double mean = m ? s / m : 0.0, var = m ? s2 / m - mean * mean : 0.0;
+    int o = snprintf(buf, len, "μ %.3g σ %.3g [%.3g, %.3g]", mean, sqrt(var > 0 ? var : 0), m ? lo : 0.0,
+                     m ? hi : 0.0);
+    if (bad && o > 0 && (size_t)o < len) snprintf(buf + o, len - o, " %lld non-finite", (long long)bad);
+}
+
+static void bytes_str(double b, char *buf, size_t len) {
+    if (b < 1024.0) snprintf(buf, len, "%.0f B", b);
+    else if (b < 1024.0 * 1024.0) snprintf(buf, len, "%.1f KiB", b / 1024.0);
+    else snprintf(buf, len, "%.1f MiB", b / (1024.0 * 1024.0));
+}
+
+/* The label lines of a tensor after its title: shape and bytes, then data
+ * and grad statistics. */
+static void dot_tensor_label(FILE *f, const tg_tensor *x, int stats) {
+    char s[TG_SHAPE_STR_LEN], b[32], st[128];
+    bytes_str((double)x->size * sizeof(float) * (x->grad ? 2 : 1), b, sizeof b);
+    fprintf(f, "\\n%s  %s", tg_shape_str(x, s, sizeof s), b);
+    if (!stats) return;
+    stats_str(x->data, x->size, st, sizeof st);
+    fprintf(f, "\\ndata %s", st);
+    if (x->grad) {
+        stats_str(x->grad, x->size, st, sizeof st);
+        fprintf(f, "\\ngrad %s", st);
+    }
+}
+
+/* Writes name with " and \ escaped for a DOT string. */
+static void dot_escaped(FILE *f, const char *name) {
+    for (const char *p = name; *p; p++) {
+        if (*p == '"' || *p == '\\') fputc('\\', f);
+        fputc(*p, f);
+    }
+}
+
+/* The block of a parameter name: the prefix through its first numeric
+ * component ("blocks.3" of "blocks.3.mlp.fc1.weight"); 0 when none. */
+static int block_of(const char *name, char *out, size_t len) {
+    const char *p = name;
+    while (*p) {
+        const char *end = strchr(p, '.');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        int digits = n > 0;
+        for (size_t i = 0; i < n; i++) digits &= p[i] >= '0' && p[i] <= '9';
+        if (digits && end) { /* a numeric component that is not the last */
+            size_t k = (size_t)(p + n - name);
+            if (k + 1 > len) return 0;
+            memcpy(out, name, k);
+            out[k] = 0;
+            return 1;
+        }
+        if (!end) break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+/* "blocks.#": the block with its number replaced, to find repeats. */
+static void family_of(const char *block, char *out, size_t len) {
+    size_t o = 0;
+    for (const char *p = block; *p && o + 1 < len; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (!o || out[o - 1] != '#') out[o++] = '#';
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = 0;
+}
+
+#define DOT_NAME 64
+
+void tg_tape_dot_opts(const tg_tape *tp, FILE *f, const tg_dot_opts *opts) {
+    tg_dot_opts o = opts ? *opts : (tg_dot_opts){.stats = 1, .collapse = -1};
+    if (o.max_nodes <= 0) o.max_nodes = 48;
+    int N = tp->n_nodes;
+    int collapse = o.collapse > 0 || (o.collapse < 0 && N > o.max_nodes);
+    /* Blocks: per node an index into a table of distinct block names. */
+    int *blk = tg_xcalloc((size_t)(N + 1) * sizeof *blk);
+    char(*names)[DOT_NAME] = tg_xcalloc((size_t)(N + 1) * DOT_NAME);
+    int *first_node = tg_xcalloc((size_t)(N + 1) * sizeof *first_node),
+        *count = tg_xcalloc((size_t)(N + 1) * sizeof *count),
+        *last_node = tg_xcalloc((size_t)(N + 1) * sizeof *last_node),
+        *folded = tg_xcalloc((size_t)(N + 1) * sizeof *folded),
+        *emitted = tg_xcalloc((size_t)(N + 1) * sizeof *emitted);
+    int n_blocks = 0;
+    for (int i = 0; i < N && collapse; i++) {
         const tg_node *n = &tp->nodes[i];
-        fprintf(f, "  n%d [shape=box, label=\"%%%d %s\\n%s\"];\n", i, i, node_name(n),
-                tg_shape_str(n->out, s, sizeof s));
+        char b[DOT_NAME] = "";
+        int found = 0, named = 0;
+        for (int j = 0; j < n->n_in && !found; j++)
+            if (n->in[j]->node < 0 && n->in[j]->name) {
+                named = 1;
+                found = block_of(n->in[j]->name, b, sizeof b);
+            }
+        blk[i] = -1;
+        if (found) {
+            int k = 0;
+            while (k < n_blocks && strcmp(names[k], b)) k++;
+            if (k == n_blocks) {
+                snprintf(names[n_blocks], DOT_NAME, "%s", b);
+                first_node[n_blocks++] = i;
+            }
+            blk[i] = k;
+        } else if (!named) { /* no parameter of its own: the block of its latest input */
+            int latest = -1;
+            for (int j = 0; j < n->n_in; j++)
+                if (n->in[j]->node > latest) latest = n->in[j]->node;
+            if (latest >= 0) blk[i] = blk[latest];
+        }
+        if (blk[i] >= 0) count[blk[i]]++, last_node[blk[i]] = i;
+    }
+    /* Fold every block but the first of its family. */
+    for (int k = 0; k < n_blocks; k++) {
+        char fk[DOT_NAME], fj[DOT_NAME];
+        family_of(names[k], fk, sizeof fk);
+        for (int j = 0; j < k && !folded[k]; j++) {
+            family_of(names[j], fj, sizeof fj);
+            if (!strcmp(fk, fj)) folded[k] = 1 + j; /* 1 + the block it repeats */
+        }
+    }
+#define FOLDED(i) (collapse && blk[i] >= 0 && folded[blk[i]])
+    fprintf(f, "digraph tape {\n  rankdir=TB;\n  node [fontname=\"monospace\", fontsize=10];\n");
+    for (int i = 0; i < N; i++) {
+        const tg_node *n = &tp->nodes[i];
+        if (FOLDED(i)) {
+            int k = blk[i];
+            if (!emitted[k]) {
+                emitted[k] = 1;
+                fprintf(f, "  b%d [shape=box3d, style=filled, fillcolor=\"#eeeeee\", label=\"", k);
+                dot_escaped(f, names[k]);
+                fprintf(f, ": %d nodes, repeats ", count[k]);
+                dot_escaped(f, names[folded[k] - 1]);
+                fprintf(f, "\\nout %%%d", last_node[k]);
+                dot_tensor_label(f, tp->nodes[last_node[k]].out, o.stats);
+                fprintf(f, "\"];\n");
+            }
+        } else {
+            fprintf(f, "  n%d [shape=box, label=\"%%%d ", i, i);
+            dot_escaped(f, node_name(n));
+            dot_tensor_label(f, n->out, o.stats);
+            fprintf(f, "\"];\n");
+        }
         for (int j = 0; j < n->n_in; j++) {
             const tg_tensor *x = n->in[j];
             if (x->node >= 0) {
-                fprintf(f, "  n%d -> n%d;\n", x->node, i);
-            } else {
-                fprintf(f, "  \"leaf%p\" [shape=ellipse, label=\"%s\\n%s\"];\n", (const void *)x,
-                        x->name ? x->name : "input", tg_shape_str(x, s, sizeof s));
-                fprintf(f, "  \"leaf%p\" -> n%d;\n", (const void *)x, i);
+                int src_f = FOLDED(x->node), dst_f = FOLDED(i);
+                if (src_f && dst_f && blk[x->node] == blk[i]) continue; /* inside a fold */
+                /* into a fold: one edge per outside source (the fold's first use) */
+                if (dst_f && !src_f) {
+                    int dup = 0;
+                    for (int q = first_node[blk[i]]; q < i && !dup; q++)
+                        for (int r = 0; blk[q] == blk[i] && r < tp->nodes[q].n_in && !dup; r++)
+                            dup = tp->nodes[q].in[r] == x;
+                    for (int r = 0; r < j && !dup; r++) dup = n->in[r] == x;
+                    if (dup) continue;
+                }
+                if (src_f) fprintf(f, "  b%d", blk[x->node]);
+                else fprintf(f, "  n%d", x->node);
+                if (dst_f) fprintf(f, " -> b%d;\n", blk[i]);
+                else fprintf(f, " -> n%d;\n", i);
+            } else if (!FOLDED(i)) {
+                fprintf(f, "  \"leaf%p\" [shape=ellipse, label=\"", (const void *)x);
+                dot_escaped(f, x->name ? x->name : "input");
+                dot_tensor_label(f, x, o.stats);
+                fprintf(f, "\"];\n  \"leaf%p\" -> n%d;\n", (const void *)x, i);
             }
         }
     }
     fprintf(f, "}\n");
+#undef FOLDED
+    free(blk), free(names), free(first_node), free(count), free(last_node), free(folded),
+        free(emitted);
+}
+
+void tg_tape_dot(const tg_tape *tp, FILE *f) { tg_tape_dot_opts(tp, f, NULL); }
+
+/* ---- profile ------------------------------------------------------------ */
+
+void tg_node_flops(const tg_node *n, double *fwd, double *bwd) {
+    const tg_tensor *y = n->out;
+    double e = (double)y->size, in0 = (double)n->in[0]->size;
+    double f = 0.0, b = 0.0; /* per-element conventions below: forward, backward */
+    switch (n->op) {
+    case TG_OP_matmul: {
+        /* out [..., M, N] from a [..., M, K] (or its transpose): K = |a| / (|out| / N) */
+        double N = y->shape[y->ndim - 1], K = in0 / (e / N);
+        f = 2.0 * e * K;
+        b = 2.0 * f; /* dA and dB: one product each */
+        break;
+    }
+    case TG_OP_attention: {
+        /* q [B, Lq, H·D], k [B, Lk, H·D], v [B, Lk, H·Dv] */
+        const tg_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2];
+        double BLqLk = (double)q->shape[0] * q->shape[1] * k->shape[1];
+        double HD = q->shape[2], HDv = v->shape[2];
+        f = 2.0 * BLqLk * (HD + HDv);         /* S = QKᵀ, O = PV */
+        b = 2.0 * BLqLk * (3.0 * HD + 2.0 * HDv); /* S again, dV, dP, dQ, dK */
+        break;
+    }
+    case TG_OP_add: case TG_OP_sub: case TG_OP_scale: case TG_OP_add_scalar:
+        f = e, b = e;
+        break;
+    case TG_OP_mul: f = e, b = 2.0 * e; break;
+    case TG_OP_sum: case TG_OP_mean: case TG_OP_sum_last: case TG_OP_mean_last: case TG_OP_max:
+        f = in0, b = in0;
+        break;
+    case TG_OP_exp: case TG_OP_log: case TG_OP_tanh: case TG_OP_sigmoid: case TG_OP_relu:
+    case TG_OP_leaky_relu: case TG_OP_elu:
+        f = e, b = 2.0 * e;
+        break;
+    case TG_OP_gelu: f = 8.0 * e, b = 14.0 * e; break;
+    case TG_OP_softmax: case TG_OP_log_softmax: f = 5.0 * e, b = 4.0 * e; break;
+    case TG_OP_cross_entropy: f = 4.0 * in0, b = 3.0 * in0; break;
+    case TG_OP_layernorm: f = 8.0 * e, b = 12.0 * e; break;
+    case TG_OP_dropout: f = e, b = e; break;
+    default: break; /* layout ops (reshape, transpose, concat, slice, embedding), custom */
+    }
+    *fwd = f;
+    *bwd = b;
+}
+
+static int cmp_rows(const void *pa, const void *pb) {
+    const tg_profile_row *a = pa, *b = pb;
+    double ta = a->fwd_seconds + a->bwd_seconds, tb = b->fwd_seconds + b->bwd_seconds;
+    return ta < tb ? 1 : ta > tb ? -1 : strcmp(a->op, b->op);
+}
+
+/* All kinds, aggregated, sorted; *n_kinds set; caller frees. */
+static tg_profile_row *profile_all(const tg_tape *tp, int *n_kinds) {
+    tg_profile_row *rows = tg_xcalloc((size_t)(tp->n_nodes + 1) * sizeof *rows);
+    int k = 0;
+    for (int i = 0; i < tp->n_nodes; i++) {
+        const tg_node *n = &tp->nodes[i];
+        const char *name = node_name(n);
+        int r = 0;
+        while (r < k && strcmp(rows[r].op, name)) r++;
+        if (r == k) rows[k++].op = name;
+        double f, b;
+        tg_node_flops(n, &f, &b);
+        rows[r].nodes++;
+        rows[r].fwd_seconds += n->fwd_seconds;
+        rows[r].bwd_seconds += n->bwd_seconds;
+        rows[r].flops += f + (n->bwd_seconds > 0.0 || n->out->grad ? b : 0.0);
+        rows[r].fwd_bytes += n->fwd_bytes;
+        rows[r].bwd_bytes += n->bwd_bytes;
+    }
+    qsort(rows, (size_t)k, sizeof *rows, cmp_rows);
+    *n_kinds = k;
+    return rows;
+}
+
+int tg_tape_profile_rows(const tg_tape *tp, tg_profile_row *rows, int max) {
+    int k;
+    tg_profile_row *all = profile_all(tp, &k);
+    memcpy(rows, all, (size_t)(k < max ? k : max) * sizeof *rows);
+    free(all);
+    return k;
+}
+
+void tg_tape_profile(const tg_tape *tp, FILE *f) {
+    int k;
+    tg_profile_row *rows = profile_all(tp, &k), tot = {.op = "total"};
+    for (int r = 0; r < k; r++) {
+        tot.nodes += rows[r].nodes;
+        tot.fwd_seconds += rows[r].fwd_seconds;
+        tot.bwd_seconds += rows[r].bwd_seconds;
+        tot.flops += rows[r].flops;
+        tot.fwd_bytes += rows[r].fwd_bytes;
+        tot.bwd_bytes += rows[r].bwd_bytes;
+    }
+    double T = tot.fwd_seconds + tot.bwd_seconds;
+    const double MiB = 1024.0 * 1024.0;
+    if (!tp->profile && T == 0.0)
+        fprintf(f, "(no profile: call tg_tape_set_profile(tp, 1) before the forward)\n");
+    fprintf(f, "%-16s %5s %9s %9s %9s %6s %9s %8s %10s %6s %9s\n", "op", "nodes", "fwd ms",
+            "bwd ms", "total ms", "time%", "GFLOP", "GFLOP/s", "saved MiB", "mem%", "grad MiB");
+    for (int r = 0; r <= k; r++) {
+        const tg_profile_row *w = r < k ? &rows[r] : &tot;
+        double t = w->fwd_seconds + w->bwd_seconds;
+        if (r == k) fprintf(f, "%.*s\n", 109, "----------------------------------------------"
+                                              "----------------------------------------------"
+                                              "-----------------");
+        fprintf(f, "%-16s %5d %9.2f %9.2f %9.2f %5.1f%% %9.3f %8.1f %10.2f %5.1f%% %9.2f\n",
+                w->op, w->nodes, 1e3 * w->fwd_seconds, 1e3 * w->bwd_seconds, 1e3 * t,
+                T > 0.0 ? 100.0 * t / T : 0.0, 1e-9 * w->flops, t > 0.0 ? 1e-9 * w->flops / t : 0.0,
+                w->fwd_bytes / MiB, tot.fwd_bytes ? 100.0 * w->fwd_bytes / tot.fwd_bytes : 0.0,
+                w->bwd_bytes / MiB);
+    }
+    free(rows);
 }

@@ -33,11 +33,11 @@
  * the op's own file in core/ops/, right below its forward). */
 #define TG_OP_LIST(X)                                                        \
     X(add) X(sub) X(mul) X(scale) X(add_scalar)                              \
-    X(matmul) X(transpose) X(reshape) X(concat) X(slice)                     \
+    X(matmul) X(transpose) X(permute) X(reshape) X(concat) X(slice)                     \
     X(sum) X(mean) X(sum_last) X(mean_last) X(max)                                  \
     X(exp) X(log) X(tanh) X(sigmoid) X(relu) X(leaky_relu) X(elu) X(gelu)    \
     X(softmax) X(log_softmax) X(cross_entropy) X(layernorm) X(embedding)     \
-    X(dropout) X(attention) X(custom)
+    X(dropout) X(attention) X(patchify) X(custom)
 
 typedef enum {
 #define TG__OP_ENUM(name) TG_OP_##name,
@@ -60,6 +60,10 @@ struct tg_node {
     tg_tensor *out;
     void *ctx;                    /* op-specific saved state, in the arena */
     const tg_custom_op *custom;   /* TG_OP_custom only */
+    /* Filled only while profiling (tg_tape_set_profile), else 0: */
+    double fwd_seconds, bwd_seconds;
+    size_t fwd_bytes;             /* arena bytes the forward allocated: output + saved state */
+    size_t bwd_bytes;             /* arena bytes of its backward: input gradients + scratch */
 };
 
 /* A new tape.  initial_bytes sizes the first arena chunk (0: 1 MiB).
@@ -124,10 +128,79 @@ tg_status tg_backward_seeded(tg_tape *tp, tg_tensor *out, const float *dout);
 
 /* Lists the nodes: index, op, input nodes with shapes, output shape. */
 void tg_tape_print(const tg_tape *tp, FILE *f);
-/* Writes the graph in Graphviz DOT: one box per node labelled with its op
- * and output shape, one ellipse per leaf (named parameters and inputs),
- * edges from inputs to outputs.  Render with `dot -Tsvg graph.dot`. */
+/* Writes the graph in Graphviz DOT, in the spirit of micrograd's draw_dot:
+ * one box per node with its index, op, output shape and bytes, and the
+ * statistics of its values and (after a sweep) its gradient — mean, std,
+ * min, max; one ellipse per leaf (named parameters and inputs) with the
+ * same; edges from inputs to outputs.  Large tapes are made readable by
+ * collapsing repeated blocks (below).  Render with `dot -Tsvg graph.dot`,
+ * or tg_tape_render (train/graph.h). */
 void tg_tape_dot(const tg_tape *tp, FILE *f);
+
+/* Options of tg_tape_dot_opts.  A node's block is the prefix up to the first
+ * numeric component of the parameters it uses ("blocks.3" for
+ * "blocks.3.mlp.fc1.weight"; nodes without parameters inherit the block of
+ * their latest input, so a residual add belongs to the block it closes); blocks that differ only in that number are repeats.  Collapsing
+ * draws the first repeat in full and every other as one box (its node count
+ * and its output's statistics), dropping the parameters inside. */
+typedef struct {
+    int stats;      /* 1: value / gradient statistics in the labels */
+    int collapse;   /* 1: always collapse repeated blocks; 0: never;
+                       -1: when the tape has more than max_nodes nodes */
+    int max_nodes;  /* for collapse = -1 (0: 48) */
+} tg_dot_opts;
+
+/* tg_tape_dot with options (NULL: stats on, collapse when > 48 nodes,
+ * which is what tg_tape_dot does). */
+void tg_tape_dot_opts(const tg_tape *tp, FILE *f, const tg_dot_opts *opts);
+
+/* ---- profiling a step ------------------------------------------------------
+ *   tg_tape_set_profile(tp, 1);
+ *   tg_tape_reset(tp);  loss = model_forward(tp, ...);  tg_backward(tp, loss);
+ *   tg_tape_profile(tp, stdout);      // the table below, for this step
+ *
+ * With profiling on, every recorded node notes its forward time, from the
+ * first arena allocation after the previous node was recorded (ops allocate
+ * their output first) to its own recording — so work that records no node
+ * (mask building, ops on inputs that need no grad) is charged to the next
+ * node; its backward time, around its backward in the sweep; the arena
+ * bytes its forward allocated (output + what it saves for the backward:
+ * activations live on the tape until the reset, so this is the memory the
+ * backward keeps alive) and those of its backward (input gradients and
+ * scratch).  FLOPs come from a per-op formula (tg_node_flops).  Off by
+ * default; costs two clock reads per node when on.  Returns the previous
+ * setting. */
+int tg_tape_set_profile(tg_tape *tp, int enabled);
+
+/* FLOPs of node n's forward and backward.  matmul and attention: 2 per
+ * multiply-add of their products, dense (a causal mask's skipped tiles are
+ * counted; attention's backward recomputes S: 3 products of width D, 2 of
+ * Dv); the other ops by a per-element convention (e.g. softmax 5 forward,
+ * 4 backward; layout ops such as reshape, transpose, embedding 0); custom
+ * ops 0 (unknown). */
+void tg_node_flops(const tg_node *n, double *fwd, double *bwd);
+
+/* One row of the profile: every node of one kind (op name; custom ops by
+ * their name), summed over the tape. */
+typedef struct {
+    const char *op;
+    int nodes;
+    double fwd_seconds, bwd_seconds;
+    double flops;                 /* forward + backward */
+    size_t fwd_bytes, bwd_bytes;
+} tg_profile_row;
+
+/* Fills rows (at most max) with one row per node kind on the tape, sorted
+ * by forward + backward time, largest first; returns the number of kinds
+ * (may exceed max: only max are written).  Meaningful after a profiled
+ * forward and tg_backward. */
+int tg_tape_profile_rows(const tg_tape *tp, tg_profile_row *rows, int max);
+
+/* Prints the profile of the step on the tape as a table sorted by time
+ * share: per op kind the node count, forward / backward / total ms, share of
+ * the step's time, GFLOP and GFLOP/s, MiB saved for backward and their
+ * share, MiB of gradients.  Ends with the totals. */
+void tg_tape_profile(const tg_tape *tp, FILE *f);
 
 /* ---- custom operations ----------------------------------------------------
  * A user operation: a forward that fills out->data from the inputs, and a

@@ -145,7 +145,7 @@ static void load_model(const char *path, pos_model *m, tg_vocab *words, tg_vocab
 /* ---- train --------------------------------------------------------------- */
 
 typedef struct {
-    const char *train, *dev, *test, *ud, *save, *metrics_json, *log_csv;
+    const char *train, *dev, *test, *ud, *save, *metrics_json, *log_csv, *tape_png;
     int epochs, batch_size, threads, min_count, warmup;
     int seed;
     double time_budget, lr, lr_min, ema;
@@ -189,6 +189,7 @@ static int cmd_train(int argc, char **argv) {
         {"save", TG_CLI_STRING, &o.save, "write the best model (by dev accuracy) here, .safetensors"},
         {"metrics-json", TG_CLI_STRING, &o.metrics_json, "write the final metrics here as one JSON object"},
         {"log-csv", TG_CLI_STRING, &o.log_csv, "write per-epoch metrics here as CSV"},
+        {"tape-png", TG_CLI_STRING, &o.tape_png, "draw the tape of the first training step here (.png, .svg, .dot)"},
     };
     int r = parse_args(argc, argv, "pos_tagger train", opts, (int)(sizeof opts / sizeof *opts), "Trains the tagger.");
     if (r >= 0) return r;
@@ -197,7 +198,7 @@ static int cmd_train(int argc, char **argv) {
     o.cfg.dropout = dropout;
     o.cfg.word_dropout = word_dropout;
     o.cfg.emb_std = emb_std;
-    if (!tg_dist_is_root()) o.metrics_json = o.log_csv = NULL; /* rank 0 reports */
+    if (!tg_dist_is_root()) o.metrics_json = o.log_csv = o.tape_png = NULL; /* rank 0 reports */
     if (o.threads > 0) tg_set_num_threads(o.threads);
     char *found[3] = {NULL, NULL, NULL};
     if (o.ud) {
@@ -281,6 +282,10 @@ static int cmd_train(int argc, char **argv) {
             tg_tensor *loss = tg_cross_entropy(tp, logits, b->targets, -1, TG_SUM);
             if (tg_backward(tp, loss) != TG_OK) die(tg_last_error());
             tg_dist_allreduce_grads(&m.ps, TG_DIST_SUM); /* summed loss: Σ over ranks */
+            if (step == 0 && o.tape_png) { /* one step of the real model, values and gradients */
+                if (tg_tape_render(tp, o.tape_png, NULL) != TG_OK) die(tg_last_error());
+                printf("tape of step 1 (%d nodes) drawn to %s\n", tg_tape_n_nodes(tp), o.tape_png);
+            }
             tg_adam_step(&opt);
             if (o.ema > 0) tg_ema_update(&ema);
             step++;
