@@ -26,9 +26,11 @@
 #include "train/log.h"
 #include "train/cli.h"
 #include "train/plot.h"
+#include "train/bleu.h"     /* corpus BLEU */
 
 #include "data/conllu.h"
 #include "data/vocab.h"
 #include "data/png.h"
+#include "data/pairs.h"      /* sentence pairs for translation */
 
 #endif

@@ -7,6 +7,7 @@
  * allocated for the corpus, and the corpus is a handful of flat arrays. */
 #define _POSIX_C_SOURCE 200809L
 #include "data/conllu.h"
+#include "data/internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -135,7 +136,7 @@ static const char *gz_msg(gzFile gz, int *errnum) {
 
 /* Reads path (plain or gzip; "-" = stdin) into a malloc'd NUL-terminated
  * buffer; messages name it `name`. Errors: TG_ERR_IO / TG_ERR_NOMEM with message set. */
-static tg_status read_all(const char *path, const char *name, char **out, size_t *out_len) {
+tg_status tg__read_all(const char *path, const char *name, char **out, size_t *out_len) {
     gzFile gz;
     errno = 0;
     if (strcmp(path, "-") == 0) {
@@ -492,7 +493,7 @@ static tg_status read_and_build(parse_fn fn, const char *path, int flags, tg_con
     char *buf = NULL;
     size_t len = 0;
     const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
-    tg_status st = read_all(path, name, &buf, &len);
+    tg_status st = tg__read_all(path, name, &buf, &len);
     if (st != TG_OK) return st;
     st = build(fn, name, buf, len, flags, out);
     free(buf);
