@@ -31,6 +31,7 @@
 #include "data/io.h"         /* tg_read_file (plain/gzip), atomic writes */
 #include "data/conllu.h"
 #include "data/vocab.h"
+#include "data/text.h"      /* plain text, character vocabulary */
 #include "data/png.h"
 
 #endif
