@@ -18,6 +18,7 @@
 #include "nn/posenc.h"
 #include "nn/attention.h"   /* single-head, multi-head, cross attention */
 #include "nn/transformer.h" /* encoder and decoder blocks */
+#include "nn/decode.h"      /* KV cache, greedy decoding, beam search */
 
 #include "optim/optim.h"    /* SGD, Adam/AdamW, schedules, clipping */
 
@@ -28,8 +29,10 @@
 #include "train/plot.h"
 #include "train/bleu.h"     /* corpus BLEU */
 
+#include "data/io.h"         /* tg_read_file (plain/gzip), atomic writes */
 #include "data/conllu.h"
 #include "data/vocab.h"
+#include "data/text.h"      /* plain text, character vocabulary */
 #include "data/png.h"
 #include "data/pairs.h"      /* sentence pairs for translation */
 

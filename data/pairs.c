@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "data/conllu.h" /* tg_utf8_decode, tg_utf8_valid */
-#include "data/internal.h"
+#include "data/io.h"
 
 #include "data/ascii_fold.inc"
 
@@ -188,10 +188,11 @@ tg_status tg_pairs_parse_string(const char *name, const char *text, const tg_pai
 tg_status tg_pairs_read(const char *path, const tg_pairs_filter *filter, tg_pairs *out) {
     TG_CHECK(path != NULL && out != NULL, "tg_pairs_read", "path and out must not be NULL");
     const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
-    char *buf;
+    void *data;
     size_t len;
-    tg_status st = tg__read_all(path, name, &buf, &len);
+    tg_status st = tg_read_file(path, 0, &data, &len);
     if (st != TG_OK) return st;
+    char *buf = data;
     if (memchr(buf, '\0', len)) {
         /* the line of the first NUL byte */
         const char *z = memchr(buf, '\0', len);
