@@ -28,6 +28,7 @@
 #include "train/cli.h"
 #include "train/plot.h"
 #include "train/bleu.h"     /* corpus BLEU */
+#include "train/heatmap.h"  /* labelled heat maps (PLplot) */
 
 #include "data/io.h"         /* tg_read_file (plain/gzip), atomic writes */
 #include "data/conllu.h"
