@@ -43,7 +43,7 @@ echo "== the same BLEU computed by the Python script from our output files:"
 echo "   greedy $(/usr/bin/python3 bench/translate_torch.py --bleu "$dir/test.greedy.txt" "$dir/test.tsv")," \
      "beam 4 $(/usr/bin/python3 bench/translate_torch.py --bleu "$dir/test.beam4.txt" "$dir/test.tsv")"
 echo
-echo "== echo 'je suis tres fatigue .' | build/translate translate --beam 4"
+echo "== echo 'je suis très fatigué.' | build/translate translate --beam 4"
 echo "je suis très fatigué." | "$build/translate" translate --model "$dir/model.safetensors" --beam 4 --threads 1
 echo
 "$build/translate" attention --model "$dir/model.safetensors" --sentence "elle est plus grande que moi." \
