@@ -81,8 +81,9 @@ $(EX_BIN): $(BUILD)/%: $$(wildcard examples/%/*.c) $$(wildcard examples/%/*.h) $
 $(BENCH_BIN): $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libtapegrad.a
 	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@ $(BUILD)/libtapegrad.a -lopenblas $(LDLIBS)
 
+# LSan: system libraries behind PLplot keep caches for the process's life (tests/lsan.supp).
 test: $(TEST_BIN)
-	@sh tests/run.sh $(TEST_BIN)
+	@LSAN_OPTIONS=suppressions=tests/lsan.supp:print_suppressions=0 sh tests/run.sh $(TEST_BIN)
 
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
