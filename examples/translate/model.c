@@ -8,6 +8,15 @@
 
 #include "nn/posenc.h"
 
+/* torch.nn.MultiheadAttention draws W_q, W_k, W_v as one packed [3C, C]
+ * Xavier matrix (bound √(6/4C)); tg_mha draws each [C, C] (bound √(6/2C)).
+ * Scaling by 1/√2 gives torch's distribution, as the PyTorch peer has. */
+static void torch_qkv_scale(tg_mha *a) {
+    tg_tensor *w[3] = {a->w_q.weight, a->w_k.weight, a->w_v.weight};
+    for (int i = 0; i < 3; i++)
+        for (int64_t j = 0; j < w[i]->size; j++) w[i]->data[j] *= 0.70710678f;
+}
+
 void tr_model_init(tr_model *m, const tr_config *cfg, uint64_t seed) {
     TG_CHECK(cfg->n_enc >= 1 && cfg->n_enc <= TR_MAX_LAYERS && cfg->n_dec >= 1 &&
                  cfg->n_dec <= TR_MAX_LAYERS && cfg->src_vocab > 4 && cfg->tgt_vocab > 4,
@@ -28,11 +37,14 @@ void tr_model_init(tr_model *m, const tr_config *cfg, uint64_t seed) {
     for (int l = 0; l < cfg->n_enc; l++) {
         snprintf(name, sizeof name, "encoder.layers.%d", l);
         tg_encoder_block_init(&m->enc[l], &m->ps, name, &bc, &rng);
+        torch_qkv_scale(&m->enc[l].self_attn);
     }
     tg_layernorm_layer_init(&m->enc_ln, &m->ps, "encoder.norm", cfg->d_model, TG_NN_BIAS);
     for (int l = 0; l < cfg->n_dec; l++) {
         snprintf(name, sizeof name, "decoder.layers.%d", l);
         tg_decoder_block_init(&m->dec[l], &m->ps, name, &bc, &rng);
+        torch_qkv_scale(&m->dec[l].self_attn);
+        torch_qkv_scale(&m->dec[l].cross_attn);
     }
     tg_layernorm_layer_init(&m->dec_ln, &m->ps, "decoder.norm", cfg->d_model, TG_NN_BIAS);
     tg_linear_init(&m->head, &m->ps, "head", cfg->d_model, cfg->tgt_vocab, TG_NN_BIAS, &rng);
