@@ -19,6 +19,7 @@
 #include "nn/attention.h"   /* single-head, multi-head, cross attention */
 #include "nn/transformer.h" /* encoder and decoder blocks */
 #include "nn/vit.h"         /* patch embedding, the Vision Transformer */
+#include "nn/decode.h"      /* KV cache, greedy decoding, beam search */
 
 #include "optim/optim.h"    /* SGD, Adam/AdamW, schedules, clipping */
 
@@ -28,11 +29,15 @@
 #include "train/cli.h"
 #include "train/plot.h"
 #include "train/graph.h"     /* tg_tape_render: the tape as PNG/SVG */
+#include "train/bleu.h"     /* corpus BLEU */
+#include "train/heatmap.h"  /* labelled heat maps (PLplot) */
 
 #include "data/io.h"         /* tg_read_file (plain/gzip), atomic writes */
 #include "data/conllu.h"
 #include "data/vocab.h"
+#include "data/text.h"      /* plain text, character vocabulary */
 #include "data/png.h"
 #include "data/image.h"      /* image sets: IDX, CIFAR-10, PNG folders; augmentation */
+#include "data/pairs.h"      /* sentence pairs for translation */
 
 #endif

@@ -7,6 +7,13 @@
 
 static const char *const word_specials[] = {"<pad>", "<unk>"};
 static const char *const char_specials[] = {"<pad>", "<unk>", "<bow>", "<eow>"};
+static const char *const seq_specials[] = {"<pad>", "<unk>", "<bos>", "<eos>"};
+
+static const char *const *specials_of(tg_vocab_kind kind) {
+    return kind == TG_VOCAB_WORD ? word_specials : kind == TG_VOCAB_CHAR ? char_specials : seq_specials;
+}
+static int32_t n_specials_of(tg_vocab_kind kind) { return kind == TG_VOCAB_WORD ? 2 : 4; }
+static int is_word_kind(tg_vocab_kind kind) { return kind == TG_VOCAB_WORD || kind == TG_VOCAB_SEQ; }
 
 static unsigned char norm_byte(unsigned char b, int flags) {
     return (flags & TG_VOCAB_DIGITS_TO_ZERO) && b >= '0' && b <= '9' ? '0' : b;
@@ -138,8 +145,8 @@ static int entry_cmp(const void *pa, const void *pb) {
 /* Makes *out from the counted entries: specials, then entries with
  * count >= min_count sorted by count desc, then bytes. Frees the counter. */
 static void make_vocab(counter *ct, int64_t min_count, tg_vocab_kind kind, int flags, tg_vocab *out) {
-    const char *const *spec = kind == TG_VOCAB_WORD ? word_specials : char_specials;
-    int32_t ns = kind == TG_VOCAB_WORD ? 2 : 4;
+    const char *const *spec = specials_of(kind);
+    int32_t ns = n_specials_of(kind);
     int64_t kept = 0, bytes = 0;
     for (int64_t j = 0; j < ct->n; j++) {
         ct->e[j].s = ct->keys + ct->e[j].key_off;
@@ -193,6 +200,35 @@ void tg_vocab_build_words(const tg_conllu *c, int64_t min_count, int flags, tg_v
     make_vocab(&ct, min_count, TG_VOCAB_WORD, flags, out);
 }
 
+void tg_vocab_build_sentences(const char *const *sents, int64_t n, int64_t min_count, tg_vocab *out) {
+    TG_CHECK((sents != NULL || n == 0) && n >= 0 && out != NULL, "tg_vocab_build_sentences",
+             "sents and out must not be NULL, n >= 0 (got %lld)", (long long)n);
+    TG_CHECK(min_count >= 1, "tg_vocab_build_sentences", "min_count is %lld: expected >= 1",
+             (long long)min_count);
+    counter ct = {0};
+    for (int64_t i = 0; i < n; i++)
+        for (const char *w = sents[i], *e; *w; w = *e ? e + 1 : e) {
+            e = strchr(w, ' ');
+            if (!e) e = w + strlen(w);
+            if (e > w) counter_add(&ct, w, (size_t)(e - w));
+        }
+    make_vocab(&ct, min_count, TG_VOCAB_SEQ, 0, out);
+}
+
+int64_t tg_vocab_encode_sentence(const tg_vocab *v, const char *s, int32_t *ids, int64_t cap) {
+    TG_CHECK(v != NULL && is_word_kind(v->kind) && s != NULL && cap >= 0 && (ids != NULL || cap == 0),
+             "tg_vocab_encode_sentence", "expected a word vocabulary, a string and cap >= 0");
+    int64_t k = 0;
+    for (const char *w = s, *e; *w; w = *e ? e + 1 : e) {
+        e = strchr(w, ' ');
+        if (!e) e = w + strlen(w);
+        if (e == w) continue;
+        if (k < cap) ids[k] = tg_vocab_word_id(v, w, (size_t)(e - w));
+        k++;
+    }
+    return k;
+}
+
 void tg_vocab_build_chars(const tg_conllu *c, int64_t min_count, tg_vocab *out) {
     TG_CHECK(c != NULL && out != NULL, "tg_vocab_build_chars", "c and out must not be NULL");
     TG_CHECK(min_count >= 1, "tg_vocab_build_chars", "min_count is %lld: expected >= 1", (long long)min_count);
@@ -222,7 +258,7 @@ void tg_vocab_free(tg_vocab *v) {
 /* ---- lookup ------------------------------------------------------------------- */
 
 int32_t tg_vocab_word_id(const tg_vocab *v, const char *s, size_t n) {
-    TG_CHECK(v != NULL && v->kind == TG_VOCAB_WORD && (s != NULL || n == 0), "tg_vocab_word_id",
+    TG_CHECK(v != NULL && is_word_kind(v->kind) && (s != NULL || n == 0), "tg_vocab_word_id",
              "expected a word vocabulary and a string");
     int32_t id = v->slots[find_slot(v, s, n, v->flags)];
     return id < 0 ? TG_VOCAB_UNK : id;
@@ -273,12 +309,12 @@ int64_t tg_vocab_word_chars(const tg_vocab *v, const char *s, size_t n, int32_t 
 
 char *tg_vocab_to_string(const tg_vocab *v) {
     TG_CHECK(v != NULL, "tg_vocab_to_string", "v is NULL");
-    const char *const *spec = v->kind == TG_VOCAB_WORD ? word_specials : char_specials;
+    const char *const *spec = specials_of(v->kind);
     size_t cap = 256 + (size_t)(v->off[v->size]) + (size_t)v->size * 32;
     char *buf = tg_xmalloc(cap);
     size_t at = 0;
     at += (size_t)snprintf(buf + at, cap - at, "tapegrad-vocab 1\nkind %s\nnormalize %s\nspecials",
-                           v->kind == TG_VOCAB_WORD ? "word" : "char",
+                           v->kind == TG_VOCAB_WORD ? "word" : v->kind == TG_VOCAB_CHAR ? "char" : "seq",
                            (v->flags & TG_VOCAB_DIGITS_TO_ZERO) ? "digits" : "none");
     for (int32_t i = 0; i < v->n_special; i++) at += (size_t)snprintf(buf + at, cap - at, " %s", spec[i]);
     at += (size_t)snprintf(buf + at, cap - at, "\nsize %d\n", v->size - v->n_special);
@@ -356,7 +392,7 @@ tg_status tg_vocab_from_string(const char *name, const char *s, tg_vocab *out) {
     tg_vocab_kind kind;
     int flags, r;
     /* header */
-    static const char *const expect[5] = {"tapegrad-vocab 1", "kind word|char", "normalize none|digits",
+    static const char *const expect[5] = {"tapegrad-vocab 1", "kind word|char|seq", "normalize none|digits",
                                           "specials …", "size N"};
     const char *field[5];
     size_t fieldn[5];
@@ -372,13 +408,17 @@ tg_status tg_vocab_from_string(const char *name, const char *s, tg_vocab *out) {
         return verr(name, 1, "expected 'tapegrad-vocab 1', found '%.*s'", QLEN(fieldn[0]), field[0]);
     if (line_is(field[1], fieldn[1], "kind word")) kind = TG_VOCAB_WORD;
     else if (line_is(field[1], fieldn[1], "kind char")) kind = TG_VOCAB_CHAR;
-    else return verr(name, 2, "expected 'kind word' or 'kind char', found '%.*s'", QLEN(fieldn[1]), field[1]);
+    else if (line_is(field[1], fieldn[1], "kind seq")) kind = TG_VOCAB_SEQ;
+    else return verr(name, 2, "expected 'kind word', 'kind char' or 'kind seq', found '%.*s'",
+                     QLEN(fieldn[1]), field[1]);
     if (line_is(field[2], fieldn[2], "normalize none")) flags = 0;
     else if (kind == TG_VOCAB_WORD && line_is(field[2], fieldn[2], "normalize digits")) flags = TG_VOCAB_DIGITS_TO_ZERO;
     else return verr(name, 3, "expected 'normalize none'%s, found '%.*s'",
-                     kind == TG_VOCAB_WORD ? " or 'normalize digits'" : " (char vocabulary)",
+                     kind == TG_VOCAB_WORD ? " or 'normalize digits'" : kind == TG_VOCAB_CHAR ? " (char vocabulary)" : "",
                      QLEN(fieldn[2]), field[2]);
-    const char *spec_line = kind == TG_VOCAB_WORD ? "specials <pad> <unk>" : "specials <pad> <unk> <bow> <eow>";
+    const char *spec_line = kind == TG_VOCAB_WORD   ? "specials <pad> <unk>"
+                            : kind == TG_VOCAB_CHAR ? "specials <pad> <unk> <bow> <eow>"
+                                                    : "specials <pad> <unk> <bos> <eos>";
     if (!line_is(field[3], fieldn[3], spec_line))
         return verr(name, 4, "expected '%s', found '%.*s'", spec_line, QLEN(fieldn[3]), field[3]);
     int64_t size;
@@ -390,8 +430,8 @@ tg_status tg_vocab_from_string(const char *name, const char *s, tg_vocab *out) {
     if (size > lines_left)
         return verr(name, 5, "size %lld but only %lld entry lines follow", (long long)size, (long long)lines_left);
     /* entries: filled straight into a vocab, freed on error */
-    const char *const *spec = kind == TG_VOCAB_WORD ? word_specials : char_specials;
-    int32_t ns = kind == TG_VOCAB_WORD ? 2 : 4;
+    const char *const *spec = specials_of(kind);
+    int32_t ns = n_specials_of(kind);
     if (size > INT32_MAX - ns) return verr(name, 5, "size %lld is too large", (long long)size);
     int64_t bytes = 0;
     for (int32_t i = 0; i < ns; i++) bytes += (int64_t)strlen(spec[i]) + 1;

@@ -3,6 +3,7 @@
  *     tg_vocab words, chars;
  *     tg_vocab_build_words(&train, 2, TG_VOCAB_DIGITS_TO_ZERO, &words);  // ids: 0 <pad>, 1 <unk>, 2.. words
  *     tg_vocab_build_chars(&train, 1, &chars);       // 0 <pad>, 1 <unk>, 2 <bow>, 3 <eow>, 4.. code points
+ *     tg_vocab_build_sentences(sents, n, 1, &tgt);   // 0 <pad>, 1 <unk>, 2 <bos>, 3 <eos>, 4.. words
  *     int32_t id = tg_vocab_word_id(&words, "dog", 3);   // TG_VOCAB_UNK if unseen
  *     char *s = tg_vocab_to_string(&words);          // e.g. stored in a checkpoint's __metadata__
  *     tg_vocab back;
@@ -17,9 +18,10 @@
  *
  * Serialised form (UTF-8 text, LF line ends, every line ends with LF):
  *     tapegrad-vocab 1
- *     kind word|char
+ *     kind word|char|seq
  *     normalize none|digits
- *     specials <pad> <unk>            (char: <pad> <unk> <bow> <eow>)
+ *     specials <pad> <unk>            (char: <pad> <unk> <bow> <eow>;
+ *                                      seq: <pad> <unk> <bos> <eos>)
  *     size N                          (entries after the specials)
  *     <count>\t<entry>                N lines, in id order from the first
  *                                     non-special id; a word entry is the
@@ -36,8 +38,12 @@
 #include "data/conllu.h"
 
 enum { TG_VOCAB_PAD = 0, TG_VOCAB_UNK = 1, TG_VOCAB_BOW = 2, TG_VOCAB_EOW = 3 };
+/* Sequence vocabularies (TG_VOCAB_SEQ) mark sentence starts and ends. */
+enum { TG_VOCAB_BOS = 2, TG_VOCAB_EOS = 3 };
 
-typedef enum { TG_VOCAB_WORD = 0, TG_VOCAB_CHAR = 1 } tg_vocab_kind;
+/* WORD: word ids for tagging; CHAR: code points; SEQ: words of sentences
+ * for sequence-to-sequence models (the specials add <bos>, <eos>). */
+typedef enum { TG_VOCAB_WORD = 0, TG_VOCAB_CHAR = 1, TG_VOCAB_SEQ = 2 } tg_vocab_kind;
 
 /* Word normalisation flags (applied when building and at every lookup). */
 enum {
@@ -49,7 +55,7 @@ enum {
 typedef struct tg_vocab {
     tg_vocab_kind kind;
     int flags;            /* TG_VOCAB_* normalisation (word vocabularies) */
-    int32_t n_special;    /* 2 (word) or 4 (char) */
+    int32_t n_special;    /* 2 (word) or 4 (char, seq) */
     int32_t size;         /* number of ids, specials included */
     char *pool;           /* entry strings, NUL-terminated (chars as UTF-8) */
     int64_t *off;         /* [size]: entry id = pool + off[id] */
@@ -68,10 +74,23 @@ void tg_vocab_build_words(const tg_conllu *c, int64_t min_count, int flags, tg_v
  * least min_count (>= 1) times gets an id >= 4. Fills *out. */
 void tg_vocab_build_chars(const tg_conllu *c, int64_t min_count, tg_vocab *out);
 
+/* Sequence vocabulary (kind TG_VOCAB_SEQ) over the words of n sentences,
+ * each a NUL-terminated string of words separated by single spaces (as
+ * tg_pairs holds them; empty words from repeated spaces are skipped): each
+ * distinct word seen at least min_count (>= 1) times gets an id >= 4.
+ * No normalisation. Fills *out (free with tg_vocab_free). Bad arguments
+ * abort (TG_CHECK). */
+void tg_vocab_build_sentences(const char *const *sents, int64_t n, int64_t min_count, tg_vocab *out);
+
+/* Ids of the space-separated words of s (word or seq vocabulary; unseen
+ * words are TG_VOCAB_UNK), without <bos>/<eos>. Writes min(needed, cap) ids
+ * and returns needed (the number of words). */
+int64_t tg_vocab_encode_sentence(const tg_vocab *v, const char *s, int32_t *ids, int64_t cap);
+
 /* Frees *v's arrays and zeroes it; safe on a zeroed struct and twice. */
 void tg_vocab_free(tg_vocab *v);
 
-/* Id of word s[0..n) after normalisation, or TG_VOCAB_UNK. Word vocab only. */
+/* Id of word s[0..n) after normalisation, or TG_VOCAB_UNK. Word or seq vocab. */
 int32_t tg_vocab_word_id(const tg_vocab *v, const char *s, size_t n);
 
 /* Id of code point cp, or TG_VOCAB_UNK (also for non-scalar values). Char vocab only. */

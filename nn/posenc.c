@@ -6,24 +6,33 @@
 #include "core/ops/internal.h"
 #include "nn/init.h"
 
-void tg_posenc_sinusoidal_table(float *table, int T, int C) {
-    TG_CHECK(table && T >= 1 && C >= 1, "tg_posenc_sinusoidal_table",
-             "need a table and T, C >= 1, got T=%d C=%d", T, C);
-    for (int pos = 0; pos < T; pos++)
+/* Rows pos0 .. pos0+T−1 of the table into rows[T·C]. */
+static void sinusoidal_rows(float *rows, int pos0, int T, int C) {
+    for (int t = 0; t < T; t++)
         for (int c = 0; c < C; c++) {
             int two_i = c & ~1; /* 2i for both columns 2i and 2i+1 */
-            double angle = pos / pow(10000.0, (double)two_i / C);
-            table[(int64_t)pos * C + c] = (float)((c & 1) ? cos(angle) : sin(angle));
+            double angle = (double)(pos0 + t) / pow(10000.0, (double)two_i / C);
+            rows[(int64_t)t * C + c] = (float)((c & 1) ? cos(angle) : sin(angle));
         }
 }
 
+void tg_posenc_sinusoidal_table(float *table, int T, int C) {
+    TG_CHECK(table && T >= 1 && C >= 1, "tg_posenc_sinusoidal_table",
+             "need a table and T, C >= 1, got T=%d C=%d", T, C);
+    sinusoidal_rows(table, 0, T, C);
+}
+
 tg_tensor *tg_posenc_sinusoidal(tg_tape *tp, tg_tensor *x) {
+    return tg_posenc_sinusoidal_at(tp, x, 0);
+}
+
+tg_tensor *tg_posenc_sinusoidal_at(tg_tape *tp, tg_tensor *x, int pos0) {
     TG_CHECK_TENSOR("tg_posenc_sinusoidal", x);
-    TG_CHECK(x->ndim >= 2, "tg_posenc_sinusoidal", "x must be [..., T, C], got %s",
-             TG_SHAPE_STR(x));
+    TG_CHECK(x->ndim >= 2 && pos0 >= 0, "tg_posenc_sinusoidal",
+             "x must be [..., T, C] and pos0 >= 0, got %s, pos0 = %d", TG_SHAPE_STR(x), pos0);
     int T = x->shape[x->ndim - 2], C = x->shape[x->ndim - 1];
     tg_tensor *pe = tg_tape_tensor(tp, TG_SHAPE(T, C));
-    tg_posenc_sinusoidal_table(pe->data, T, C);
+    sinusoidal_rows(pe->data, pos0, T, C); /* rows pos0 .. pos0+T−1 */
     pe->name = "posenc";
     return tg_add(tp, x, pe);
 }
@@ -40,12 +49,20 @@ void tg_posenc_learned_init(tg_posenc_learned *pe, tg_params *ps, const char *pr
 }
 
 tg_tensor *tg_posenc_learned_forward(tg_tape *tp, const tg_posenc_learned *pe, tg_tensor *x) {
+    return tg_posenc_learned_at(tp, pe, x, 0);
+}
+
+tg_tensor *tg_posenc_learned_at(tg_tape *tp, const tg_posenc_learned *pe, tg_tensor *x,
+                                int pos0) {
     TG_CHECK(pe && pe->weight, "tg_posenc_learned_forward", "layer is NULL or not initialised");
     TG_CHECK_TENSOR("tg_posenc_learned_forward", x);
     int T = x->ndim >= 2 ? x->shape[x->ndim - 2] : 0, C = x->shape[x->ndim - 1];
     TG_CHECK(x->ndim >= 2 && C == pe->dim && T <= pe->max_len, "tg_posenc_learned_forward",
              "x is %s, expected [..., T, %d] with T <= max_len %d", TG_SHAPE_STR(x), pe->dim,
              pe->max_len);
-    tg_tensor *rows = T == pe->max_len ? pe->weight : tg_slice(tp, pe->weight, 0, 0, T);
+    TG_CHECK(pos0 >= 0 && (int64_t)pos0 + T <= pe->max_len, "tg_posenc_learned_forward",
+             "positions %d .. %d of x %s outside the table [0, max_len %d)", pos0, pos0 + T - 1,
+             TG_SHAPE_STR(x), pe->max_len);
+    tg_tensor *rows = T == pe->max_len ? pe->weight : tg_slice(tp, pe->weight, 0, pos0, T);
     return tg_add(tp, x, rows);
 }

@@ -22,6 +22,10 @@ void tg_posenc_sinusoidal_table(float *table, int T, int C);
 /* x + PE[0:T] for x [B, T, C] (or [T, C]); the table is built on the tape
  * (no gradient).  Errors: x with fewer than 2 dims aborts. */
 tg_tensor *tg_posenc_sinusoidal(tg_tape *tp, tg_tensor *x);
+/* x + PE[pos0 : pos0+T]: the positions of a chunk that starts at pos0, e.g.
+ * one new token of a cached decoding step (nn/decode.h).  pos0 = 0 is
+ * tg_posenc_sinusoidal.  Errors: pos0 < 0, x with fewer than 2 dims, abort. */
+tg_tensor *tg_posenc_sinusoidal_at(tg_tape *tp, tg_tensor *x, int pos0);
 
 /* A learned table (BERT, GPT-2): a [T_max, C] parameter
  * "<prefix>.weight", init N(0, 0.02²) (GPT-2's scale; torch has no single
@@ -38,5 +42,10 @@ void tg_posenc_learned_init(tg_posenc_learned *pe, tg_params *ps, const char *pr
  * broadcast over B; the gradient flows into rows 0..T−1.
  * Errors: T > max_len or last dim != C aborts. */
 tg_tensor *tg_posenc_learned_forward(tg_tape *tp, const tg_posenc_learned *pe, tg_tensor *x);
+/* x + weight[pos0 : pos0+T] (a chunk starting at pos0, as a cached decoding
+ * step); the gradient flows into those rows.  Errors: pos0 < 0,
+ * pos0 + T > max_len or last dim != C aborts. */
+tg_tensor *tg_posenc_learned_at(tg_tape *tp, const tg_posenc_learned *pe, tg_tensor *x,
+                                int pos0);
 
 #endif

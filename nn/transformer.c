@@ -37,14 +37,16 @@ static void init_mha(tg_mha *m, tg_params *ps, const char *name, const tg_block_
 
 /* The two halves of one residual step around a sublayer f:
  *   pre-LN:  x + Drop(f(LN(x)))          post-LN:  LN(x + Drop(f(x)))
- * norm_in gives f's input; residual combines f's output with x. */
-static tg_tensor *norm_in(tg_tape *tp, const tg_block_config *cfg, const tg_layernorm_layer *ln,
-                          tg_tensor *x) {
+ * tg__block_norm_in gives f's input; tg__block_residual combines f's output
+ * with x (declared in nn/transformer.h for nn/decode.c's cached steps). */
+tg_tensor *tg__block_norm_in(tg_tape *tp, const tg_block_config *cfg,
+                             const tg_layernorm_layer *ln, tg_tensor *x) {
     return cfg->pre_ln ? tg_layernorm_layer_forward(tp, ln, x) : x;
 }
 
-static tg_tensor *residual(tg_tape *tp, const tg_block_config *cfg, const tg_layernorm_layer *ln,
-                           const tg_dropout_layer *drop, tg_tensor *x, tg_tensor *fx) {
+tg_tensor *tg__block_residual(tg_tape *tp, const tg_block_config *cfg,
+                              const tg_layernorm_layer *ln, const tg_dropout_layer *drop,
+                              tg_tensor *x, tg_tensor *fx) {
     tg_tensor *y = tg_add(tp, x, tg_dropout_layer_forward(tp, drop, fx));
     return cfg->pre_ln ? y : tg_layernorm_layer_forward(tp, ln, y);
 }
@@ -70,11 +72,13 @@ tg_tensor *tg_encoder_block_forward(tg_tape *tp, tg_encoder_block *blk, tg_tenso
     TG_CHECK(blk, "tg_encoder_block_forward", "block is NULL");
     const tg_block_config *cfg = &blk->cfg;
     /* x = x + Drop(SelfAttn(LN1(x)))   or   x = LN1(x + Drop(SelfAttn(x))) */
-    tg_tensor *h = norm_in(tp, cfg, &blk->ln1, x);
-    x = residual(tp, cfg, &blk->ln1, &blk->drop, x, tg_mha_forward(tp, &blk->self_attn, h, h, mask));
+    tg_tensor *h = tg__block_norm_in(tp, cfg, &blk->ln1, x);
+    x = tg__block_residual(tp, cfg, &blk->ln1, &blk->drop, x,
+                           tg_mha_forward(tp, &blk->self_attn, h, h, mask));
     /* x = x + Drop(MLP(LN2(x)))        or   x = LN2(x + Drop(MLP(x))) */
-    h = norm_in(tp, cfg, &blk->ln2, x);
-    return residual(tp, cfg, &blk->ln2, &blk->drop, x, tg_mlp_forward(tp, &blk->mlp, h));
+    h = tg__block_norm_in(tp, cfg, &blk->ln2, x);
+    return tg__block_residual(tp, cfg, &blk->ln2, &blk->drop, x,
+                              tg_mlp_forward(tp, &blk->mlp, h));
 }
 
 void tg_decoder_block_init(tg_decoder_block *blk, tg_params *ps, const char *prefix,
@@ -103,13 +107,14 @@ tg_tensor *tg_decoder_block_forward(tg_tape *tp, tg_decoder_block *blk, tg_tenso
     TG_CHECK_TENSOR("tg_decoder_block_forward", memory);
     const tg_block_config *cfg = &blk->cfg;
     /* masked self-attention over the target so far */
-    tg_tensor *h = norm_in(tp, cfg, &blk->ln1, y);
-    y = residual(tp, cfg, &blk->ln1, &blk->drop, y,
-                 tg_mha_forward(tp, &blk->self_attn, h, h, self_mask));
+    tg_tensor *h = tg__block_norm_in(tp, cfg, &blk->ln1, y);
+    y = tg__block_residual(tp, cfg, &blk->ln1, &blk->drop, y,
+                           tg_mha_forward(tp, &blk->self_attn, h, h, self_mask));
     /* cross-attention: queries from the decoder, keys/values from the memory */
-    h = norm_in(tp, cfg, &blk->ln2, y);
-    y = residual(tp, cfg, &blk->ln2, &blk->drop, y,
-                 tg_mha_forward(tp, &blk->cross_attn, h, memory, cross_mask));
-    h = norm_in(tp, cfg, &blk->ln3, y);
-    return residual(tp, cfg, &blk->ln3, &blk->drop, y, tg_mlp_forward(tp, &blk->mlp, h));
+    h = tg__block_norm_in(tp, cfg, &blk->ln2, y);
+    y = tg__block_residual(tp, cfg, &blk->ln2, &blk->drop, y,
+                           tg_mha_forward(tp, &blk->cross_attn, h, memory, cross_mask));
+    h = tg__block_norm_in(tp, cfg, &blk->ln3, y);
+    return tg__block_residual(tp, cfg, &blk->ln3, &blk->drop, y,
+                              tg_mlp_forward(tp, &blk->mlp, h));
 }

@@ -576,7 +576,7 @@ static void test_vocab_errors(void **state) {
     expect_vocab_error("tapegrad-vocab 2\nkind word\nnormalize none\nspecials <pad> <unk>\nsize 0\n",
                        "v.txt:1: expected 'tapegrad-vocab 1', found 'tapegrad-vocab 2'");
     expect_vocab_error("tapegrad-vocab 1\nkind words\nnormalize none\nspecials <pad> <unk>\nsize 0\n",
-                       "v.txt:2: expected 'kind word' or 'kind char', found 'kind words'");
+                       "v.txt:2: expected 'kind word', 'kind char' or 'kind seq', found 'kind words'");
     expect_vocab_error(CH "size 0", "v.txt:5: expected 'size N', found a line without a final newline");
     expect_vocab_error(VH "size -1\n", "v.txt:5: expected 'size N' with N a non-negative integer, found 'size -1'");
     expect_vocab_error(VH "size 3\n1\ta\n1\tb\n", "v.txt:5: size 3 but only 2 entry lines follow");

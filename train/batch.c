@@ -72,3 +72,17 @@ void tg_batcher_free(tg_batcher *bt) {
     free(bt->perm);
     memset(bt, 0, sizeof *bt);
 }
+
+void tg_random_windows(const int32_t *tokens, int64_t n, int B, int T, tg_rng *rng, int32_t *x,
+                       int32_t *y, int64_t *starts) {
+    TG_CHECK(tokens && rng && x && y, "tg_random_windows", "an argument is NULL");
+    TG_CHECK(B >= 1 && T >= 1 && n >= (int64_t)T + 1 && n - T <= (int64_t)UINT32_MAX,
+             "tg_random_windows", "need B, T >= 1 and T + 1 <= n <= 2^32 + T, got B %d, T %d, n %lld",
+             B, T, (long long)n);
+    for (int b = 0; b < B; b++) {
+        int64_t s = (int64_t)tg_rng_below(rng, (uint32_t)(n - T));
+        if (starts) starts[b] = s;
+        memcpy(x + (int64_t)b * T, tokens + s, (size_t)T * sizeof *x);
+        memcpy(y + (int64_t)b * T, tokens + s + 1, (size_t)T * sizeof *y);
+    }
+}

@@ -70,4 +70,16 @@ int64_t tg_batcher_n_batches(const tg_batcher *bt);
 void tg_batcher_shard(tg_batcher *bt, int rank, int world);
 void tg_batcher_free(tg_batcher *bt);
 
+/* ---- random windows of a token stream (language-model training) ---------
+ * B windows of T+1 consecutive tokens of tokens[0..n), each starting at a
+ * position drawn uniformly from [0, n − T) (tg_rng_below, one draw per
+ * window, in row order) — nanoGPT's get_batch.  Teacher forcing: the inputs
+ * are the first T tokens of each window, the targets the last T (the same
+ * stream shifted by one):
+ *   x[b, t] = tokens[s_b + t],   y[b, t] = tokens[s_b + t + 1].
+ * x, y: caller arrays of B·T ints ([B, T]); starts (may be NULL): B start
+ * positions.  Errors: B, T < 1, n < T + 1 or n − T > 2^32 abort. */
+void tg_random_windows(const int32_t *tokens, int64_t n, int B, int T, tg_rng *rng, int32_t *x,
+                       int32_t *y, int64_t *starts);
+
 #endif

@@ -1,0 +1,157 @@
+/* examples/translate/model.c — see model.h. */
+#include "examples/translate/model.h"
+
+#include <cjson/cJSON.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nn/posenc.h"
+
+/* torch.nn.MultiheadAttention draws W_q, W_k, W_v as one packed [3C, C]
+ * Xavier matrix (bound √(6/4C)); tg_mha draws each [C, C] (bound √(6/2C)).
+ * Scaling by 1/√2 gives torch's distribution, as the PyTorch peer has. */
+static void torch_qkv_scale(tg_mha *a) {
+    tg_tensor *w[3] = {a->w_q.weight, a->w_k.weight, a->w_v.weight};
+    for (int i = 0; i < 3; i++)
+        for (int64_t j = 0; j < w[i]->size; j++) w[i]->data[j] *= 0.70710678f;
+}
+
+void tr_model_init(tr_model *m, const tr_config *cfg, uint64_t seed) {
+    TG_CHECK(cfg->n_enc >= 1 && cfg->n_enc <= TR_MAX_LAYERS && cfg->n_dec >= 1 &&
+                 cfg->n_dec <= TR_MAX_LAYERS && cfg->src_vocab > 4 && cfg->tgt_vocab > 4,
+             "tr_model_init", "layers %d/%d (1..%d), vocabularies %d/%d", cfg->n_enc, cfg->n_dec,
+             TR_MAX_LAYERS, cfg->src_vocab, cfg->tgt_vocab);
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    tg_rng rng;
+    tg_rng_seed(&rng, seed);
+    tg_rng_seed(&m->drop_rng, seed ^ 0x9e3779b97f4a7c15ull);
+    tg_params_init(&m->ps);
+    tg_block_config bc = {.d_model = cfg->d_model, .n_heads = cfg->n_heads, .d_ff = cfg->d_ff,
+                          .pre_ln = 1, .flags = TG_NN_BIAS, .dropout = cfg->dropout,
+                          .rng = &m->drop_rng};
+    char name[64];
+    tg_embedding_layer_init(&m->src_emb, &m->ps, "src_emb", cfg->src_vocab, cfg->d_model, &rng);
+    tg_embedding_layer_init(&m->tgt_emb, &m->ps, "tgt_emb", cfg->tgt_vocab, cfg->d_model, &rng);
+    for (int l = 0; l < cfg->n_enc; l++) {
+        snprintf(name, sizeof name, "encoder.layers.%d", l);
+        tg_encoder_block_init(&m->enc[l], &m->ps, name, &bc, &rng);
+        torch_qkv_scale(&m->enc[l].self_attn);
+    }
+    tg_layernorm_layer_init(&m->enc_ln, &m->ps, "encoder.norm", cfg->d_model, TG_NN_BIAS);
+    for (int l = 0; l < cfg->n_dec; l++) {
+        snprintf(name, sizeof name, "decoder.layers.%d", l);
+        tg_decoder_block_init(&m->dec[l], &m->ps, name, &bc, &rng);
+        torch_qkv_scale(&m->dec[l].self_attn);
+        torch_qkv_scale(&m->dec[l].cross_attn);
+    }
+    tg_layernorm_layer_init(&m->dec_ln, &m->ps, "decoder.norm", cfg->d_model, TG_NN_BIAS);
+    tg_linear_init(&m->head, &m->ps, "head", cfg->d_model, cfg->tgt_vocab, TG_NN_BIAS, &rng);
+}
+
+void tr_model_free(tr_model *m) { tg_params_free(&m->ps); }
+
+tg_tensor *tr_encode(tg_tape *tp, tr_model *m, const int32_t *src, const uint8_t *src_real, int B,
+                     int Ls) {
+    tg_attn_mask mask = {.key_padding = src_real};
+    tg_tensor *x = tg_embedding_layer_forward(tp, &m->src_emb, src, TG_SHAPE(B, Ls));
+    x = tg_posenc_sinusoidal(tp, x);
+    for (int l = 0; l < m->cfg.n_enc; l++) x = tg_encoder_block_forward(tp, &m->enc[l], x, &mask);
+    return tg_layernorm_layer_forward(tp, &m->enc_ln, x);
+}
+
+tg_tensor *tr_decode(tg_tape *tp, tr_model *m, tg_tensor *memory, const uint8_t *src_real,
+                     const int32_t *dec_in, const uint8_t *tgt_real, int B, int Lt) {
+    tg_attn_mask self_mask = {.causal = 1, .key_padding = tgt_real};
+    tg_attn_mask cross_mask = {.key_padding = src_real};
+    tg_tensor *y = tg_embedding_layer_forward(tp, &m->tgt_emb, dec_in, TG_SHAPE(B, Lt));
+    y = tg_posenc_sinusoidal(tp, y);
+    for (int l = 0; l < m->cfg.n_dec; l++)
+        y = tg_decoder_block_forward(tp, &m->dec[l], y, memory, &self_mask, &cross_mask);
+    return tg_linear_forward(tp, &m->head, tg_layernorm_layer_forward(tp, &m->dec_ln, y));
+}
+
+/* ---- incremental decoding ------------------------------------------------- */
+
+void tr_stepper_init(tr_stepper *s, tr_model *m, tg_tape *tp, const tg_tensor *memory,
+                     const uint8_t *src_real, int repeat, int max_len) {
+    memset(s, 0, sizeof *s);
+    s->m = m;
+    s->B = memory->shape[0] * repeat;
+    for (int l = 0; l < m->cfg.n_dec; l++) {
+        tg_kv_cache_init(&s->cache[l], max_len, s->B, m->cfg.d_model, 0);
+        tg_cross_kv_init(&s->cross[l], tp, &m->dec[l].cross_attn, memory, src_real, repeat);
+    }
+}
+
+void tr_stepper_free(tr_stepper *s) {
+    for (int l = 0; l < s->m->cfg.n_dec; l++) {
+        tg_kv_cache_free(&s->cache[l]);
+        tg_cross_kv_free(&s->cross[l]);
+    }
+}
+
+/* One token per row at position cache[0].len -> logits [B, 1, V]. */
+static tg_tensor *step(tg_tape *tp, void *model, const int32_t *ids, int B) {
+    tr_stepper *s = model;
+    tr_model *m = s->m;
+    int pos = s->cache[0].len;
+    tg_tensor *y = tg_embedding_layer_forward(tp, &m->tgt_emb, ids, TG_SHAPE(B, 1));
+    y = tg_posenc_sinusoidal_at(tp, y, pos);
+    for (int l = 0; l < m->cfg.n_dec; l++)
+        y = tg_decoder_block_step(tp, &m->dec[l], y, &s->cache[l], &s->cross[l]);
+    return tg_linear_forward(tp, &m->head, tg_layernorm_layer_forward(tp, &m->dec_ln, y));
+}
+
+/* Beams: the self-attention caches follow their hypotheses; the cross
+ * keys/values are the same for every beam of a sentence. */
+static void reorder(void *model, const int32_t *src, int B) {
+    tr_stepper *s = model;
+    (void)B;
+    for (int l = 0; l < s->m->cfg.n_dec; l++) tg_kv_cache_reorder(&s->cache[l], src);
+}
+
+tg_decoder tr_stepper_decoder(tr_stepper *s) {
+    return (tg_decoder){.model = s, .vocab = s->m->cfg.tgt_vocab, .step = step, .reorder = reorder};
+}
+
+/* ---- configuration as JSON (checkpoint metadata) ------------------------ */
+
+#define TR_CONFIG_INTS(X) X(src_vocab) X(tgt_vocab) X(d_model) X(n_heads) X(d_ff) X(n_enc) X(n_dec)
+#define TR_CONFIG_FLOATS(X) X(dropout)
+
+char *tr_config_to_json(const tr_config *cfg) {
+    cJSON *o = cJSON_CreateObject();
+#define ADD(name) cJSON_AddNumberToObject(o, #name, cfg->name);
+    TR_CONFIG_INTS(ADD)
+    TR_CONFIG_FLOATS(ADD)
+#undef ADD
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+tg_status tr_config_from_json(const char *json, tr_config *cfg) {
+    cJSON *o = cJSON_Parse(json);
+    if (!o) return tg_set_error(TG_ERR_FORMAT, "model config: not valid JSON");
+    tr_config c = {0};
+    const char *missing = NULL;
+#define GET(name)                                                           \
+    {                                                                       \
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, #name);              \
+        if (cJSON_IsNumber(v)) c.name = (__typeof__(c.name))v->valuedouble; \
+        else if (!missing) missing = #name;                                 \
+    }
+    TR_CONFIG_INTS(GET)
+    TR_CONFIG_FLOATS(GET)
+#undef GET
+    cJSON_Delete(o);
+    if (missing) return tg_set_error(TG_ERR_FORMAT, "model config: missing number '%s'", missing);
+    if (c.n_enc < 1 || c.n_enc > TR_MAX_LAYERS || c.n_dec < 1 || c.n_dec > TR_MAX_LAYERS ||
+        c.d_model < 1 || c.n_heads < 1 || c.d_model % c.n_heads || c.d_ff < 1 || c.src_vocab <= 4 ||
+        c.tgt_vocab <= 4 || !(c.dropout >= 0 && c.dropout < 1))
+        return tg_set_error(TG_ERR_FORMAT, "model config: a value is out of range");
+    *cfg = c;
+    return TG_OK;
+}
