@@ -112,6 +112,15 @@ typedef enum { TG_SUM = 0, TG_MEAN = 1 } tg_reduction;
 tg_tensor *tg_cross_entropy(tg_tape *tp, tg_tensor *logits,
                             const int32_t *targets, int ignore_index,
                             tg_reduction reduction);
+/* The same with label smoothing ε in [0, 1] (Szegedy et al. 2016, §7;
+ * PyTorch's CrossEntropyLoss(label_smoothing=ε)): each kept row's target is
+ * q = (1 − ε)·onehot(t_n) + ε/V, so its loss is Σ_v −q_v log softmax(l_n)_v
+ * = lse_n − (1 − ε)·l_{n,t_n} − (ε/V)·Σ_v l_{n,v}.
+ * d/dlogits_n = softmax(logits_n) − q (÷ count for TG_MEAN).  ε = 0 is
+ * tg_cross_entropy; ε outside [0, 1] aborts. */
+tg_tensor *tg_cross_entropy_smoothed(tg_tape *tp, tg_tensor *logits,
+                                     const int32_t *targets, int ignore_index,
+                                     tg_reduction reduction, float label_smoothing);
 
 /* ---- normalisation, lookup, dropout (core/ops/layernorm.c, embedding.c,
  *      dropout.c) -----------------------------------------------------------

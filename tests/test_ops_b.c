@@ -195,12 +195,13 @@ typedef struct {
     const int32_t *t;
     int ignore;
     tg_reduction red;
+    float eps; /* label smoothing */
 } ce_user;
 
 static tg_tensor *f_ce(tg_tape *tp, tg_tensor *const *x, int n, void *user) {
     (void)n;
     const ce_user *u = user;
-    return tg_cross_entropy(tp, x[0], u->t, u->ignore, u->red);
+    return tg_cross_entropy_smoothed(tp, x[0], u->t, u->ignore, u->red, u->eps);
 }
 
 static void test_ce_values(void **state) {
@@ -252,7 +253,7 @@ static void test_ce_grad(void **state) {
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         for (int red = 0; red < 2; red++) {
             tg_tensor *x = tu_randn_grad(&rng, cases[k].ndim, cases[k].shape);
-            ce_user u = {cases[k].t, cases[k].ignore, (tg_reduction)red};
+            ce_user u = {cases[k].t, cases[k].ignore, (tg_reduction)red, 0.0f};
             char buf[96];
             snprintf(buf, sizeof buf, "cross_entropy %s %s", red ? "MEAN" : "SUM", cases[k].name);
             TU_GRADCHECK(buf, f_ce, 1, (tg_tensor *[]){x}, &u, NULL);
@@ -275,6 +276,77 @@ static void test_ce_all_ignored(void **state) {
         tg_tensor_free(x);
         tg_tape_free(tp);
     }
+}
+
+/* Label smoothing: the loss equals −Σ_v q_v log_softmax_v with
+ * q = (1 − ε)·onehot + ε/V, computed from the separate log_softmax op; ε = 0
+ * gives exactly tg_cross_entropy; ε = 1 is the cross-entropy against the
+ * uniform distribution (the target class no longer matters). */
+static void test_ce_smoothed_values(void **state) {
+    (void)state;
+    tg_rng rng;
+    tg_rng_seed(&rng, 41);
+    int V = 5, N = 4;
+    int32_t t[4] = {4, -1, 0, 2};
+    tg_tensor *x = tu_randn(&rng, TG_SHAPE(N, V));
+    const float eps_list[] = {0.0f, 0.1f, 0.5f, 1.0f};
+    for (size_t e = 0; e < sizeof eps_list / sizeof *eps_list; e++)
+        for (int red = 0; red < 2; red++) {
+            float eps = eps_list[e];
+            tg_tape *tp = tg_tape_new(0);
+            tg_tensor *ls = tg_log_softmax(tp, x, NULL);
+            double want = 0;
+            int count = 0;
+            for (int r = 0; r < N; r++) {
+                if (t[r] == -1) continue;
+                for (int v = 0; v < V; v++)
+                    want -= ((v == t[r]) * (1.0 - eps) + eps / V) * ls->data[r * V + v];
+                count++;
+            }
+            if (red == TG_MEAN) want /= count;
+            tg_tensor *loss = tg_cross_entropy_smoothed(tp, x, t, -1, (tg_reduction)red, eps);
+            printf("cross_entropy ε=%.1f %s: %.7g, −Σ q·log_softmax: %.7g\n", (double)eps,
+                   red ? "MEAN" : "SUM", loss->data[0], want);
+            assert_true(fabs(loss->data[0] - want) < 1e-5 * fmax(1.0, fabs(want)));
+            if (eps == 0.0f) {
+                tg_tensor *plain = tg_cross_entropy(tp, x, t, -1, (tg_reduction)red);
+                assert_true(plain->data[0] == loss->data[0]);
+            }
+            tg_tape_free(tp);
+        }
+    tg_tensor_free(x);
+}
+
+static void test_ce_smoothed_grad(void **state) {
+    (void)state;
+    tg_rng rng;
+    tg_rng_seed(&rng, 42);
+    int32_t t1[5] = {0, 6, -1, 3, 1};
+    int32_t t2[1] = {2};
+    int32_t t3[4] = {3, 1, 3, 0}; /* ignore_index = 3 */
+    int32_t t4[1] = {1};          /* V = 2 */
+    struct {
+        const char *name;
+        int ndim;
+        int shape[3];
+        const int32_t *t;
+        int ignore;
+        float eps;
+    } cases[] = {
+        {"[5, 7] ε 0.1", 2, {5, 7}, t1, -1, 0.1f},
+        {"[1, 3] ε 1", 2, {1, 3}, t2, -1, 1.0f},
+        {"[1, 1, 2] ε 0.3", 3, {1, 1, 2}, t4, -1, 0.3f},
+        {"[2, 2, 5] ignore 3 ε 0.2", 3, {2, 2, 5}, t3, 3, 0.2f},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (int red = 0; red < 2; red++) {
+            tg_tensor *x = tu_randn_grad(&rng, cases[k].ndim, cases[k].shape);
+            ce_user u = {cases[k].t, cases[k].ignore, (tg_reduction)red, cases[k].eps};
+            char buf[96];
+            snprintf(buf, sizeof buf, "cross_entropy_smoothed %s %s", red ? "MEAN" : "SUM", cases[k].name);
+            TU_GRADCHECK(buf, f_ce, 1, (tg_tensor *[]){x}, &u, NULL);
+            tg_tensor_free(x);
+        }
 }
 
 /* ---- layernorm ---------------------------------------------------------- */
@@ -571,6 +643,8 @@ int main(void) {
         cmocka_unit_test(test_ce_values),
         cmocka_unit_test(test_ce_grad),
         cmocka_unit_test(test_ce_all_ignored),
+        cmocka_unit_test(test_ce_smoothed_values),
+        cmocka_unit_test(test_ce_smoothed_grad),
         cmocka_unit_test(test_layernorm_values),
         cmocka_unit_test(test_layernorm_grad),
         cmocka_unit_test(test_embedding),
