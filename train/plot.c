@@ -86,3 +86,73 @@ tg_status tg_plot_heatmap(const char *path, const int64_t *counts, int rows, int
     free(img);
     return st;
 }
+
+/* ---- attention maps ------------------------------------------------------ */
+
+/* An inferno-like ramp: 5 anchors at t = 0, ¼, ½, ¾, 1, linear between. */
+static void ramp(double t, double rgb[3]) {
+    static const double anchor[5][3] = {
+        {0, 0, 4}, {87, 16, 110}, {188, 55, 84}, {249, 142, 9}, {252, 255, 164}};
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    int k = t >= 1 ? 3 : (int)(t * 4);
+    double f = t * 4 - k;
+    for (int c = 0; c < 3; c++) rgb[c] = anchor[k][c] + f * (anchor[k + 1][c] - anchor[k][c]);
+}
+
+/* Bilinear sample of map [gh, gw] at output pixel (y, x) of an H×W
+ * upsampling, pixel centres aligned (align_corners=False), edges clamped. */
+static double upsample_at(const float *map, int gh, int gw, int H, int W, int y, int x) {
+    double sy = ((double)y + 0.5) * gh / H - 0.5, sx = ((double)x + 0.5) * gw / W - 0.5;
+    if (sy < 0) sy = 0;
+    if (sx < 0) sx = 0;
+    int y0 = (int)sy, x0 = (int)sx;
+    int y1 = y0 + 1 < gh ? y0 + 1 : gh - 1, x1 = x0 + 1 < gw ? x0 + 1 : gw - 1;
+    if (y0 > gh - 1) y0 = gh - 1;
+    if (x0 > gw - 1) x0 = gw - 1;
+    double fy = sy - y0, fx = sx - x0;
+    if (fy > 1) fy = 1;
+    if (fx > 1) fx = 1;
+    double top = map[y0 * gw + x0] * (1 - fx) + map[y0 * gw + x1] * fx;
+    double bot = map[y1 * gw + x0] * (1 - fx) + map[y1 * gw + x1] * fx;
+    return top * (1 - fy) + bot * fy;
+}
+
+static uint8_t to_byte(double v) {
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+}
+
+tg_status tg_plot_attention(const char *path, const float *image, int H, int W, int C,
+                            const float *maps, int n_maps, int grid_h, int grid_w, int zoom) {
+    const char *op = "tg_plot_attention";
+    TG_CHECK(path && image && (maps || n_maps == 0), op, "NULL path, image or maps");
+    TG_CHECK(H > 0 && W > 0 && (C == 1 || C == 3) && n_maps >= 0 && grid_h > 0 && grid_w > 0 && zoom >= 1, op,
+             "bad sizes: image %d x %d x %d, %d maps of %d x %d, zoom %d", H, W, C, n_maps, grid_h, grid_w, zoom);
+    const int gap = 4, pw = W * zoom, ph = H * zoom, panels = 1 + n_maps;
+    const int OW = panels * pw + (panels - 1) * gap, OH = ph;
+    uint8_t *img = tg_xmalloc((size_t)OW * OH * 3);
+    memset(img, 255, (size_t)OW * OH * 3);
+    for (int p = 0; p < panels; p++) {
+        const float *map = p ? maps + (size_t)(p - 1) * grid_h * grid_w : NULL;
+        double peak = 0;
+        for (int i = 0; map && i < grid_h * grid_w; i++)
+            if (map[i] > peak) peak = map[i];
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                const float *px = image + ((size_t)y * W + x) * C;
+                double rgb[3], gray = C == 1 ? px[0] : 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2];
+                if (!map) {
+                    for (int c = 0; c < 3; c++) rgb[c] = 255.0 * px[C == 1 ? 0 : c];
+                } else {
+                    ramp(peak > 0 ? upsample_at(map, grid_h, grid_w, H, W, y, x) / peak : 0, rgb);
+                    for (int c = 0; c < 3; c++) rgb[c] = 0.6 * rgb[c] + 0.4 * 255.0 * gray;
+                }
+                for (int dy = 0; dy < zoom; dy++)
+                    for (int dx = 0; dx < zoom; dx++)
+                        put(img, OW, p * (pw + gap) + x * zoom + dx, y * zoom + dy, to_byte(rgb[0]),
+                            to_byte(rgb[1]), to_byte(rgb[2]));
+            }
+    }
+    tg_status st = tg_png_write_rgb(path, img, OW, OH);
+    free(img);
+    return st;
+}
