@@ -18,6 +18,7 @@
 #include "nn/posenc.h"
 #include "nn/attention.h"   /* single-head, multi-head, cross attention */
 #include "nn/transformer.h" /* encoder and decoder blocks */
+#include "nn/vit.h"         /* patch embedding, the Vision Transformer */
 #include "nn/rollout.h"     /* attention rollout (Abnar & Zuidema 2020) */
 
 #include "optim/optim.h"    /* SGD, Adam/AdamW, schedules, clipping */

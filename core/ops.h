@@ -143,4 +143,16 @@ tg_tensor *tg_embedding(tg_tape *tp, tg_tensor *weight, const int32_t *ids,
  * x itself.  0 <= p < 1. */
 tg_tensor *tg_dropout(tg_tape *tp, tg_tensor *x, float p, tg_rng *rng);
 
+/* ---- patch embedding (core/ops/patch.c) ----------------------------------
+ * Cuts channels-last images x [..., H, W, C] into non-overlapping P×P
+ * patches -> y [..., N, P·P·C], N = (H/P)·(W/P) (ViT, Dosovitskiy et al.
+ * 2021, eq. 1).  Patches in row-major order over the (H/P)×(W/P) grid; each
+ * flattened in (dy, dx, c) order, c fastest:
+ *   y[b, py·(W/P) + px, (dy·P + dx)·C + c] = x[b, py·P + dy, px·P + dx, c]
+ * (P rows of P·C contiguous floats).  A permutation, so the backward
+ * scatters dy back: dx[b, py·P+dy, px·P+dx, c] += dy[b, n, (dy·P+dx)·C+c].
+ * Follow with a Linear P·P·C -> d_model (tg_patch_embed, nn/vit.h).
+ * Errors: x with fewer than 3 dims, or P < 1 not dividing H and W, aborts. */
+tg_tensor *tg_patchify(tg_tape *tp, tg_tensor *x, int P);
+
 #endif

@@ -87,6 +87,15 @@ void tg_mha_init(tg_mha *m, tg_params *ps, const char *prefix, int d_model, int 
     *m = (tg_mha){.d_model = d_model, .n_heads = n_heads, .head_dim = d_model / n_heads};
     char name[TG_PARAM_NAME_MAX];
     unsigned bias = flags & TG_NN_BIAS;
+    if (flags & TG_NN_PACKED_QKV) { /* timm's Attention: qkv [3C, C], proj */
+        m->packed = 1;
+        snprintf(name, sizeof name, "%s.qkv", prefix);
+        tg_linear_init(&m->qkv, ps, name, d_model, 3 * d_model, bias | TG_NN_XAVIER, rng);
+        snprintf(name, sizeof name, "%s.proj", prefix);
+        tg_linear_init(&m->w_o, ps, name, d_model, d_model, bias, rng);
+        if (m->w_o.bias) tg_init_constant(m->w_o.bias, 0.0f);
+        return;
+    }
     snprintf(name, sizeof name, "%s.w_q", prefix);
     tg_linear_init(&m->w_q, ps, name, d_model, d_model, bias | TG_NN_XAVIER, rng);
     snprintf(name, sizeof name, "%s.w_k", prefix);
@@ -101,17 +110,27 @@ void tg_mha_init(tg_mha *m, tg_params *ps, const char *prefix, int d_model, int 
 tg_tensor *tg_mha_forward(tg_tape *tp, tg_mha *m, tg_tensor *x_q, tg_tensor *x_kv,
                           const tg_attn_mask *mask) {
     const char *op = "tg_mha_forward";
-    TG_CHECK(m && m->w_q.weight, op, "layer is NULL or not initialised");
+    TG_CHECK(m && m->w_o.weight, op, "layer is NULL or not initialised");
     TG_CHECK_TENSOR(op, x_q);
     TG_CHECK_TENSOR(op, x_kv);
     int C = m->d_model;
     TG_CHECK(x_q->ndim == 3 && x_kv->ndim == 3 && x_q->shape[2] == C && x_kv->shape[2] == C &&
                  x_q->shape[0] == x_kv->shape[0],
              op, "%s: x_q is %s, x_kv is %s; expected [B, Lq, %d] and [B, Lk, %d]",
-             m->w_q.weight->name, TG_SHAPE_STR(x_q), TG_SHAPE_STR(x_kv), C, C);
-    tg_tensor *Q = tg_linear_forward(tp, &m->w_q, x_q);
-    tg_tensor *K = tg_linear_forward(tp, &m->w_k, x_kv);
-    tg_tensor *V = tg_linear_forward(tp, &m->w_v, x_kv);
+             (m->packed ? m->qkv.weight : m->w_q.weight)->name, TG_SHAPE_STR(x_q),
+             TG_SHAPE_STR(x_kv), C, C);
+    tg_tensor *Q, *K, *V;
+    if (m->packed) { /* [Q K V] = x W_qkvᵀ + b_qkv: one GEMM, then the three column blocks */
+        TG_CHECK(x_kv == x_q, op, "%s: a packed Q/K/V projection is self-attention only",
+                 m->qkv.weight->name);
+        tg_tensor *qkv = tg_linear_forward(tp, &m->qkv, x_q), *parts[3];
+        tg_split(tp, qkv, -1, 3, (const int[]){C, C, C}, parts);
+        Q = parts[0], K = parts[1], V = parts[2];
+    } else {
+        Q = tg_linear_forward(tp, &m->w_q, x_q);
+        K = tg_linear_forward(tp, &m->w_k, x_kv);
+        V = tg_linear_forward(tp, &m->w_v, x_kv);
+    }
     float scale = 1.0f / sqrtf((float)m->head_dim);
     int B = x_q->shape[0], Lq = x_q->shape[1], Lk = x_kv->shape[1], H = m->n_heads;
     tg_tensor *O;

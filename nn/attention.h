@@ -73,23 +73,33 @@ tg_tensor *tg_self_attention_forward(tg_tape *tp, tg_self_attention *a, tg_tenso
  * (torch draws them as one packed [3C, C] matrix, bound √(6/(4C)); we draw
  * each [C, C] separately, bound √(6/(2C))), their biases 0; w_o as
  * torch.nn.Linear (U(±1/√C)) with bias 0.  docs/layers.md maps the names to
- * torch's in_proj_weight / out_proj. */
+ * torch's in_proj_weight / out_proj.
+ *
+ * Packed form (flag TG_NN_PACKED_QKV; self-attention only, timm's ViT
+ * Attention): one projection "<prefix>.qkv" (.weight [3C, C], .bias [3C];
+ * rows 0…C−1 give Q, C…2C−1 K, 2C…3C−1 V, i.e. torch's in_proj_weight) and
+ * the output projection "<prefix>.proj"; one GEMM makes Q, K and V.  Init:
+ * qkv weight Xavier uniform over [3C, C] (bound √(6/(4C)), torch's packed
+ * in_proj), biases 0, proj as torch.nn.Linear with bias 0. */
 typedef struct tg_mha {
-    tg_linear w_q, w_k, w_v, w_o;
+    tg_linear w_q, w_k, w_v, w_o; /* w_q/w_k/w_v unused (zeroed) when packed */
+    tg_linear qkv;                /* packed form only */
+    int packed;                   /* 1: TG_NN_PACKED_QKV */
     int d_model, n_heads, head_dim;
     int use_composed;   /* 0: fused tg_attention (default); 1: composed */
     int store_weights;  /* 1: keep P [B, H, Lq, Lk] in `weights` after a forward */
     tg_tensor *weights; /* on the tape, valid until the next tg_tape_reset */
 } tg_mha;
 
-/* flags: TG_NN_BIAS (biases in all four projections).
+/* flags: TG_NN_BIAS (biases in all projections), TG_NN_PACKED_QKV.
  * Errors: d_model not divisible by n_heads, or < 1, aborts
  * ("tg_mha_init: <prefix>: d_model = 10 is not divisible by n_heads = 3"). */
 void tg_mha_init(tg_mha *m, tg_params *ps, const char *prefix, int d_model, int n_heads,
                  unsigned flags, tg_rng *rng);
 /* x_q [B, Lq, C], x_kv [B, Lk, C] (pass x_q again for self-attention)
  * -> [B, Lq, C].  mask (may be NULL) over [Lq, Lk]; its key_padding is
- * [B, Lk].  Errors: shapes that do not fit abort, naming both. */
+ * [B, Lk].  Errors: shapes that do not fit abort, naming both; a packed
+ * layer given x_kv != x_q aborts. */
 tg_tensor *tg_mha_forward(tg_tape *tp, tg_mha *m, tg_tensor *x_q, tg_tensor *x_kv,
                           const tg_attn_mask *mask);
 

@@ -16,6 +16,7 @@
 enum {
     TG_NN_BIAS = 1u << 0,   /* the layer has a bias (Linear, LayerNorm) */
     TG_NN_XAVIER = 1u << 1, /* Linear weight: Xavier/Glorot uniform instead of torch's default */
+    TG_NN_PACKED_QKV = 1u << 2, /* tg_mha: one [3C, C] Q/K/V projection (self-attention only) */
 };
 
 /* U(−bound, bound) in every element. */

@@ -11,6 +11,15 @@ static void check_config(const char *op, const char *prefix, const tg_block_conf
     TG_CHECK(cfg->dropout >= 0.0f && cfg->dropout < 1.0f && (cfg->dropout == 0.0f || cfg->rng),
              op, "%s: dropout must be in [0, 1) and needs cfg.rng when > 0, got %g (rng %s)",
              prefix, (double)cfg->dropout, cfg->rng ? "set" : "NULL");
+    TG_CHECK(cfg->ln_eps >= 0.0f, op, "%s: ln_eps must be >= 0 (0: 1e-5), got %g", prefix,
+             (double)cfg->ln_eps);
+}
+
+/* A LayerNorm of the block, with the config's eps. */
+static void init_ln(tg_layernorm_layer *ln, tg_params *ps, const char *name,
+                    const tg_block_config *cfg) {
+    tg_layernorm_layer_init(ln, ps, name, cfg->d_model, cfg->flags);
+    if (cfg->ln_eps > 0.0f) ln->eps = cfg->ln_eps;
 }
 
 /* "<prefix>.<part>" into buf. */
@@ -21,7 +30,8 @@ static const char *sub(char *buf, const char *prefix, const char *part) {
 
 static void init_mha(tg_mha *m, tg_params *ps, const char *name, const tg_block_config *cfg,
                      tg_rng *rng) {
-    tg_mha_init(m, ps, name, cfg->d_model, cfg->n_heads, cfg->flags & TG_NN_BIAS, rng);
+    unsigned flags = (cfg->flags & TG_NN_BIAS) | (cfg->timm_names ? TG_NN_PACKED_QKV : 0);
+    tg_mha_init(m, ps, name, cfg->d_model, cfg->n_heads, flags, rng);
     m->use_composed = cfg->use_composed;
 }
 
@@ -45,12 +55,13 @@ void tg_encoder_block_init(tg_encoder_block *blk, tg_params *ps, const char *pre
     check_config("tg_encoder_block_init", prefix, cfg);
     char b[TG_PARAM_NAME_MAX];
     blk->cfg = *cfg;
-    init_mha(&blk->self_attn, ps, sub(b, prefix, "self_attn"), cfg, rng);
-    tg_layernorm_layer_init(&blk->ln1, ps, sub(b, prefix, "ln1"), cfg->d_model, cfg->flags);
+    int timm = cfg->timm_names;
+    init_mha(&blk->self_attn, ps, sub(b, prefix, timm ? "attn" : "self_attn"), cfg, rng);
+    init_ln(&blk->ln1, ps, sub(b, prefix, timm ? "norm1" : "ln1"), cfg);
     tg_mlp_init(&blk->mlp, ps, sub(b, prefix, "mlp"), cfg->d_model, cfg->d_ff, cfg->flags, 0.0f,
                 rng);
     tg_dropout_layer_init(&blk->mlp.drop, cfg->dropout, cfg->rng);
-    tg_layernorm_layer_init(&blk->ln2, ps, sub(b, prefix, "ln2"), cfg->d_model, cfg->flags);
+    init_ln(&blk->ln2, ps, sub(b, prefix, timm ? "norm2" : "ln2"), cfg);
     tg_dropout_layer_init(&blk->drop, cfg->dropout, cfg->rng);
 }
 
@@ -70,16 +81,18 @@ void tg_decoder_block_init(tg_decoder_block *blk, tg_params *ps, const char *pre
                            const tg_block_config *cfg, tg_rng *rng) {
     TG_CHECK(blk && ps && prefix && rng, "tg_decoder_block_init", "an argument is NULL");
     check_config("tg_decoder_block_init", prefix, cfg);
+    TG_CHECK(!cfg->timm_names, "tg_decoder_block_init",
+             "%s: timm_names is for encoder blocks (cross-attention cannot be packed)", prefix);
     char b[TG_PARAM_NAME_MAX];
     blk->cfg = *cfg;
     init_mha(&blk->self_attn, ps, sub(b, prefix, "self_attn"), cfg, rng);
-    tg_layernorm_layer_init(&blk->ln1, ps, sub(b, prefix, "ln1"), cfg->d_model, cfg->flags);
+    init_ln(&blk->ln1, ps, sub(b, prefix, "ln1"), cfg);
     init_mha(&blk->cross_attn, ps, sub(b, prefix, "cross_attn"), cfg, rng);
-    tg_layernorm_layer_init(&blk->ln2, ps, sub(b, prefix, "ln2"), cfg->d_model, cfg->flags);
+    init_ln(&blk->ln2, ps, sub(b, prefix, "ln2"), cfg);
     tg_mlp_init(&blk->mlp, ps, sub(b, prefix, "mlp"), cfg->d_model, cfg->d_ff, cfg->flags, 0.0f,
                 rng);
     tg_dropout_layer_init(&blk->mlp.drop, cfg->dropout, cfg->rng);
-    tg_layernorm_layer_init(&blk->ln3, ps, sub(b, prefix, "ln3"), cfg->d_model, cfg->flags);
+    init_ln(&blk->ln3, ps, sub(b, prefix, "ln3"), cfg);
     tg_dropout_layer_init(&blk->drop, cfg->dropout, cfg->rng);
 }
 

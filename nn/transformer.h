@@ -34,13 +34,20 @@ typedef struct tg_block_config {
     int use_composed; /* 1: composed attention (separate tape nodes); 0: fused (default).
                          Read at init: afterwards set blk.self_attn.use_composed etc. */
     tg_rng *rng;      /* dropout masks (not owned); may be NULL when dropout == 0 */
+    int timm_names;   /* encoder block only: 1 = timm's ViT Block names and a packed
+                         Q/K/V projection (attn.qkv, attn.proj, norm1, norm2, mlp.*);
+                         0 = the names below (default) */
+    float ln_eps;     /* LayerNorm eps; 0 means 1e-5 (torch's default) */
 } tg_block_config;
 
 /* Encoder block: self-attention, MLP.  Parameter names under prefix:
  *   self_attn.{w_q,w_k,w_v,w_o}.{weight,bias}, ln1.{weight,bias},
  *   mlp.fc1.{weight,bias}, mlp.fc2.{weight,bias}, ln2.{weight,bias}
  * (ln1 precedes/follows the attention, ln2 the MLP; docs/layers.md maps them
- * to torch.nn.TransformerEncoderLayer's self_attn, linear1/2, norm1/2). */
+ * to torch.nn.TransformerEncoderLayer's self_attn, linear1/2, norm1/2).
+ * With cfg.timm_names (timm's VisionTransformer Block):
+ *   attn.qkv.{weight [3C, C],bias}, attn.proj.*, norm1.*, mlp.fc1.*, mlp.fc2.*, norm2.*
+ * (self_attn is then a packed tg_mha, TG_NN_PACKED_QKV). */
 typedef struct tg_encoder_block {
     tg_block_config cfg;
     tg_mha self_attn;
