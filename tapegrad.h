@@ -29,8 +29,10 @@
 #include "train/cli.h"
 #include "train/plot.h"
 
+#include "data/io.h"         /* tg_read_file (plain/gzip), atomic writes */
 #include "data/conllu.h"
 #include "data/vocab.h"
 #include "data/png.h"
+#include "data/image.h"      /* image sets: IDX, CIFAR-10, PNG folders; augmentation */
 
 #endif

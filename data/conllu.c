@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
+
+#include "data/io.h"
 
 /* ---- UPOS ------------------------------------------------------------------ */
 
@@ -119,86 +120,6 @@ int tg_utf8_valid(const char *s, size_t n, size_t *bad_off, const char **why) {
         i += (size_t)len;
     }
     return 1;
-}
-
-/* ---- reading a whole file through zlib -------------------------------------- */
-
-/* gzerror's message without the "path: " prefix zlib puts in front. */
-static const char *gz_msg(gzFile gz, int *errnum) {
-    const char *msg = gzerror(gz, errnum);
-    const char *sep = strstr(msg, ": ");
-    /* zlib builds "<path>: <text>"; its texts contain no ": " themselves */
-    const char *last = sep;
-    while (sep) { last = sep; sep = strstr(sep + 2, ": "); }
-    return last ? last + 2 : msg;
-}
-
-/* Reads path (plain or gzip; "-" = stdin) into a malloc'd NUL-terminated
- * buffer; messages name it `name`. Errors: TG_ERR_IO / TG_ERR_NOMEM with message set. */
-static tg_status read_all(const char *path, const char *name, char **out, size_t *out_len) {
-    gzFile gz;
-    errno = 0;
-    if (strcmp(path, "-") == 0) {
-        int fd = dup(STDIN_FILENO);
-        gz = fd < 0 ? NULL : gzdopen(fd, "rb");
-        if (!gz && fd >= 0) close(fd);
-    } else {
-        gz = gzopen(path, "rb");
-    }
-    if (!gz)
-        return tg_set_error(TG_ERR_IO, "%s: cannot open: %s", name,
-                            errno ? strerror(errno) : "out of memory");
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    tg_status st = TG_OK;
-    if (!buf) {
-        gzclose_r(gz);
-        return tg_set_error(TG_ERR_NOMEM, "%s: out of memory reading the file", name);
-    }
-    for (;;) {
-        if (cap - len < (1 << 16)) {
-            char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-            if (!nb) {
-                st = tg_set_error(TG_ERR_NOMEM, "%s: out of memory after reading %zu bytes", name, len);
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t want = cap - len - 1; /* keep room for the NUL */
-        if (want > INT_MAX) want = INT_MAX;
-        errno = 0;
-        int r = gzread(gz, buf + len, (unsigned)want);
-        if (r < 0) {
-            int errnum;
-            const char *msg = gz_msg(gz, &errnum);
-            st = tg_set_error(TG_ERR_IO, "%s: read failed: %s", name,
-                              errnum == Z_ERRNO ? strerror(errno) : msg);
-            break;
-        }
-        if (r == 0) {
-            /* zlib reports a truncated gzip stream as Z_BUF_ERROR with a short
-             * read, not as a failing gzread: check explicitly. */
-            int errnum;
-            const char *msg = gz_msg(gz, &errnum);
-            if (errnum != Z_OK)
-                st = tg_set_error(TG_ERR_IO, "%s: gzip: %s", name, msg);
-            break;
-        }
-        len += (size_t)r;
-    }
-    int cr = gzclose_r(gz);
-    if (st == TG_OK && cr != Z_OK)
-        st = tg_set_error(TG_ERR_IO, "%s: gzip: %s", name,
-                          cr == Z_BUF_ERROR ? "unexpected end of file" : "close failed");
-    if (st != TG_OK) {
-        free(buf);
-        return st;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
-    return TG_OK;
 }
 
 /* ---- parsing ------------------------------------------------------------------ */
@@ -489,10 +410,10 @@ static tg_status build(parse_fn fn, const char *name, const char *buf, size_t le
 
 static tg_status read_and_build(parse_fn fn, const char *path, int flags, tg_conllu *out) {
     TG_CHECK(path != NULL && out != NULL, "tg_conllu_read", "path and out must not be NULL");
-    char *buf = NULL;
+    void *buf = NULL;
     size_t len = 0;
     const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
-    tg_status st = read_all(path, name, &buf, &len);
+    tg_status st = tg_read_file(path, 0, &buf, &len);
     if (st != TG_OK) return st;
     st = build(fn, name, buf, len, flags, out);
     free(buf);

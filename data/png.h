@@ -12,8 +12,8 @@
 #include "core/error.h"
 
 /* Writes an 8-bit RGB image [height, width, 3] to path, atomically
- * (path.tmp.<pid>, then rename).  Errors: TG_ERR_IO with the path and the
- * reason (open, libpng, rename); nothing is left at path on failure. */
+ * (tg_write_atomic, data/io.h).  Errors: TG_ERR_IO with the path and the
+ * reason (as tg_write_atomic); nothing is left at path on failure. */
 tg_status tg_png_write_rgb(const char *path, const uint8_t *rgb, int width, int height);
 
 #endif

@@ -5,7 +5,6 @@
 #include "train/checkpoint.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,8 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+
+#include "data/io.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "train/checkpoint.c writes tensor data as stored in memory: little-endian hosts only"
@@ -78,76 +79,6 @@ static void meta_clear(tg_checkpoint_extra *ex) {
 
 void tg_checkpoint_extra_free(tg_checkpoint_extra *ex) {
     if (ex) meta_clear(ex);
-}
-
-/* ---- atomic writing --------------------------------------------------------- */
-
-typedef int (*writer_fn)(FILE *f, void *ctx); /* 0 on success, else errno set */
-
-static void fsync_dir_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash) dir = xstrdup(".");
-    else if (slash == path) dir = xstrdup("/");
-    else {
-        dir = tg_xmalloc((size_t)(slash - path) + 1);
-        memcpy(dir, path, (size_t)(slash - path));
-        dir[slash - path] = '\0';
-    }
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        (void)fsync(fd); /* best effort: some file systems refuse fsync on directories */
-        close(fd);
-    }
-    free(dir);
-}
-
-static tg_status atomic_write(const char *path, writer_fn fn, void *ctx) {
-    size_t len = strlen(path) + 32;
-    char *tmp = tg_xmalloc(len);
-    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int e = errno;
-        tg_status st = tg_set_error(TG_ERR_IO, "%s: cannot create temporary file '%s': %s", path,
-                                    tmp, strerror(e));
-        free(tmp);
-        return st;
-    }
-    errno = 0;
-    int e = 0;
-    const char *what = NULL;
-    if (fn(f, ctx) != 0) what = "write", e = errno;
-    else if (fflush(f) != 0) what = "flush", e = errno;
-    else if (fsync(fileno(f)) != 0) what = "fsync", e = errno;
-    if (fclose(f) != 0 && !what) what = "close", e = errno;
-    if (!what && rename(tmp, path) != 0) what = "rename", e = errno;
-    if (what) {
-        unlink(tmp);
-        tg_status st = tg_set_error(TG_ERR_IO, "%s: %s failed: %s (file left unchanged)", path,
-                                    what, e ? strerror(e) : "unknown error");
-        free(tmp);
-        return st;
-    }
-    free(tmp);
-    fsync_dir_of(path);
-    return TG_OK;
-}
-
-typedef struct {
-    const void *data;
-    size_t n;
-} bytes_ctx;
-
-static int write_bytes(FILE *f, void *ctx) {
-    bytes_ctx *b = ctx;
-    return fwrite(b->data, 1, b->n, f) == b->n ? 0 : -1;
-}
-
-tg_status tg_write_file_atomic(const char *path, const void *data, size_t n) {
-    TG_CHECK(path && (data || n == 0), "tg_write_file_atomic", "path and data must not be NULL");
-    bytes_ctx b = {data, n};
-    return atomic_write(path, write_bytes, &b);
 }
 
 /* ---- saving ----------------------------------------------------------------- */
@@ -267,7 +198,7 @@ tg_status tg_checkpoint_save(const char *path, const tg_params *ps,
     cJSON_free(json);
     c.header = header;
     c.header_len = padded;
-    tg_status st = atomic_write(path, write_checkpoint, &c);
+    tg_status st = tg_write_atomic(path, write_checkpoint, &c);
     free(header);
     free(c.ts);
     return st;

@@ -31,7 +31,7 @@
  *     tapegrad.rng.<i> (the 4 words of tg_rng i as decimal "s0 s1 s2 s3").
  * docs/checkpoints.md has the details and a PyTorch example.
  *
- * Saving is atomic: the file is written to "<path>.tmp.<pid>", flushed,
+ * Saving is atomic (tg_write_atomic, data/io.h): the file is written to "<path>.tmp.<pid>", flushed,
  * fsync'ed, renamed over path, and the directory fsync'ed; on any failure the
  * temporary file is removed and an existing file at path is untouched.
  *
@@ -112,10 +112,5 @@ tg_status tg_checkpoint_load(const char *path, tg_params *ps, tg_checkpoint_extr
  * caller frees.  Errors: as tg_checkpoint_load for the header;
  * TG_ERR_NOT_FOUND when the key is absent ("path: no metadata key 'k'"). */
 tg_status tg_checkpoint_read_metadata(const char *path, const char *key, char **value);
-
-/* Writes bytes to path atomically (temporary file, fsync, rename, directory
- * fsync), as checkpoints are.  Shared by the metrics JSON writer.
- * Errors: TG_ERR_IO with "path: ...", path untouched. */
-tg_status tg_write_file_atomic(const char *path, const void *data, size_t n);
 
 #endif

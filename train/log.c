@@ -12,7 +12,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "train/checkpoint.h"
+#include "data/io.h"
 
 double tg_now(void) {
     struct timespec ts;
