@@ -1,5 +1,5 @@
 /* data/image.h — labelled image sets: IDX (MNIST), CIFAR-10 binary, PNG
- * folders (next commit); normalisation, subsets, augmentation, batch gathering.
+ * folders; normalisation, subsets, augmentation, batch gathering.
  *
  *   tg_image_set train, test;
  *   if (tg_idx_load("data/mnist/train-images-idx3-ubyte.gz",
@@ -85,7 +85,21 @@ tg_status tg_idx_load(const char *images_path, const char *labels_path, tg_image
  *   "path: record 17 (byte offset 52241): label 12: expected 0..9". */
 tg_status tg_cifar_load(const char *const *paths, int n_paths, tg_image_set *out);
 
-/* tg_imagefolder_load (PNG folders in the ImageFolder layout): next commit. */
+/* A folder tree in torchvision's ImageFolder layout: root/<class>/<file>.png.
+ * Classes are the sub-folders of root (names not starting with '.'),
+ * sorted by strcmp (byte order, as Python's sorted()); class k is the k-th
+ * name and class_names holds them.  Images are the files ending in .png
+ * (any case) directly inside each class folder, sorted by name; other
+ * files and deeper folders are ignored.  Each PNG is decoded with
+ * tg_png_read to `channels` (1 or 3).  h = w = 0 keeps the files' own size
+ * (every image must then have the same size); h, w > 0 resizes every image
+ * to h × w with tg_image_resize.  Errors (TG_ERR_FORMAT unless noted):
+ *   "root: cannot open folder: <strerror>" (TG_ERR_IO);
+ *   "root: no class folders: expected root/<class>/<image>.png"
+ *   "root/cat: no .png files: expected at least one image per class folder"
+ *   "root/cat/3.png: 30x32 image: expected 32x32 like root/airplane/0.png (or ask for a
+ *    resize: h, w > 0)"; any error of tg_png_read. */
+tg_status tg_imagefolder_load(const char *root, int channels, int h, int w, tg_image_set *out);
 
 /* Reads class names from a text file, one per line (CR LF accepted; blank
  * lines skipped, as at the end of CIFAR's batches.meta.txt), and sets them

@@ -8,10 +8,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <png.h>
 #include <zlib.h>
 
 #include "data/image.h"
 #include "data/io.h"
+#include "data/png.h"
 
 /* ---- writing test files --------------------------------------------------------- */
 
@@ -484,6 +486,375 @@ static void test_resize(void **state) {
     assert_memory_equal(dst, src, sizeof src);
 }
 
+/* ---- CIFAR-10 ------------------------------------------------------------------------ */
+
+/* n CIFAR records: label (first_label + r) % 10 (or bad_label at record bad_at),
+ * channel ch of pixel q = (r + 3 q + 50 ch) mod 256. */
+static unsigned char *cifar_records(int n, int first_label, int bad_at, int bad_label) {
+    unsigned char *b = malloc((size_t)n * 3073);
+    for (int r = 0; r < n; r++) {
+        unsigned char *rec = b + (size_t)r * 3073;
+        rec[0] = (unsigned char)(r == bad_at ? bad_label : (first_label + r) % 10);
+        for (int ch = 0; ch < 3; ch++)
+            for (int q = 0; q < 1024; q++) rec[1 + ch * 1024 + q] = (unsigned char)((r + 3 * q + 50 * ch) % 256);
+    }
+    return b;
+}
+
+static void expect_cifar_error(const char *const *paths, int n, tg_status st, const char *want) {
+    tg_image_set s, before;
+    memset(&s, 0xAB, sizeof s);
+    memcpy(&before, &s, sizeof s);
+    tg_status got = tg_cifar_load(paths, n, &s);
+    if (got == TG_OK) tg_image_set_free(&s);
+    assert_int_equal(got, st);
+    assert_string_equal(tg_last_error(), want);
+    assert_memory_equal(&s, &before, sizeof s);
+}
+
+static void test_cifar(void **state) {
+    (void)state;
+    const char *a = tu_tmp_path("c1.bin"), *b = tu_tmp_path("c2.bin.gz");
+    unsigned char *r1 = cifar_records(3, 0, -1, 0), *r2 = cifar_records(2, 3, -1, 0);
+    write_file(a, r1, 3 * 3073);
+    write_gz(b, r2, 2 * 3073);
+    const char *paths[2] = {a, b};
+    tg_image_set s;
+    assert_int_equal(tg_cifar_load(paths, 2, &s), TG_OK);
+    assert_int_equal(s.n, 5);
+    assert_int_equal(s.h, 32), assert_int_equal(s.w, 32), assert_int_equal(s.c, 3);
+    assert_int_equal(s.n_classes, 10);
+    int want_labels[5] = {0, 1, 2, 3, 4};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(s.labels[i], want_labels[i]);
+        int r = i < 3 ? i : i - 3; /* record index within its file */
+        for (int q = 0; q < 1024; q += 37)
+            for (int ch = 0; ch < 3; ch++) /* plane ch, position q → [y, x, ch] */
+                assert_true(s.pixels[((int64_t)i * 1024 + q) * 3 + ch] == (float)((r + 3 * q + 50 * ch) % 256) / 255.0f);
+    }
+    /* class names from a file (batches.meta.txt ends with blank lines) */
+    const char *names = tu_tmp_path("meta.txt");
+    const char *text = "airplane\nautomobile\r\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n\n";
+    write_file(names, text, strlen(text));
+    assert_int_equal(tg_image_read_class_names(names, &s), TG_OK);
+    assert_string_equal(s.class_names[1], "automobile");
+    assert_string_equal(s.class_names[9], "truck");
+    write_file(names, "a\nb\n", 4);
+    char want[1024];
+    snprintf(want, sizeof want, "%s: 2 class names: expected 10 (one per line)", names);
+    assert_int_equal(tg_image_read_class_names(names, &s), TG_ERR_FORMAT);
+    assert_string_equal(tg_last_error(), want);
+    assert_string_equal(s.class_names[9], "truck"); /* unchanged */
+    tg_image_set_free(&s);
+    /* a truncated record */
+    write_file(a, r1, 2 * 3073 + 27);
+    snprintf(want, sizeof want, "%s: 6173 bytes is not a whole number of 3073-byte records: record 2 is "
+             "truncated (27 of 3073 bytes)", a);
+    expect_cifar_error(paths, 2, TG_ERR_FORMAT, want);
+    /* an empty file */
+    write_file(a, "", 0);
+    snprintf(want, sizeof want, "%s: empty file: expected 3073-byte records", a);
+    expect_cifar_error(paths, 2, TG_ERR_FORMAT, want);
+    /* a label out of range, in the second (gzip) file */
+    write_file(a, r1, 3 * 3073);
+    unsigned char *bad = cifar_records(2, 3, 1, 10);
+    write_gz(b, bad, 2 * 3073);
+    snprintf(want, sizeof want, "%s: record 1 (byte offset 3073): label 10: expected 0..9", b);
+    expect_cifar_error(paths, 2, TG_ERR_FORMAT, want);
+    /* a missing file */
+    const char *miss[2] = {a, tu_tmp_path("nope.bin")};
+    snprintf(want, sizeof want, "%s: cannot open: %s", miss[1], strerror(ENOENT));
+    expect_cifar_error(miss, 2, TG_ERR_IO, want);
+    free(bad);
+    free(r1);
+    free(r2);
+}
+
+/* ---- PNG ---------------------------------------------------------------------------- */
+
+/* Writes a PNG with libpng: samples [h, w, channels of the colour type]
+ * (palette indices for PNG_COLOR_TYPE_PALETTE), at bit depth `depth`. */
+static void write_png(const char *path, int color, int depth, int w, int h, const uint16_t *samples,
+                      const png_color *palette, int n_palette, const png_byte *trans, int n_trans,
+                      int interlace) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    assert_non_null(info);
+    if (setjmp(png_jmpbuf(png))) fail_msg("libpng failed writing the test image %s", path);
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, color,
+                 interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    if (palette) png_set_PLTE(png, info, palette, n_palette);
+    if (trans) png_set_tRNS(png, info, trans, n_trans, NULL);
+    png_write_info(png, info);
+    if (depth < 8) png_set_packing(png);
+    if (depth == 16) png_set_swap(png); /* rows below are host-order uint16 */
+    int nc = png_get_channels(png, info);
+    int bps = depth == 16 ? 2 : 1;
+    png_bytep rows = calloc((size_t)h * w * nc * bps, 1);
+    png_bytepp rp = malloc(sizeof(png_bytep) * (size_t)h);
+    for (int y = 0; y < h; y++) {
+        rp[y] = rows + (size_t)y * w * nc * bps;
+        for (int q = 0; q < w * nc; q++) {
+            uint16_t v = samples[(size_t)y * w * nc + q];
+            if (depth == 16) memcpy(rp[y] + 2 * q, &v, 2);
+            else rp[y][q] = (png_byte)v;
+        }
+    }
+    png_write_image(png, rp);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    free(rows);
+    free(rp);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Reads path with channels c and checks each pixel against want (RGB floats per pixel). */
+static void expect_png(const char *path, int w, int h, const float *rgb, int gray_source) {
+    for (int c = 1; c <= 3; c += 2) {
+        float *px = NULL;
+        int ph = 0, pw = 0;
+        tg_status st = tg_png_read(path, c, &px, &ph, &pw);
+        if (st != TG_OK) fail_msg("%s", tg_last_error());
+        assert_int_equal(ph, h);
+        assert_int_equal(pw, w);
+        for (int p = 0; p < w * h; p++) {
+            const float *e = rgb + 3 * p;
+            if (c == 3)
+                for (int ch = 0; ch < 3; ch++) assert_float_equal(px[3 * p + ch], e[ch], 1e-7);
+            else if (gray_source) assert_float_equal(px[p], e[0], 1e-7);
+            else assert_float_equal(px[p], 0.299f * e[0] + 0.587f * e[1] + 0.114f * e[2], 1e-6);
+        }
+        free(px);
+    }
+}
+
+static void test_png_colour_types(void **state) {
+    (void)state;
+    enum { W = 5, H = 3, P = W * H };
+    uint16_t smp[P * 4];
+    float want[P * 3];
+    const char *path = tu_tmp_path("t.png");
+    /* gray at every depth, then gray+alpha */
+    int depths[5] = {1, 2, 4, 8, 16};
+    for (int d = 0; d < 5; d++)
+        for (int alpha = 0; alpha < 2; alpha++) {
+            int depth = depths[d];
+            if (alpha && depth < 8) continue;
+            unsigned maxv = (1u << depth) - 1;
+            int nc = 1 + alpha;
+            for (int p = 0; p < P; p++) {
+                unsigned v = (unsigned)(p * 40503u + 7) % (maxv + 1);
+                smp[p * nc] = (uint16_t)v;
+                if (alpha) smp[p * nc + 1] = (uint16_t)(maxv - v / 2);
+                /* libpng expands 1/2/4-bit gray to 8 bits by bit replication: v · 255 / maxv */
+                float g = depth == 16 ? (float)v / 65535.0f : (float)(v * 255 / maxv) / 255.0f;
+                want[3 * p] = want[3 * p + 1] = want[3 * p + 2] = g;
+            }
+            write_png(path, alpha ? PNG_COLOR_TYPE_GRAY_ALPHA : PNG_COLOR_TYPE_GRAY, depth, W, H, smp,
+                      NULL, 0, NULL, 0, 0);
+            expect_png(path, W, H, want, 1);
+        }
+    /* RGB and RGBA, 8 and 16 bits, and interlaced */
+    for (int depth = 8; depth <= 16; depth += 8)
+        for (int alpha = 0; alpha < 2; alpha++)
+            for (int inter = 0; inter < 2; inter++) {
+                unsigned maxv = (1u << depth) - 1;
+                int nc = 3 + alpha;
+                for (int p = 0; p < P; p++)
+                    for (int k = 0; k < nc; k++) {
+                        unsigned v = (unsigned)(p * 7919u + k * 104729u + 13) % (maxv + 1);
+                        smp[p * nc + k] = (uint16_t)v;
+                        if (k < 3) want[3 * p + k] = (float)v / (float)maxv;
+                    }
+                write_png(path, alpha ? PNG_COLOR_TYPE_RGBA : PNG_COLOR_TYPE_RGB, depth, W, H, smp,
+                          NULL, 0, NULL, 0, inter);
+                expect_png(path, W, H, want, 0);
+            }
+    /* palette, 8 and 4 bits, with a tRNS chunk (alpha dropped) */
+    png_color pal[6] = {{0, 0, 0}, {255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {10, 20, 30}, {255, 255, 255}};
+    png_byte trans[3] = {0, 128, 255};
+    for (int depth = 4; depth <= 8; depth += 4)
+        for (int t = 0; t < 2; t++) {
+            for (int p = 0; p < P; p++) {
+                int i = (p * 5 + 1) % 6;
+                smp[p] = (uint16_t)i;
+                want[3 * p] = pal[i].red / 255.0f;
+                want[3 * p + 1] = pal[i].green / 255.0f;
+                want[3 * p + 2] = pal[i].blue / 255.0f;
+            }
+            write_png(path, PNG_COLOR_TYPE_PALETTE, depth, W, H, smp, pal, 6, t ? trans : NULL, 3, 0);
+            expect_png(path, W, H, want, 0);
+        }
+}
+
+static void expect_png_error(const char *path, tg_status st, const char *want_prefix, const char *want_suffix) {
+    float *px = (float *)0x1;
+    int h = -5, w = -6;
+    tg_status got = tg_png_read(path, 3, &px, &h, &w);
+    if (got == TG_OK) free(px);
+    assert_int_equal(got, st);
+    const char *msg = tg_last_error();
+    if (strncmp(msg, want_prefix, strlen(want_prefix)) != 0 ||
+        strlen(msg) < strlen(want_suffix) || strcmp(msg + strlen(msg) - strlen(want_suffix), want_suffix) != 0)
+        fail_msg("got \"%s\", expected \"%s...%s\"", msg, want_prefix, want_suffix);
+    assert_ptr_equal(px, (float *)0x1);
+    assert_int_equal(h, -5);
+    assert_int_equal(w, -6);
+}
+
+static void test_png_errors(void **state) {
+    (void)state;
+    enum { W = 40, H = 30 };
+    uint16_t smp[W * H * 3];
+    for (int i = 0; i < W * H * 3; i++) smp[i] = (uint16_t)((i * 2654435761u) >> 24);
+    const char *good = tu_tmp_path("good.png"), *bad = tu_tmp_path("bad.png");
+    write_png(good, PNG_COLOR_TYPE_RGB, 8, W, H, smp, NULL, 0, NULL, 0, 0);
+    size_t n;
+    unsigned char *bytes = (unsigned char *)tu_slurp(good, &n);
+    char pre[600];
+    /* not a PNG at all */
+    write_file(bad, "GIF89a....", 10);
+    snprintf(pre, sizeof pre, "%s: not a PNG file: expected the signature 89 50 4E 47 0D 0A 1A 0A", bad);
+    expect_png_error(bad, TG_ERR_FORMAT, pre, "");
+    write_file(bad, bytes, 5); /* shorter than the signature */
+    expect_png_error(bad, TG_ERR_FORMAT, pre, "");
+    /* truncated inside the image data */
+    write_file(bad, bytes, n / 2);
+    snprintf(pre, sizeof pre, "%s: libpng: ", bad);
+    expect_png_error(bad, TG_ERR_FORMAT, pre, "unexpected end of file (truncated?): expected a valid PNG image");
+    /* header CRC broken */
+    unsigned char *copy = malloc(n);
+    memcpy(copy, bytes, n);
+    copy[16 + 3] ^= 0x01; /* a byte of the IHDR width */
+    write_file(bad, copy, n);
+    expect_png_error(bad, TG_ERR_FORMAT, pre, "IHDR: CRC error: expected a valid PNG image");
+    /* compressed data corrupt (CRC fixed up, so zlib itself must notice) */
+    memcpy(copy, bytes, n);
+    size_t idat = 8;
+    while (idat + 8 < n && memcmp(copy + idat + 4, "IDAT", 4) != 0)
+        idat += 12 + ((size_t)copy[idat] << 24 | (size_t)copy[idat + 1] << 16 | (size_t)copy[idat + 2] << 8 | copy[idat + 3]);
+    assert_true(idat + 8 < n);
+    size_t len = (size_t)copy[idat] << 24 | (size_t)copy[idat + 1] << 16 | (size_t)copy[idat + 2] << 8 | copy[idat + 3];
+    for (size_t k = 2; k < len; k += 3) copy[idat + 8 + k] ^= 0xA5;
+    uLong crc = crc32(0, copy + idat + 4, (uInt)(len + 4));
+    put32(copy + idat + 8 + len, (uint32_t)crc);
+    write_file(bad, copy, n);
+    expect_png_error(bad, TG_ERR_FORMAT, pre, ": expected a valid PNG image");
+    /* a missing file */
+    snprintf(pre, sizeof pre, "%s: cannot open: %s", tu_tmp_path("nope.png"), strerror(ENOENT));
+    expect_png_error(tu_tmp_path("nope.png"), TG_ERR_IO, pre, "");
+    free(copy);
+    free(bytes);
+}
+
+/* ---- PNG folders ---------------------------------------------------------------------- */
+
+/* An 8-bit RGB PNG of w×h whose pixel (y, x) channel k is (seed + 11 y + 5 x + 70 k) mod 256. */
+static void write_rgb_png(const char *path, int w, int h, int seed) {
+    uint16_t *smp = malloc(sizeof(uint16_t) * (size_t)w * h * 3);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int k = 0; k < 3; k++) smp[(y * w + x) * 3 + k] = (uint16_t)((seed + 11 * y + 5 * x + 70 * k) % 256);
+    write_png(path, PNG_COLOR_TYPE_RGB, 8, w, h, smp, NULL, 0, NULL, 0, 0);
+    free(smp);
+}
+
+static const char *mkpath(const char *rel) {
+    const char *p = tu_tmp_path(rel);
+    return p;
+}
+
+static void mkd(const char *rel) {
+    assert_int_equal(mkdir(mkpath(rel), 0755), 0);
+}
+
+static void expect_folder_error(const char *root, int h, int w, tg_status st, const char *want) {
+    tg_image_set s, before;
+    memset(&s, 0xAB, sizeof s);
+    memcpy(&before, &s, sizeof s);
+    tg_status got = tg_imagefolder_load(root, 3, h, w, &s);
+    if (got == TG_OK) tg_image_set_free(&s);
+    assert_int_equal(got, st);
+    assert_string_equal(tg_last_error(), want);
+    assert_memory_equal(&s, &before, sizeof s);
+}
+
+static void test_imagefolder(void **state) {
+    (void)state;
+    mkd("f"), mkd("f/cat"), mkd("f/ant"), mkd("f/.git"), mkd("f/bee"), mkd("f/bee/deeper");
+    write_rgb_png(mkpath("f/cat/1.png"), 4, 3, 10);
+    write_rgb_png(mkpath("f/cat/0.png"), 4, 3, 20);
+    write_rgb_png(mkpath("f/ant/z.PNG"), 4, 3, 30);
+    write_rgb_png(mkpath("f/bee/a.png"), 4, 3, 40);
+    write_rgb_png(mkpath("f/bee/deeper/x.png"), 9, 9, 50); /* ignored: not directly in the class folder */
+    write_rgb_png(mkpath("f/.git/x.png"), 9, 9, 50);       /* ignored: hidden */
+    write_file(mkpath("f/bee/notes.txt"), "hi", 2);        /* ignored: not .png */
+    write_file(mkpath("f/README"), "hi", 2);               /* ignored: not a folder */
+    char root[600];
+    snprintf(root, sizeof root, "%s", mkpath("f"));
+    tg_image_set s;
+    tg_status st = tg_imagefolder_load(root, 3, 0, 0, &s);
+    if (st != TG_OK) fail_msg("%s", tg_last_error());
+    assert_int_equal(s.n, 4);
+    assert_int_equal(s.h, 3), assert_int_equal(s.w, 4), assert_int_equal(s.c, 3);
+    assert_int_equal(s.n_classes, 3);
+    assert_string_equal(s.class_names[0], "ant");
+    assert_string_equal(s.class_names[1], "bee");
+    assert_string_equal(s.class_names[2], "cat");
+    int labels[4] = {0, 1, 2, 2}, seeds[4] = {30, 40, 20, 10}; /* ant/z, bee/a, cat/0, cat/1 */
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(s.labels[i], labels[i]);
+        for (int y = 0; y < 3; y++)
+            for (int x = 0; x < 4; x++)
+                for (int k = 0; k < 3; k++)
+                    assert_true(s.pixels[(((int64_t)i * 3 + y) * 4 + x) * 3 + k] ==
+                                (float)((seeds[i] + 11 * y + 5 * x + 70 * k) % 256) / 255.0f);
+    }
+    tg_image_set_free(&s);
+    /* gray output of an RGB folder: the luma */
+    assert_int_equal(tg_imagefolder_load(root, 1, 0, 0, &s), TG_OK);
+    assert_int_equal(s.c, 1);
+    float r = (float)(30 % 256) / 255.0f, g = (float)(100 % 256) / 255.0f, b = (float)(170 % 256) / 255.0f;
+    assert_float_equal(s.pixels[0], 0.299f * r + 0.587f * g + 0.114f * b, 1e-6);
+    tg_image_set_free(&s);
+    /* a size that differs: an error without a resize, fine with one */
+    write_rgb_png(mkpath("f/cat/2.png"), 6, 5, 60);
+    char want[2048];
+    snprintf(want, sizeof want, "%s/cat/2.png: 6x5 image: expected 4x3 like %s/ant/z.PNG (or ask for a resize: h, w > 0)",
+             root, root);
+    expect_folder_error(root, 0, 0, TG_ERR_FORMAT, want);
+    assert_int_equal(tg_imagefolder_load(root, 3, 8, 8, &s), TG_OK);
+    assert_int_equal(s.n, 5);
+    assert_int_equal(s.h, 8), assert_int_equal(s.w, 8);
+    float *px;
+    int ph, pw;
+    assert_int_equal(tg_png_read(mkpath("f/cat/2.png"), 3, &px, &ph, &pw), TG_OK);
+    float ref[8 * 8 * 3];
+    tg_image_resize(px, ph, pw, 3, ref, 8, 8);
+    assert_memory_equal(s.pixels + 4 * 8 * 8 * 3, ref, sizeof ref);
+    free(px);
+    tg_image_set_free(&s);
+    /* a corrupt PNG: the error names the first bad file in order, whatever the threads */
+    write_file(mkpath("f/cat/3.png"), "not a png", 9);
+    write_file(mkpath("f/bee/b.png"), "not a png either", 16);
+    snprintf(want, sizeof want, "%s/bee/b.png: not a PNG file: expected the signature 89 50 4E 47 0D 0A 1A 0A", root);
+    expect_folder_error(root, 8, 8, TG_ERR_FORMAT, want);
+    /* a class folder without images */
+    mkd("f/dog");
+    snprintf(want, sizeof want, "%s/dog: no .png files: expected at least one image per class folder", root);
+    expect_folder_error(root, 8, 8, TG_ERR_FORMAT, want);
+    /* a root without class folders, and a missing root */
+    mkd("empty");
+    snprintf(want, sizeof want, "%s: no class folders: expected %s/<class>/<image>.png", mkpath("empty"), mkpath("empty"));
+    expect_folder_error(mkpath("empty"), 0, 0, TG_ERR_FORMAT, want);
+    snprintf(want, sizeof want, "%s: cannot open folder: %s", mkpath("nothing"), strerror(ENOENT));
+    expect_folder_error(mkpath("nothing"), 0, 0, TG_ERR_IO, want);
+}
+
 /* ---- the real datasets (make data) ---------------------------------------------------------------- */
 
 static int have(const char *path) {
@@ -532,6 +903,54 @@ static void test_real_mnist(void **state) {
     if (!ran) skip();
 }
 
+static void test_real_cifar(void **state) {
+    (void)state;
+    const char *tr = "data/cifar10_subset/data_batch_1.first4000.bin.gz";
+    const char *te = "data/cifar10_subset/test_batch.first1000.bin.gz";
+    if (!have(tr) || !have(te) || !have("data/cifar10_png/test")) skip();
+    tg_image_set a, b, pa, pb;
+    assert_int_equal(tg_cifar_load(&tr, 1, &a), TG_OK);
+    assert_int_equal(tg_cifar_load(&te, 1, &b), TG_OK);
+    assert_int_equal(a.n, 4000);
+    assert_int_equal(b.n, 1000);
+    static const int first_train[10] = {6, 9, 9, 4, 1, 1, 2, 7, 8, 3}, first_test[10] = {3, 8, 8, 0, 6, 6, 1, 6, 3, 1};
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(a.labels[i], first_train[i]);
+        assert_int_equal(b.labels[i], first_test[i]);
+    }
+    /* README: test image 0 starts (158,112,49), (159,111,47), (165,116,51) */
+    static const int px0[9] = {158, 112, 49, 159, 111, 47, 165, 116, 51};
+    for (int k = 0; k < 9; k++) assert_true(b.pixels[k] == (float)px0[k] / 255.0f);
+    assert_int_equal(tg_image_read_class_names("data/cifar10_subset/class_names.txt", &a), TG_OK);
+    assert_string_equal(a.class_names[6], "frog");
+    /* the PNG folders hold the same images: class k's files, in name
+     * (= record) order, are the records of label k in order */
+    assert_int_equal(tg_imagefolder_load("data/cifar10_png/train", 3, 0, 0, &pa), TG_OK);
+    assert_int_equal(tg_imagefolder_load("data/cifar10_png/test", 3, 0, 0, &pb), TG_OK);
+    assert_int_equal(pa.n, 2000);
+    assert_int_equal(pb.n, 1000);
+    assert_int_equal(pa.n_classes, 10), assert_int_equal(pb.n_classes, 10);
+    assert_int_equal(pa.h, 32), assert_int_equal(pa.w, 32), assert_int_equal(pa.c, 3);
+    for (int k = 0; k < 10; k++) assert_string_equal(pa.class_names[k], a.class_names[k]);
+    static const int64_t train_counts[10] = {202, 191, 203, 195, 214, 183, 207, 199, 203, 203};
+    int64_t cnt[10] = {0};
+    for (int64_t i = 0; i < pa.n; i++) cnt[pa.labels[i]]++;
+    for (int k = 0; k < 10; k++) assert_int_equal(cnt[k], train_counts[k]);
+    const tg_image_set *bin[2] = {&a, &b}, *png[2] = {&pa, &pb};
+    for (int sp = 0; sp < 2; sp++) {
+        int64_t j = 0; /* walks png[sp] */
+        for (int k = 0; k < 10; k++)
+            for (int64_t r = 0; r < png[sp]->n && r < (sp ? 1000 : 2000); r++)
+                if (bin[sp]->labels[r] == k) {
+                    assert_int_equal(png[sp]->labels[j], k);
+                    assert_memory_equal(png[sp]->pixels + j * 3072, bin[sp]->pixels + r * 3072, sizeof(float) * 3072);
+                    j++;
+                }
+        assert_int_equal(j, png[sp]->n);
+    }
+    tg_image_set_free(&a), tg_image_set_free(&b), tg_image_set_free(&pa), tg_image_set_free(&pb);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_file),     cmocka_unit_test(test_write_atomic),
@@ -539,7 +958,9 @@ int main(void) {
         cmocka_unit_test(test_idx_huge_header), cmocka_unit_test(test_subset_split),
         cmocka_unit_test(test_stats_normalize), cmocka_unit_test(test_gather),
         cmocka_unit_test(test_augment),       cmocka_unit_test(test_resize),
-        cmocka_unit_test(test_real_mnist),
+        cmocka_unit_test(test_cifar),         cmocka_unit_test(test_png_colour_types),
+        cmocka_unit_test(test_png_errors),    cmocka_unit_test(test_imagefolder),
+        cmocka_unit_test(test_real_mnist),    cmocka_unit_test(test_real_cifar),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }
