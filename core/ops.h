@@ -44,6 +44,9 @@ tg_tensor *tg_matmul(tg_tape *tp, tg_tensor *a, tg_tensor *b, int trans_a,
 
 /* ---- shape ops (core/ops/shape.c) ----------------------------------------
  * transpose: [..., M, N] -> [..., N, M] (a copy).
+ * permute: any axis order: y dim k is x dim perm[k] (perm: x->ndim ints, a
+ *   permutation of 0 … ndim−1; torch.permute), a copy; e.g. [B, L, H, D]
+ *   with perm {0, 2, 1, 3} -> [B, H, L, D].  Backward: the inverse permutation.
  * reshape: same number of elements, any shape; shares x's data.
  * concat: n tensors equal in every dim but `dim` -> joined along dim.
  * slice: x[..., start:start+len, ...] along dim (a copy).
@@ -51,6 +54,7 @@ tg_tensor *tg_matmul(tg_tape *tp, tg_tensor *a, tg_tensor *b, int trans_a,
  *        writes the parts into outs[0..n_parts-1].
  * dim may be negative (counted from the end). */
 tg_tensor *tg_transpose(tg_tape *tp, tg_tensor *x);
+tg_tensor *tg_permute(tg_tape *tp, tg_tensor *x, const int *perm);
 tg_tensor *tg_reshape(tg_tape *tp, tg_tensor *x, int ndim, const int *shape);
 tg_tensor *tg_concat(tg_tape *tp, int n, tg_tensor *const *xs, int dim);
 tg_tensor *tg_slice(tg_tape *tp, tg_tensor *x, int dim, int start, int len);
@@ -131,7 +135,7 @@ tg_tensor *tg_layernorm(tg_tape *tp, tg_tensor *x, tg_tensor *gain,
                         tg_tensor *bias, float eps);
 
 /* out[..., c] = weight[ids[...], c]: weight [V, C], ids an int array of the
- * given shape (1-3 dims) -> [shape..., C].  Backward scatter-adds rows of
+ * given shape (1 to TG_MAX_DIMS−1 dims) -> [shape..., C].  Backward scatter-adds rows of
  * dout into dweight (repeated ids accumulate).  ids are copied onto the
  * tape; an id outside [0, V) aborts. */
 tg_tensor *tg_embedding(tg_tape *tp, tg_tensor *weight, const int32_t *ids,

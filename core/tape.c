@@ -246,7 +246,7 @@ static int64_t first_nonfinite(const float *x, int64_t n) {
 }
 
 static tg_status report_forward_nonfinite(const tg_tape *tp, const char *what) {
-    char s[64];
+    char s[TG_SHAPE_STR_LEN];
     for (int i = 0; i < tp->n_nodes; i++) {
         const tg_node *n = &tp->nodes[i];
         int64_t at = first_nonfinite(n->out->data, n->out->size);
@@ -263,7 +263,7 @@ static tg_status report_forward_nonfinite(const tg_tape *tp, const char *what) {
 }
 
 static tg_status check_gradients(const tg_tape *tp) {
-    char s[64];
+    char s[TG_SHAPE_STR_LEN];
     /* Leaves (parameters, inputs) hold the gradients the caller will use. */
     for (int i = tp->n_nodes - 1; i >= 0; i--) {
         const tg_node *n = &tp->nodes[i];
@@ -318,7 +318,7 @@ static tg_status sweep(tg_tape *tp, tg_tensor *out, const char *op) {
 }
 
 tg_status tg_backward(tg_tape *tp, tg_tensor *loss) {
-    char s[64];
+    char s[TG_SHAPE_STR_LEN];
     TG_CHECK(tp && loss, "tg_backward", "tape or loss is NULL");
     TG_CHECK(loss->size == 1, "tg_backward", "loss must have one element, got shape %s",
              tg_shape_str(loss, s, sizeof s));
@@ -348,13 +348,13 @@ tg_status tg_backward_seeded(tg_tape *tp, tg_tensor *out, const float *dout) {
 /* ---- printing ----------------------------------------------------------- */
 
 static void print_operand(FILE *f, const tg_tensor *x) {
-    char s[64];
+    char s[TG_SHAPE_STR_LEN];
     if (x->node >= 0) fprintf(f, "%%%d %s", x->node, tg_shape_str(x, s, sizeof s));
     else fprintf(f, "%s %s", x->name ? x->name : "input", tg_shape_str(x, s, sizeof s));
 }
 
 void tg_tape_print(const tg_tape *tp, FILE *f) {
-    char s[64];
+    char s[TG_SHAPE_STR_LEN];
     fprintf(f, "tape: %d nodes, %zu bytes of arena in use\n", tp->n_nodes, tp->used);
     for (int i = 0; i < tp->n_nodes; i++) {
         const tg_node *n = &tp->nodes[i];
@@ -369,7 +369,7 @@ void tg_tape_print(const tg_tape *tp, FILE *f) {
 }
 
 void tg_tape_dot(const tg_tape *tp, FILE *f) {
-    char s[64];
+    char s[TG_SHAPE_STR_LEN];
     fprintf(f, "digraph tape {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n");
     for (int i = 0; i < tp->n_nodes; i++) {
         const tg_node *n = &tp->nodes[i];

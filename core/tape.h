@@ -33,7 +33,7 @@
  * the op's own file in core/ops/, right below its forward). */
 #define TG_OP_LIST(X)                                                        \
     X(add) X(sub) X(mul) X(scale) X(add_scalar)                              \
-    X(matmul) X(transpose) X(reshape) X(concat) X(slice)                     \
+    X(matmul) X(transpose) X(permute) X(reshape) X(concat) X(slice)                     \
     X(sum) X(mean) X(sum_last) X(mean_last) X(max)                                  \
     X(exp) X(log) X(tanh) X(sigmoid) X(relu) X(leaky_relu) X(elu) X(gelu)    \
     X(softmax) X(log_softmax) X(cross_entropy) X(layernorm) X(embedding)     \

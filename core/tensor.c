@@ -85,7 +85,7 @@ int tg_shape_eq(const tg_tensor *a, const tg_tensor *b) {
 }
 
 void tg_tensor_print(FILE *f, const tg_tensor *t, int max) {
-    char s[64];
+    char s[TG_SHAPE_STR_LEN];
     fprintf(f, "%s %s = [", t->name ? t->name : "tensor", tg_shape_str(t, s, sizeof s));
     for (int64_t i = 0; i < t->size && i < max; i++)
         fprintf(f, i ? ", %.6g" : "%.6g", t->data[i]);

@@ -1,6 +1,6 @@
 /* core/tensor.h — float32 tensors, shapes, the seeded random generator.
  *
- * A tg_tensor is 1 to 4 dimensions, row-major and contiguous, shape written
+ * A tg_tensor is 1 to TG_MAX_DIMS (8) dimensions, row-major and contiguous, shape written
  * outermost first as in PyTorch: [B, T, C] means B·T·C floats with C
  * innermost.  Dimension letters used throughout tapegrad:
  *   B batch, T or L sequence length, C or d_model channels, H heads (n_heads),
@@ -26,7 +26,9 @@
 
 #include "core/error.h"
 
-#define TG_MAX_DIMS 4
+#define TG_MAX_DIMS 8
+/* Bytes enough for tg_shape_str of any shape (8 dims of up to 10 digits). */
+#define TG_SHAPE_STR_LEN 128
 
 /* TG_SHAPE(32, 64) expands to the two arguments `2, (const int[]){32, 64}`
  * that every function taking (int ndim, const int *shape) expects. */
@@ -41,7 +43,7 @@ enum {
 };
 
 typedef struct tg_tensor {
-    int ndim;                /* 1..4 */
+    int ndim;                /* 1..TG_MAX_DIMS */
     int shape[TG_MAX_DIMS];  /* outermost first; unused dims are 1 */
     int64_t size;            /* number of elements = product of shape */
     float *data;             /* size floats, 64-byte aligned */
@@ -52,7 +54,7 @@ typedef struct tg_tensor {
 } tg_tensor;
 
 /* A free-standing tensor of the given shape, data zeroed, no grad.
- * Errors: ndim outside 1..4 or a dimension < 1 aborts (TG_CHECK).
+ * Errors: ndim outside 1..TG_MAX_DIMS or a dimension < 1 aborts (TG_CHECK).
  * Owned by the caller; release with tg_tensor_free. */
 tg_tensor *tg_tensor_new(int ndim, const int *shape);
 /* Like tg_tensor_new, also allocates a zeroed grad and sets TG_REQUIRES_GRAD
@@ -66,12 +68,13 @@ void tg_tensor_fill(tg_tensor *t, float value);
 /* Zeroes t->grad if it exists. */
 void tg_tensor_zero_grad(tg_tensor *t);
 
-/* Shape helpers.  tg_shape_str writes "[32, 64]" into buf (>= 64 bytes) and
+/* Shape helpers.  tg_shape_str writes "[32, 64]" into buf (TG_SHAPE_STR_LEN
+ * bytes always suffice; a shorter buf gets a truncated string) and
  * returns buf.  tg_shape_eq compares ndim and every dimension. */
 char *tg_shape_str(const tg_tensor *t, char *buf, size_t len);
 int tg_shape_eq(const tg_tensor *a, const tg_tensor *b);
 int64_t tg_shape_numel(int ndim, const int *shape);
-/* Checks ndim in 1..4 and every dim >= 1; `op` names the caller for the
+/* Checks ndim in 1..TG_MAX_DIMS and every dim >= 1; `op` names the caller for the
  * message.  Aborts otherwise. */
 void tg__check_shape(const char *op, int ndim, const int *shape);
 

@@ -7,22 +7,22 @@
 #include "core/ops/internal.h"
 #include "nn/init.h"
 
-/* [B, L, H·D] -> [B, H, L, D]: with only last-two-dims transposes,
- *   [B, L, H·D] -ᵀ-> [B, H·D, L] = [B, H, D, L] (reshape) -ᵀ-> [B, H, L, D]. */
+/* Swaps dims 1 and 2 of a 4-D tensor: [B, L, H, D] <-> [B, H, L, D]. */
+static const int SWAP_LH[4] = {0, 2, 1, 3};
+
+/* [B, L, H·D] -> [B, L, H, D] (reshape) -> [B, H, L, D] (permute). */
 static tg_tensor *split_heads(tg_tape *tp, tg_tensor *x, int H) {
     int B = x->shape[0], L = x->shape[1], D = x->shape[2] / H;
     if (H == 1) return tg_reshape(tp, x, TG_SHAPE(B, 1, L, D));
-    tg_tensor *t = tg_reshape(tp, tg_transpose(tp, x), TG_SHAPE(B, H, D, L));
-    return tg_transpose(tp, t);
+    return tg_permute(tp, tg_reshape(tp, x, TG_SHAPE(B, L, H, D)), SWAP_LH);
 }
 
-/* [B, H, L, D] -> [B, L, H·D]: the inverse of split_heads (the heads'
- * outputs concatenated in the last dim). */
+/* [B, H, L, D] -> [B, L, H, D] -> [B, L, H·D]: the inverse of split_heads
+ * (the heads' outputs concatenated in the last dim). */
 static tg_tensor *merge_heads(tg_tape *tp, tg_tensor *o) {
     int B = o->shape[0], H = o->shape[1], L = o->shape[2], D = o->shape[3];
     if (H == 1) return tg_reshape(tp, o, TG_SHAPE(B, L, D));
-    tg_tensor *t = tg_reshape(tp, tg_transpose(tp, o), TG_SHAPE(B, H * D, L));
-    return tg_transpose(tp, t);
+    return tg_reshape(tp, tg_permute(tp, o, SWAP_LH), TG_SHAPE(B, L, H * D));
 }
 
 tg_tensor *tg_attention_composed(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v,

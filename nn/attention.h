@@ -28,10 +28,10 @@
 #include "nn/params.h"
 
 /* The composed form of tg_attention (same arguments, same result):
- *   Q_h, K_h, V_h = split_heads(q, k, v)            [B, H, L, D] (reshape + transpose)
+ *   Q_h, K_h, V_h = split_heads(q, k, v)            [B, H, L, D] (reshape + permute)
  *   S = scale · Q_h K_hᵀ                            [B, H, Lq, Lk]   (matmul, scale)
  *   P = softmax(S + M)                              M = tg_attn_mask_tensor(mask)
- *   O = merge_heads(P V_h)                          [B, Lq, H·Dv]    (matmul, transpose + reshape)
+ *   O = merge_heads(P V_h)                          [B, Lq, H·Dv]    (matmul, permute + reshape)
  * q [B, Lq, H·D], k [B, Lk, H·D], v [B, Lk, H·Dv].  Every node on the tape,
  * so memory is quadratic in L: several [B, H, Lq, Lk] tensors.
  * weights: NULL, or receives P [B, H, Lq, Lk] (on the tape).

@@ -48,7 +48,7 @@ typedef struct tg_embedding_layer {
 void tg_embedding_layer_init(tg_embedding_layer *e, tg_params *ps, const char *prefix, int vocab,
                              int dim, tg_rng *rng);
 /* out[..., c] = weight[ids[...], c]: ids an int array of the given shape
- * (1-3 dims, e.g. [B, T]) -> [shape..., C].  Errors: an id outside [0, V)
+ * (1 to TG_MAX_DIMS−1 dims, e.g. [B, T]) -> [shape..., C].  Errors: an id outside [0, V)
  * aborts. */
 tg_tensor *tg_embedding_layer_forward(tg_tape *tp, const tg_embedding_layer *e,
                                       const int32_t *ids, int ndim, const int *shape);

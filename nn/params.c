@@ -99,7 +99,7 @@ tg_tensor *tg_params_find(const tg_params *ps, const char *name) {
 }
 
 void tg_params_print(const tg_params *ps, FILE *f) {
-    char s[64];
+    char s[TG_SHAPE_STR_LEN];
     for (int i = 0; i < ps->n; i++)
         fprintf(f, "  %-48s %-18s %10lld\n", ps->t[i]->name, tg_shape_str(ps->t[i], s, sizeof s),
                 (long long)ps->t[i]->size);

@@ -9,7 +9,7 @@
 
 #include "tests/helpers/testutil.h"
 
-/* Shapes the gradient checks run on, 1-D to 4-D. */
+/* Shapes the gradient checks run on, 1-D to 6-D. */
 typedef struct {
     int ndim;
     int shape[TG_MAX_DIMS];
@@ -17,6 +17,7 @@ typedef struct {
 
 static const shape_case SHAPES[] = {
     {1, {7}}, {2, {3, 5}}, {3, {2, 3, 4}}, {4, {2, 2, 3, 3}}, {3, {1, 1, 6}},
+    {5, {2, 1, 2, 3, 2}}, {6, {1, 2, 1, 2, 2, 2}},
 };
 #define N_SHAPES ((int)(sizeof SHAPES / sizeof SHAPES[0]))
 
@@ -330,6 +331,61 @@ static void test_transpose(void **state) {
     tg_tape_free(tp);
 }
 
+/* permute: values against the index definition, gradients, the transpose
+ * case equal to tg_transpose, errors. */
+static tg_tensor *f_permute(tg_tape *tp, tg_tensor *const *x, int n, void *user) {
+    (void)n;
+    return tg_permute(tp, x[0], user);
+}
+
+static void test_permute(void **state) {
+    (void)state;
+    tg_rng rng;
+    tg_rng_seed(&rng, 35);
+    tg_tape *tp = tg_tape_new(0);
+    static const struct { shape_case x; int perm[TG_MAX_DIMS]; } cases[] = {
+        {{2, {3, 5}}, {1, 0}},
+        {{3, {2, 3, 4}}, {0, 1, 2}},          /* identity */
+        {{3, {2, 3, 4}}, {2, 0, 1}},
+        {{4, {2, 3, 2, 4}}, {0, 2, 1, 3}},    /* split heads: [B, L, H, D] -> [B, H, L, D] */
+        {{4, {2, 3, 4, 5}}, {3, 1, 0, 2}},
+        {{5, {2, 1, 3, 2, 2}}, {4, 2, 0, 3, 1}},
+        {{6, {2, 2, 1, 3, 2, 2}}, {5, 0, 3, 1, 4, 2}},
+        {{8, {2, 1, 2, 1, 2, 1, 3, 1}}, {7, 6, 5, 4, 3, 2, 1, 0}},
+    };
+    for (int c = 0; c < (int)(sizeof cases / sizeof cases[0]); c++) {
+        tg_tensor *x = tu_randn_grad(&rng, cases[c].x.ndim, cases[c].x.shape);
+        const int *p = cases[c].perm;
+        int n = x->ndim;
+        tg_tensor *y = tg_permute(tp, x, p);
+        for (int k = 0; k < n; k++) assert_int_equal(y->shape[k], x->shape[p[k]]);
+        for (int64_t o = 0; o < y->size; o++) {
+            int idx[TG_MAX_DIMS], j[TG_MAX_DIMS];
+            for (int d = n - 1, r = (int)o; d >= 0; r /= y->shape[d], d--) idx[d] = r % y->shape[d];
+            for (int k = 0; k < n; k++) j[p[k]] = idx[k];
+            int64_t at = 0;
+            for (int d = 0; d < n; d++) at = at * x->shape[d] + j[d];
+            assert_true(y->data[o] == x->data[at]);
+        }
+        char name[64];
+        snprintf(name, sizeof name, "permute %dd, case %d", n, c);
+        TU_GRADCHECK(name, f_permute, 1, (tg_tensor *[]){x}, (void *)p, NULL);
+        tg_tensor_free(x);
+        tg_tape_reset(tp);
+    }
+    /* the last two dims swapped is tg_transpose, bit for bit */
+    tg_tensor *x = tu_randn(&rng, TG_SHAPE(3, 40, 37));
+    tg_tensor *a = tg_permute(tp, x, (const int[]){0, 2, 1}), *b = tg_transpose(tp, x);
+    assert_memory_equal(a->data, b->data, (size_t)a->size * sizeof(float));
+    TU_EXPECT_DEATH(tg_permute(tp, x, (const int[]){0, 0, 2}),
+                    "tg_permute: perm (0, 0, 2) is not a permutation of 0 … 2 for x [3, 40, 37]");
+    TU_EXPECT_DEATH(tg_permute(tp, x, (const int[]){0, 1, 3}), "perm (0, 1, 3) is not a permutation");
+    TU_EXPECT_DEATH(tg_tensor_new(9, (const int[]){1, 1, 1, 1, 1, 1, 1, 1, 1}),
+                    "tg_tensor_new: a tensor has 1 to 8 dims, got ndim = 9");
+    tg_tensor_free(x);
+    tg_tape_free(tp);
+}
+
 /* reshape [..] -> flat -> [other shape]; the gradient goes through both. */
 static tg_tensor *f_reshape(tg_tape *tp, tg_tensor *const *x, int n, void *user) {
     (void)n;
@@ -536,6 +592,10 @@ static const bcast_case BCAST[] = {
     {"[B,H,L,L] + [B,1,1,L]", 4, {2, 2, 3, 3}, 4, {2, 1, 1, 3}},
     {"[2,1,3] ∘ [4,1]", 3, {2, 1, 3}, 2, {4, 1}},
     {"[1] ∘ [3, 2]", 1, {1}, 2, {3, 2}},
+    {"[B,T,C] + [1,T,C]", 3, {3, 2, 4}, 3, {1, 2, 4}},
+    {"5-D [2,1,2,1,3] ∘ 4-D [2,1,2,1]", 5, {2, 1, 2, 1, 3}, 4, {2, 1, 2, 1}},
+    {"6-D [1,2,1,2,1,2] ∘ [2,1,2,1,2,1]", 6, {1, 2, 1, 2, 1, 2}, 6, {2, 1, 2, 1, 2, 1}},
+    {"8-D [2,1,1,1,1,1,1,3] ∘ [2,1,1,1,1,2,1]", 8, {2, 1, 1, 1, 1, 1, 1, 3}, 7, {2, 1, 1, 1, 1, 2, 1}},
 };
 #define N_BCAST ((int)(sizeof BCAST / sizeof BCAST[0]))
 
@@ -808,6 +868,7 @@ int main(void) {
         cmocka_unit_test(test_sum_deterministic),
         cmocka_unit_test(test_reduce_backward_large),
         cmocka_unit_test(test_transpose),
+        cmocka_unit_test(test_permute),
         cmocka_unit_test(test_reshape),
         cmocka_unit_test(test_concat),
         cmocka_unit_test(test_concat_same_input),

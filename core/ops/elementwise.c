@@ -1,8 +1,9 @@
 /* core/ops/elementwise.c — add, sub, mul with NumPy broadcasting; scale and
  * add_scalar.  Derivations: docs/derivations/elementwise.md.
  *
- * Broadcasting: both operands are viewed as 4-D, aligned at their trailing
- * dims; a dim of size 1 in one operand is repeated along the other's.  The
+ * Broadcasting: both operands are aligned at their trailing dims (any ndim up
+ * to TG_MAX_DIMS); a dim of size 1, or a missing leading dim, in one operand
+ * is repeated along the other's.  The
  * forward reads the repeated element once per output; the backward therefore
  * SUMS the output gradient over every output position that read it.
  */
@@ -10,9 +11,9 @@
 
 void tg__bcast_init(tg__bcast *bc, const char *op, const tg_tensor *a, const tg_tensor *b) {
     int ndim = a->ndim > b->ndim ? a->ndim : b->ndim;
-    int ad[4], bd[4];
-    for (int d = 0; d < 4; d++) {
-        int ia = d - (4 - a->ndim), ib = d - (4 - b->ndim);
+    int ad[TG_MAX_DIMS], bd[TG_MAX_DIMS];
+    for (int d = 0; d < ndim; d++) { /* output dim d is a's dim d − (ndim − a->ndim) */
+        int ia = d - (ndim - a->ndim), ib = d - (ndim - b->ndim);
         ad[d] = ia >= 0 ? a->shape[ia] : 1;
         bd[d] = ib >= 0 ? b->shape[ib] : 1;
         TG_CHECK(ad[d] == bd[d] || ad[d] == 1 || bd[d] == 1, op,
@@ -21,7 +22,7 @@ void tg__bcast_init(tg__bcast *bc, const char *op, const tg_tensor *a, const tg_
         bc->shape[d] = ad[d] > bd[d] ? ad[d] : bd[d];
     }
     int64_t sa = 1, sb = 1;
-    for (int d = 3; d >= 0; d--) {
+    for (int d = ndim - 1; d >= 0; d--) {
         bc->as[d] = ad[d] == 1 ? 0 : sa;
         bc->bs[d] = bd[d] == 1 ? 0 : sb;
         sa *= ad[d];
@@ -30,17 +31,29 @@ void tg__bcast_init(tg__bcast *bc, const char *op, const tg_tensor *a, const tg_
     bc->ndim = ndim;
 }
 
-const int *tg__bcast_out_shape(const tg__bcast *bc) { return bc->shape + (4 - bc->ndim); }
+const int *tg__bcast_out_shape(const tg__bcast *bc) { return bc->shape; }
+
+int64_t tg__bcast_row_offset(const tg__bcast *bc, const int64_t *strides, int64_t r) {
+    int64_t off = 0;
+    for (int d = bc->ndim - 2; d >= 0; d--) { /* r's digits, innermost row dim first */
+        off += (r % bc->shape[d]) * strides[d];
+        r /= bc->shape[d];
+    }
+    return off;
+}
 
 typedef enum { EW_ADD, EW_SUB, EW_MUL } ew_kind;
 
-/* 1 when a has the output's shape and b equals the output's trailing dims
- * (x [B, T, C] + bias [C], scores [B, H, L, L] + mask [L, L]): then out is
- * rows of b->size elements, each combining a row of a with all of b. */
+/* 1 when a has the output's shape and b, without its leading 1s, equals the
+ * output's trailing dims (x [B, T, C] + bias [C], x [B, T, C] + pos [1, T, C],
+ * scores [B, H, L, L] + mask [L, L]): then out is rows of b->size elements,
+ * each combining a row of a with all of b. */
 static int b_is_suffix(const tg__bcast *bc, const tg_tensor *a, const tg_tensor *b, int64_t out_size) {
     if (a->size != out_size || b->size == out_size || out_size % b->size) return 0;
-    for (int d = 0; d < 4; d++) /* b's dims, once they start, equal the output's */
-        if (bc->bs[d] == 0 && d >= 4 - b->ndim && bc->shape[d] != 1) return 0;
+    int j0 = 0;
+    while (j0 < b->ndim && b->shape[j0] == 1) j0++;
+    for (int j = j0; j < b->ndim; j++)
+        if (b->shape[j] != bc->shape[bc->ndim - b->ndim + j]) return 0;
     return 1;
 }
 typedef struct {
@@ -75,20 +88,17 @@ static tg_tensor *ew_forward(tg_tape *tp, const char *opname, tg_op op, ew_kind 
             case EW_MUL: for (int64_t j = 0; j < Cb; j++) orow[j] = xr[j] * y[j]; break;
             }
         }
-    } else {
-        const int *s = bc.shape;
-        int64_t rows = (int64_t)s[0] * s[1] * s[2];
+    } else { /* general: rows of the output's last dim, each with its own offsets */
+        int last = bc.ndim - 1, Cl = bc.shape[last];
+        int64_t rows = out->size / Cl, xa = bc.as[last], yb = bc.bs[last];
         TG_OMP_FOR(out->size)
         for (int64_t r = 0; r < rows; r++) {
-            int i0 = (int)(r / ((int64_t)s[1] * s[2])), i1 = (int)(r / s[2] % s[1]),
-                i2 = (int)(r % s[2]);
-            const float *xr = x + i0 * bc.as[0] + i1 * bc.as[1] + i2 * bc.as[2];
-            const float *yr = y + i0 * bc.bs[0] + i1 * bc.bs[1] + i2 * bc.bs[2];
-            float *orow = o + r * s[3];
-            int64_t xa = bc.as[3], yb = bc.bs[3];
-            for (int i3 = 0; i3 < s[3]; i3++) {
-                float u = xr[i3 * xa], v = yr[i3 * yb];
-                orow[i3] = kind == EW_ADD ? u + v : kind == EW_SUB ? u - v : u * v;
+            const float *xr = x + tg__bcast_row_offset(&bc, bc.as, r);
+            const float *yr = y + tg__bcast_row_offset(&bc, bc.bs, r);
+            float *orow = o + r * Cl;
+            for (int i = 0; i < Cl; i++) {
+                float u = xr[i * xa], v = yr[i * yb];
+                orow[i] = kind == EW_ADD ? u + v : kind == EW_SUB ? u - v : u * v;
             }
         }
     }
@@ -137,20 +147,17 @@ static void ew_backward(tg_node *n, ew_kind kind) {
         }
         return;
     }
-    const int *s = bc->shape;
-    int64_t o = 0;
-    for (int i0 = 0; i0 < s[0]; i0++)
-        for (int i1 = 0; i1 < s[1]; i1++)
-            for (int i2 = 0; i2 < s[2]; i2++) {
-                int64_t ia = i0 * bc->as[0] + i1 * bc->as[1] + i2 * bc->as[2];
-                int64_t ib = i0 * bc->bs[0] + i1 * bc->bs[1] + i2 * bc->bs[2];
-                for (int i3 = 0; i3 < s[3]; i3++, o++) {
-                    int64_t ja = ia + i3 * bc->as[3], jb = ib + i3 * bc->bs[3];
-                    float g = dout[o];
-                    if (da) da[ja] += kind == EW_MUL ? g * y[jb] : g;
-                    if (db) db[jb] += kind == EW_MUL ? g * x[ja] : kind == EW_SUB ? -g : g;
-                }
-            }
+    int last = bc->ndim - 1, Cl = bc->shape[last];
+    int64_t rows = n->out->size / Cl, sa = bc->as[last], sb = bc->bs[last];
+    for (int64_t r = 0, o = 0; r < rows; r++) { /* serial: a fixed order of the sums */
+        int64_t ia = tg__bcast_row_offset(bc, bc->as, r), ib = tg__bcast_row_offset(bc, bc->bs, r);
+        for (int i = 0; i < Cl; i++, o++) {
+            int64_t ja = ia + i * sa, jb = ib + i * sb;
+            float g = dout[o];
+            if (da) da[ja] += kind == EW_MUL ? g * y[jb] : g;
+            if (db) db[jb] += kind == EW_MUL ? g * x[ja] : kind == EW_SUB ? -g : g;
+        }
+    }
 }
 
 tg_tensor *tg_add(tg_tape *tp, tg_tensor *a, tg_tensor *b) {

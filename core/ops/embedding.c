@@ -17,7 +17,7 @@ typedef struct {
 /* out[p, c] = weight[ids[p], c]        (p over the ids' positions)
  * Local derivative: ∂out[p, c]/∂weight[v, c] = [ids[p] = v], so
  *   dweight[v, c] = Σ_{p : ids[p] = v} dout[p, c].
- * Saves the ids (copied).  weight: [V, C]; ids: shape (1-3 dims);
+ * Saves the ids (copied).  weight: [V, C]; ids: shape (1 to TG_MAX_DIMS−1 dims);
  * out: [shape..., C]. */
 tg_tensor *tg_embedding(tg_tape *tp, tg_tensor *weight, const int32_t *ids, int ndim,
                         const int *shape) {
@@ -25,7 +25,8 @@ tg_tensor *tg_embedding(tg_tape *tp, tg_tensor *weight, const int32_t *ids, int 
     TG_CHECK_TENSOR(op, weight);
     TG_CHECK(ids != NULL && shape != NULL, op, "ids or shape is NULL");
     TG_CHECK(weight->ndim == 2, op, "weight must be [V, C], got %s", TG_SHAPE_STR(weight));
-    TG_CHECK(ndim >= 1 && ndim <= 3, op, "ids must have 1 to 3 dims, got %d", ndim);
+    TG_CHECK(ndim >= 1 && ndim < TG_MAX_DIMS, op, "ids must have 1 to %d dims, got %d",
+             TG_MAX_DIMS - 1, ndim);
     tg__check_shape(op, ndim, shape);
     int V = weight->shape[0], C = weight->shape[1];
     int64_t P = tg_shape_numel(ndim, shape);

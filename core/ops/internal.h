@@ -20,23 +20,28 @@
 
 /* A shape as a string for error messages: TG_SHAPE_STR(t) uses a buffer on
  * the caller's stack, valid for the enclosing full expression. */
-#define TG_SHAPE_STR(t) tg_shape_str((t), (char[80]){0}, 80)
+#define TG_SHAPE_STR(t) tg_shape_str((t), (char[TG_SHAPE_STR_LEN]){0}, TG_SHAPE_STR_LEN)
 
 /* Checks a tensor argument is not NULL. */
 #define TG_CHECK_TENSOR(op, t) TG_CHECK((t) != NULL, (op), "argument `%s` is NULL", #t)
 
-/* NumPy broadcasting of a and b to out, all aligned right to 4 dims.
- * as[d], bs[d] are element strides of a and b in the 4-D view (0 on a
- * broadcast dim).  tg__bcast_init aborts, naming op and both shapes, when the
- * shapes do not broadcast. */
+/* NumPy broadcasting of a and b to out, any ndim up to TG_MAX_DIMS: both
+ * aligned at their trailing dims against the output's ndim = max(a, b)
+ * dims.  as[d], bs[d] are the element strides of a and b along output dim d
+ * (0 where that operand has size 1 or lacks the dim).  tg__bcast_init
+ * aborts, naming op and both shapes, when the shapes do not broadcast. */
 typedef struct {
-    int ndim;       /* of the output */
-    int shape[4];   /* output, right-aligned in 4 dims (leading 1s) */
-    int64_t as[4], bs[4];
+    int ndim;                 /* of the output */
+    int shape[TG_MAX_DIMS];   /* the output's, outermost first */
+    int64_t as[TG_MAX_DIMS], bs[TG_MAX_DIMS];
 } tg__bcast;
 
 void tg__bcast_init(tg__bcast *bc, const char *op, const tg_tensor *a, const tg_tensor *b);
 /* The output shape of a broadcast, outermost first, bc->ndim dims. */
 const int *tg__bcast_out_shape(const tg__bcast *bc);
+/* Rows are the output viewed as [R, shape[ndim−1]]: the element offset, in
+ * an operand with the given strides (bc->as or bc->bs), of row r's first
+ * element. */
+int64_t tg__bcast_row_offset(const tg__bcast *bc, const int64_t *strides, int64_t r);
 
 #endif

@@ -1,5 +1,5 @@
 /* core/ops/shape.c — operations that move elements without changing them:
- * transpose, reshape, concat, slice, split.  Derivation:
+ * transpose, permute, reshape, concat, slice, split.  Derivation:
  * docs/derivations/shape.md.
  *
  * Each is a permutation or a selection of elements, so each backward moves
@@ -96,6 +96,81 @@ void tg__transpose_bwd(tg_tape *tp, tg_node *n) {
     int M = x->shape[x->ndim - 2], N = x->shape[x->ndim - 1];
     /* y[..., n, m] = x[..., m, n]  =>  dx[..., m, n] += dy[..., n, m] */
     transpose_mats(x->grad, n->out->grad, x->size / ((int64_t)M * N), N, M, 1);
+}
+
+/* ---- permute ------------------------------------------------------------ */
+
+typedef struct {
+    int perm[TG_MAX_DIMS];
+} permute_ctx;
+
+/* Over the rows of y (all dims but the last, Lr = y's last dim): y row r,
+ * element i is x[off(r) + i·s] with off(r) = Σ_k idx_k(r)·xs[perm[k]] and
+ * s = xs[perm[n−1]] (xs: x's element strides).  add = 0: y = that (the
+ * forward); add = 1: x[...] += y (the backward, on the gradients).  A
+ * bijection, so parallel over rows writes no place twice in either
+ * direction. */
+static void permute_move(float *x, float *y, const tg_tensor *xt, const tg_tensor *yt,
+                         const int *perm, int add) {
+    int n = yt->ndim, Lr = yt->shape[n - 1];
+    int64_t xs[TG_MAX_DIMS], rows = yt->size / Lr;
+    xs[n - 1] = 1;
+    for (int d = n - 2; d >= 0; d--) xs[d] = xs[d + 1] * xt->shape[d + 1];
+    int64_t s = xs[perm[n - 1]];
+    TG_OMP_FOR(yt->size)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t off = 0, q = r;
+        for (int k = n - 2; k >= 0; k--) { /* r's digits over y's dims 0 … n−2 */
+            off += (q % yt->shape[k]) * xs[perm[k]];
+            q /= yt->shape[k];
+        }
+        float *yr = y + r * Lr, *xr = x + off;
+        if (s == 1) { /* x's last dim stays last: contiguous on both sides */
+            if (add) for (int i = 0; i < Lr; i++) xr[i] += yr[i];
+            else memcpy(yr, xr, (size_t)Lr * sizeof(float));
+        } else if (add) {
+            for (int i = 0; i < Lr; i++) xr[i * s] += yr[i];
+        } else {
+            for (int i = 0; i < Lr; i++) yr[i] = xr[i * s];
+        }
+    }
+}
+
+/* permute: y dim k is x dim perm[k] (torch.permute, numpy.transpose(axes)):
+ *   y[i_0, …, i_{n−1}] = x[j_0, …, j_{n−1}] with j_{perm[k]} = i_k.
+ * A permutation of the elements, so dx[j] += dy[i] for the same pairs (the
+ * inverse permutation).  Saves perm. */
+tg_tensor *tg_permute(tg_tape *tp, tg_tensor *x, const int *perm) {
+    TG_CHECK_TENSOR("tg_permute", x);
+    TG_CHECK(perm, "tg_permute", "perm is NULL");
+    int n = x->ndim, seen[TG_MAX_DIMS] = {0}, shape[TG_MAX_DIMS];
+    for (int k = 0; k < n; k++) {
+        int ok = perm[k] >= 0 && perm[k] < n && !seen[perm[k]];
+        char got[TG_SHAPE_STR_LEN];
+        if (!ok) { /* name the whole perm */
+            size_t m = 0;
+            for (int i = 0; i < n && m < sizeof got; i++)
+                m += (size_t)snprintf(got + m, sizeof got - m, i ? ", %d" : "%d", perm[i]);
+        }
+        TG_CHECK(ok, "tg_permute", "perm (%s) is not a permutation of 0 … %d for x %s",
+                 ok ? "" : got, n - 1, TG_SHAPE_STR(x));
+        seen[perm[k]] = 1;
+        shape[k] = x->shape[perm[k]];
+    }
+    tg_tensor *out = tg__out(tp, n, shape);
+    permute_move(x->data, out->data, x, out, perm, 0);
+    tg_node *nd = tg__record(tp, TG_OP_permute, out, 1, &x);
+    if (nd) memcpy(((permute_ctx *)tg__node_ctx(tp, nd, sizeof(permute_ctx)))->perm, perm,
+                   (size_t)n * sizeof(int));
+    return out;
+}
+
+void tg__permute_bwd(tg_tape *tp, tg_node *n) {
+    (void)tp;
+    tg_tensor *x = n->in[0];
+    if (!x->grad) return;
+    /* y[i] = x[j] (j_{perm[k]} = i_k)  =>  dx[j] += dy[i] */
+    permute_move(x->grad, n->out->grad, x, n->out, ((const permute_ctx *)n->ctx)->perm, 1);
 }
 
 /* ---- reshape ------------------------------------------------------------ */

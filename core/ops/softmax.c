@@ -21,12 +21,10 @@
 #include "core/kernels/vmath.h"
 #include "core/ops/internal.h"
 
-/* A row's 4-D position and the mask's strides: mask_row(bc, r) points at the
- * first mask element that row r of x reads. */
+/* mask_row(bc, r) points at the first mask element that row r of x reads
+ * (the mask's strides along x's dims, from the broadcast). */
 static const float *mask_row(const tg__bcast *bc, const float *m, int64_t r) {
-    const int *s = bc->shape;
-    int64_t i0 = r / ((int64_t)s[1] * s[2]), i1 = r / s[2] % s[1], i2 = r % s[2];
-    return m + i0 * bc->bs[0] + i1 * bc->bs[1] + i2 * bc->bs[2];
+    return m + tg__bcast_row_offset(bc, bc->bs, r);
 }
 
 /* Validates the mask (broadcasts TO x, never widens it) and fills bc. */
@@ -34,7 +32,7 @@ static void mask_init(tg__bcast *bc, const char *op, const tg_tensor *x, const t
     tg__bcast_init(bc, op, x, mask);
     int same = bc->ndim == x->ndim;
     for (int d = 0; same && d < x->ndim; d++)
-        same = bc->shape[4 - x->ndim + d] == x->shape[d];
+        same = bc->shape[d] == x->shape[d];
     TG_CHECK(same, op, "mask %s does not broadcast to x %s (it would widen x to %d dims)",
              TG_SHAPE_STR(mask), TG_SHAPE_STR(x), bc->ndim);
 }
@@ -91,7 +89,7 @@ static tg_tensor *sm_forward(tg_tape *tp, const char *opname, tg_op op, tg_tenso
     TG_OMP_FOR(x->size)
     for (int64_t r = 0; r < N; r++) {
         const float *m = md ? mask_row(&bc, md, r) : NULL;
-        int d = sm_row(x->data + r * C, m, md ? bc.bs[3] : 0, C, is_log, out->data + r * C);
+        int d = sm_row(x->data + r * C, m, md ? bc.bs[bc.ndim - 1] : 0, C, is_log, out->data + r * C);
         if (dead) dead[r] = (uint8_t)d;
     }
     tg_node *n = tg__record(tp, op, out, 1, &x);
