@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/image.h"
 #include "data/png.h"
 
 /* 5×7 glyphs, one byte per row, bit 4 = leftmost pixel. */
@@ -99,24 +100,6 @@ static void ramp(double t, double rgb[3]) {
     for (int c = 0; c < 3; c++) rgb[c] = anchor[k][c] + f * (anchor[k + 1][c] - anchor[k][c]);
 }
 
-/* Bilinear sample of map [gh, gw] at output pixel (y, x) of an H×W
- * upsampling, pixel centres aligned (align_corners=False), edges clamped. */
-static double upsample_at(const float *map, int gh, int gw, int H, int W, int y, int x) {
-    double sy = ((double)y + 0.5) * gh / H - 0.5, sx = ((double)x + 0.5) * gw / W - 0.5;
-    if (sy < 0) sy = 0;
-    if (sx < 0) sx = 0;
-    int y0 = (int)sy, x0 = (int)sx;
-    int y1 = y0 + 1 < gh ? y0 + 1 : gh - 1, x1 = x0 + 1 < gw ? x0 + 1 : gw - 1;
-    if (y0 > gh - 1) y0 = gh - 1;
-    if (x0 > gw - 1) x0 = gw - 1;
-    double fy = sy - y0, fx = sx - x0;
-    if (fy > 1) fy = 1;
-    if (fx > 1) fx = 1;
-    double top = map[y0 * gw + x0] * (1 - fx) + map[y0 * gw + x1] * fx;
-    double bot = map[y1 * gw + x0] * (1 - fx) + map[y1 * gw + x1] * fx;
-    return top * (1 - fy) + bot * fy;
-}
-
 static uint8_t to_byte(double v) {
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
 }
@@ -130,12 +113,14 @@ tg_status tg_plot_attention(const char *path, const float *image, int H, int W, 
     const int gap = 4, pw = W * zoom, ph = H * zoom, panels = 1 + n_maps;
     const int OW = panels * pw + (panels - 1) * gap, OH = ph;
     uint8_t *img = tg_xmalloc((size_t)OW * OH * 3);
+    float *up = tg_xmalloc((size_t)H * W * sizeof *up); /* a map upsampled to the image */
     memset(img, 255, (size_t)OW * OH * 3);
     for (int p = 0; p < panels; p++) {
         const float *map = p ? maps + (size_t)(p - 1) * grid_h * grid_w : NULL;
         double peak = 0;
         for (int i = 0; map && i < grid_h * grid_w; i++)
             if (map[i] > peak) peak = map[i];
+        if (map) tg_image_resize(map, grid_h, grid_w, 1, up, H, W);
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++) {
                 const float *px = image + ((size_t)y * W + x) * C;
@@ -143,7 +128,7 @@ tg_status tg_plot_attention(const char *path, const float *image, int H, int W, 
                 if (!map) {
                     for (int c = 0; c < 3; c++) rgb[c] = 255.0 * px[C == 1 ? 0 : c];
                 } else {
-                    ramp(peak > 0 ? upsample_at(map, grid_h, grid_w, H, W, y, x) / peak : 0, rgb);
+                    ramp(peak > 0 ? up[(size_t)y * W + x] / peak : 0, rgb);
                     for (int c = 0; c < 3; c++) rgb[c] = 0.6 * rgb[c] + 0.4 * 255.0 * gray;
                 }
                 for (int dy = 0; dy < zoom; dy++)
@@ -153,6 +138,7 @@ tg_status tg_plot_attention(const char *path, const float *image, int H, int W, 
             }
     }
     tg_status st = tg_png_write_rgb(path, img, OW, OH);
+    free(up);
     free(img);
     return st;
 }

@@ -23,8 +23,8 @@ tg_status tg_plot_heatmap(const char *path, const int64_t *counts, int rows, int
  * image: [H, W, C] floats in [0, 1], C = 1 (gray) or 3 (RGB), row-major.
  * maps: n_maps >= 0 maps of [grid_h, grid_w] non-negative weights (e.g. the
  * [CLS] token's attention over a grid of patches), each scaled to its own
- * maximum, upsampled bilinearly to H×W (pixel centres, as torch's
- * interpolate(align_corners=False)), coloured by an inferno-like ramp
+ * maximum, upsampled to H×W by tg_image_resize (bilinear, pixel centres
+ * as torch's interpolate(align_corners=False)), coloured by an inferno-like ramp
  * (black → purple → red → orange → pale yellow at the maximum) and blended
  * 60/40 with a gray copy of the image, so strokes stay visible.
  * Every panel is enlarged zoom >= 1 times (nearest neighbour) and panels are
