@@ -263,7 +263,7 @@ static void test_idx_train_and_bad_options(void **state) {
     snprintf(mj, sizeof mj, "%s", tu_tmp_path("idx.json"));
     assert_int_equal(run_vit(NULL, "train", "--data", "mnist", "--data-root", tu_tmpdir(), "--patch", "6",
                              "--d-model", "16", "--depth", "1", "--heads", "2", "--d-ff", "16", "--epochs", "6",
-                             "--batch-size", "16", "--lr", "3e-3", "--warmup", "5", "--pool", "mean", "--pos",
+                             "--batch-size", "16", "--lr", "3e-3", "--warmup", "5", "--augment", "0", "--pool", "mean", "--pos",
                              "sinusoidal", "--threads", "1", "--metrics-json", mj, NULL),
                      0);
     cJSON *m = read_json(mj);
@@ -350,7 +350,7 @@ static void test_real_mnist(void **state) {
     snprintf(mj, sizeof mj, "%s", tu_tmp_path("mnist.json"));
     assert_int_equal(run_vit(NULL, "train", "--data", "mnist", "--train-size", "6400", "--epochs", "2",
                              "--batch-size", "64", "--patch", "7", "--d-model", "32", "--depth", "2", "--heads", "2",
-                             "--d-ff", "64", "--lr", "3e-3", "--warmup", "20", "--threads", "2", "--metrics-json",
+                             "--d-ff", "64", "--lr", "3e-3", "--warmup", "20", "--augment", "0", "--threads", "2", "--metrics-json",
                              mj, NULL),
                      0);
     cJSON *m = read_json(mj);
