@@ -84,7 +84,7 @@ static void png_size(const char *path, int *w, int *h) {
 }
 
 /* The picture: (1 + n_maps) panels of W·zoom, 4-pixel gaps, H·zoom high;
- * gray and RGB images; an all-zero map (no peak) is allowed; an unwritable
+ * gray and RGB images; a constant (all-zero) map is allowed; an unwritable
  * path is an error status, not an abort. */
 static void test_plot_attention(void **state) {
     (void)state;

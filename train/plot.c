@@ -117,9 +117,11 @@ tg_status tg_plot_attention(const char *path, const float *image, int H, int W, 
     memset(img, 255, (size_t)OW * OH * 3);
     for (int p = 0; p < panels; p++) {
         const float *map = p ? maps + (size_t)(p - 1) * grid_h * grid_w : NULL;
-        double peak = 0;
-        for (int i = 0; map && i < grid_h * grid_w; i++)
-            if (map[i] > peak) peak = map[i];
+        double lo = map ? map[0] : 0, hi = lo; /* each map spans the whole ramp */
+        for (int i = 0; map && i < grid_h * grid_w; i++) {
+            if (map[i] < lo) lo = map[i];
+            if (map[i] > hi) hi = map[i];
+        }
         if (map) tg_image_resize(map, grid_h, grid_w, 1, up, H, W);
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++) {
@@ -128,7 +130,7 @@ tg_status tg_plot_attention(const char *path, const float *image, int H, int W, 
                 if (!map) {
                     for (int c = 0; c < 3; c++) rgb[c] = 255.0 * px[C == 1 ? 0 : c];
                 } else {
-                    ramp(peak > 0 ? up[(size_t)y * W + x] / peak : 0, rgb);
+                    ramp(hi > lo ? (up[(size_t)y * W + x] - lo) / (hi - lo) : 0, rgb);
                     for (int c = 0; c < 3; c++) rgb[c] = 0.6 * rgb[c] + 0.4 * 255.0 * gray;
                 }
                 for (int dy = 0; dy < zoom; dy++)

@@ -21,9 +21,9 @@ tg_status tg_plot_heatmap(const char *path, const int64_t *counts, int rows, int
 
 /* Where a model looks: the image, then one panel per map, side by side.
  * image: [H, W, C] floats in [0, 1], C = 1 (gray) or 3 (RGB), row-major.
- * maps: n_maps >= 0 maps of [grid_h, grid_w] non-negative weights (e.g. the
- * [CLS] token's attention over a grid of patches), each scaled to its own
- * maximum, upsampled to H×W by tg_image_resize (bilinear, pixel centres
+ * maps: n_maps >= 0 maps of [grid_h, grid_w] weights (e.g. the [CLS]
+ * token's attention over a grid of patches), each scaled from its own
+ * minimum (0) to its own maximum (1) — a constant map is all 0 — upsampled to H×W by tg_image_resize (bilinear, pixel centres
  * as torch's interpolate(align_corners=False)), coloured by an inferno-like ramp
  * (black → purple → red → orange → pale yellow at the maximum) and blended
  * 60/40 with a gray copy of the image, so strokes stay visible.
