@@ -72,17 +72,6 @@ static void test_rollout_product(void **state) {
     TU_EXPECT_DEATH(tg_attention_rollout(a, 0, N, r), "need n_layers >= 1");
 }
 
-/* Reads the width and height from a PNG's IHDR chunk. */
-static void png_size(const char *path, int *w, int *h) {
-    size_t n;
-    unsigned char *b = (unsigned char *)tu_slurp(path, &n);
-    assert_non_null(b);
-    assert_true(n > 24 && !memcmp(b + 1, "PNG", 3) && !memcmp(b + 12, "IHDR", 4));
-    *w = (b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19];
-    *h = (b[20] << 24) | (b[21] << 16) | (b[22] << 8) | b[23];
-    free(b);
-}
-
 /* The picture: (1 + n_maps) panels of W·zoom, 4-pixel gaps, H·zoom high;
  * gray and RGB images; a constant (all-zero) map is allowed; an unwritable
  * path is an error status, not an abort. */
@@ -98,11 +87,11 @@ static void test_plot_attention(void **state) {
     for (int i = 0; i < GH * GW; i++) maps[GH * GW + i] = 0.0f;
     int w, h;
     assert_int_equal(tg_plot_attention(tu_tmp_path("gray.png"), gray, H, W, 1, maps, 2, GH, GW, 3), TG_OK);
-    png_size(tu_tmp_path("gray.png"), &w, &h);
+    tu_png_size(tu_tmp_path("gray.png"), &w, &h);
     assert_int_equal(w, 3 * W * 3 + 2 * 4);
     assert_int_equal(h, H * 3);
     assert_int_equal(tg_plot_attention(tu_tmp_path("rgb.png"), rgb, H, W, 3, maps, 1, GH, GW, 1), TG_OK);
-    png_size(tu_tmp_path("rgb.png"), &w, &h);
+    tu_png_size(tu_tmp_path("rgb.png"), &w, &h);
     assert_int_equal(w, 2 * W + 4);
     assert_int_equal(h, H);
     assert_int_not_equal(tg_plot_attention(tu_tmp_path("no/such/dir/x.png"), gray, H, W, 1, maps, 1, GH, GW, 1),

@@ -93,16 +93,6 @@ static double json_number(const cJSON *j, const char *key) {
     return v->valuedouble;
 }
 
-static void png_size(const char *path, int *w, int *h) {
-    size_t n;
-    unsigned char *b = (unsigned char *)tu_slurp(path, &n);
-    if (!b) fail_msg("%s was not written", path);
-    assert_true(n > 24 && !memcmp(b + 12, "IHDR", 4));
-    *w = (b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19];
-    *h = (b[20] << 24) | (b[21] << 16) | (b[22] << 8) | b[23];
-    free(b);
-}
-
 static int count_lines(const char *path) {
     char *t = tu_slurp(path, NULL);
     assert_non_null(t);
@@ -162,7 +152,7 @@ static void test_folder_train_eval_predict_attention(void **state) {
     assert_non_null(strstr(text, "bar_left"));
     free(text);
     int w, h;
-    png_size(conf, &w, &h);
+    tu_png_size(conf, &w, &h);
     assert_true(w > 3 * 24 && h > 3 * 24);
 
     /* predict: a fresh image of each class, at another size (resized to 16×16) */
@@ -211,7 +201,7 @@ static void test_folder_train_eval_predict_attention(void **state) {
     for (int i = 0; i < 3; i++) {
         char p[1200];
         snprintf(p, sizeof p, "%s/attention_%05d.png", attn, i);
-        png_size(p, &w, &h);
+        tu_png_size(p, &w, &h);
         assert_int_equal(w, 3 * SIDE * 2 + 2 * 4); /* image | last layer | rollout */
         assert_int_equal(h, SIDE * 2);
     }
