@@ -5,6 +5,7 @@
 #   make bench        run the benchmarks (shared/bench/WORKLOADS.md)
 #   make demo         the main job (README.md)
 #   make demo-translate  fra->eng translation vs PyTorch (docs/translate.md)
+#   make demo-vit     the Vision Transformer on MNIST (docs/vit.md)
 #   make data         place the datasets in ./data (DATA_MIRROR or download)
 #   make deps         apt-get install the Debian packages that are missing
 #   make install PREFIX=/usr/local
@@ -120,6 +121,13 @@ demo-translate:
 	@$(MAKE) --no-print-directory -j2 lib examples
 	@$(MAKE) --no-print-directory data
 	@sh examples/translate/demo.sh $(BUILD)
+# The ViT on MNIST (docs/vit.md): build, place the data, train the default
+# model, evaluate on the test set, draw attention maps of a few test digits.
+.PHONY: demo-vit
+demo-vit:
+	@$(MAKE) --no-print-directory -j2 lib examples
+	@$(MAKE) --no-print-directory data
+	@sh examples/vit/demo.sh $(BUILD)
 
 data:
 	@DATA_MIRROR="$(DATA_MIRROR)" sh scripts/fetch_data.sh

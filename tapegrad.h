@@ -20,6 +20,7 @@
 #include "nn/transformer.h" /* encoder and decoder blocks */
 #include "nn/vit.h"         /* patch embedding, the Vision Transformer */
 #include "nn/decode.h"      /* KV cache, greedy decoding, beam search */
+#include "nn/rollout.h"     /* attention rollout (Abnar & Zuidema 2020) */
 
 #include "optim/optim.h"    /* SGD, Adam/AdamW, schedules, clipping */
 

@@ -274,12 +274,34 @@ static void test_cli(void **state) {
     }
 }
 
+/* Positional arguments anywhere among the options, "--" ending the options,
+ * the maximum enforced; tg_cli_parse itself still rejects them. */
+static void test_cli_positional(void **state) {
+    (void)state;
+    int k = 5;
+    const tg_cli_opt opts[] = {{"top", TG_CLI_INT, &k, "classes to show"}};
+    const char *pos[3];
+    int n = -1;
+    char *argv[] = {"p", "a.png", "--top", "3", "b.png", "--", "--c.png"};
+    assert_int_equal(tg_cli_parse_positional(7, argv, opts, 1, NULL, pos, 3, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(k, 3);
+    assert_string_equal(pos[0], "a.png");
+    assert_string_equal(pos[1], "b.png");
+    assert_string_equal(pos[2], "--c.png");
+    assert_int_equal(tg_cli_parse_positional(7, argv, opts, 1, NULL, pos, 2, &n), TG_ERR_ARG);
+    assert_non_null(strstr(tg_last_error(), "too many arguments: at most 2"));
+    assert_int_equal(tg_cli_parse(5, argv, opts, 1, NULL), TG_ERR_ARG);
+    assert_non_null(strstr(tg_last_error(), "unexpected argument 'a.png'"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_permutation),   cmocka_unit_test(test_batcher),
         cmocka_unit_test(test_count_correct), cmocka_unit_test(test_early_stop),
         cmocka_unit_test(test_progress_text), cmocka_unit_test(test_csv_log),
         cmocka_unit_test(test_metrics_json),  cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_cli_positional),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

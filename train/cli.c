@@ -61,16 +61,35 @@ static int set_value(const tg_cli_opt *o, const char *v) {
 }
 
 int tg_cli_parse(int argc, char **argv, const tg_cli_opt *opts, int n_opts, const char *about) {
+    return tg_cli_parse_positional(argc, argv, opts, n_opts, about, NULL, 0, NULL);
+}
+
+int tg_cli_parse_positional(int argc, char **argv, const tg_cli_opt *opts, int n_opts, const char *about,
+                            const char **positional, int max_positional, int *n_positional) {
     TG_CHECK(argc >= 0 && (argc == 0 || argv) && (opts || n_opts == 0), "tg_cli_parse",
              "bad arguments");
+    TG_CHECK(max_positional >= 0 && (max_positional == 0 || (positional && n_positional)), "tg_cli_parse",
+             "positional arguments need an array and a count");
+    if (n_positional) *n_positional = 0;
+    int only_positional = 0; /* after "--" */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (!only_positional && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
             tg_cli_help(stdout, argv[0], opts, n_opts, about);
             return 1;
         }
-        if (strncmp(a, "--", 2) != 0)
-            return tg_set_error(TG_ERR_ARG, "unexpected argument '%s' (options are --name value; see --help)", a);
+        if (!only_positional && max_positional > 0 && strcmp(a, "--") == 0) {
+            only_positional = 1;
+            continue;
+        }
+        if (only_positional || strncmp(a, "--", 2) != 0) {
+            if (max_positional == 0)
+                return tg_set_error(TG_ERR_ARG, "unexpected argument '%s' (options are --name value; see --help)", a);
+            if (*n_positional >= max_positional)
+                return tg_set_error(TG_ERR_ARG, "too many arguments: at most %d besides the options", max_positional);
+            positional[(*n_positional)++] = a;
+            continue;
+        }
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t nl = eq ? (size_t)(eq - name) : strlen(name);
         const tg_cli_opt *o = NULL;

@@ -49,6 +49,14 @@ typedef struct tg_cli_opt {
  * 'ten'", "unknown option '--epoch' (see --help)", "--lr: missing value")
  * otherwise — destinations parsed before the error keep their new values. */
 int tg_cli_parse(int argc, char **argv, const tg_cli_opt *opts, int n_opts, const char *about);
+/* The same, also accepting up to max_positional arguments that are not
+ * options (file names, say) anywhere on the line, in order, into
+ * positional[0..*n_positional) (pointers into argv); after "--" every
+ * argument is positional.  More than max_positional is TG_ERR_ARG "too many
+ * arguments: at most N besides the options".  With max_positional 0 this is
+ * tg_cli_parse (positional and n_positional may then be NULL). */
+int tg_cli_parse_positional(int argc, char **argv, const tg_cli_opt *opts, int n_opts, const char *about,
+                            const char **positional, int max_positional, int *n_positional);
 /* Prints the help text shown by --help. */
 void tg_cli_help(FILE *f, const char *prog, const tg_cli_opt *opts, int n_opts, const char *about);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/image.h"
 #include "data/png.h"
 
 /* 5×7 glyphs, one byte per row, bit 4 = leftmost pixel. */
@@ -83,6 +84,63 @@ tg_status tg_plot_heatmap(const char *path, const int64_t *counts, int rows, int
     }
     for (int j = 0; col_labels && j < cols; j++) draw_text(img, W, H, left + j * cell + 10, 4, col_labels[j], 1);
     tg_status st = tg_png_write_rgb(path, img, W, H);
+    free(img);
+    return st;
+}
+
+/* ---- attention maps ------------------------------------------------------ */
+
+/* An inferno-like ramp: 5 anchors at t = 0, ¼, ½, ¾, 1, linear between. */
+static void ramp(double t, double rgb[3]) {
+    static const double anchor[5][3] = {
+        {0, 0, 4}, {87, 16, 110}, {188, 55, 84}, {249, 142, 9}, {252, 255, 164}};
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    int k = t >= 1 ? 3 : (int)(t * 4);
+    double f = t * 4 - k;
+    for (int c = 0; c < 3; c++) rgb[c] = anchor[k][c] + f * (anchor[k + 1][c] - anchor[k][c]);
+}
+
+static uint8_t to_byte(double v) {
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+}
+
+tg_status tg_plot_attention(const char *path, const float *image, int H, int W, int C,
+                            const float *maps, int n_maps, int grid_h, int grid_w, int zoom) {
+    const char *op = "tg_plot_attention";
+    TG_CHECK(path && image && (maps || n_maps == 0), op, "NULL path, image or maps");
+    TG_CHECK(H > 0 && W > 0 && (C == 1 || C == 3) && n_maps >= 0 && grid_h > 0 && grid_w > 0 && zoom >= 1, op,
+             "bad sizes: image %d x %d x %d, %d maps of %d x %d, zoom %d", H, W, C, n_maps, grid_h, grid_w, zoom);
+    const int gap = 4, pw = W * zoom, ph = H * zoom, panels = 1 + n_maps;
+    const int OW = panels * pw + (panels - 1) * gap, OH = ph;
+    uint8_t *img = tg_xmalloc((size_t)OW * OH * 3);
+    float *up = tg_xmalloc((size_t)H * W * sizeof *up); /* a map upsampled to the image */
+    memset(img, 255, (size_t)OW * OH * 3);
+    for (int p = 0; p < panels; p++) {
+        const float *map = p ? maps + (size_t)(p - 1) * grid_h * grid_w : NULL;
+        double lo = map ? map[0] : 0, hi = lo; /* each map spans the whole ramp */
+        for (int i = 0; map && i < grid_h * grid_w; i++) {
+            if (map[i] < lo) lo = map[i];
+            if (map[i] > hi) hi = map[i];
+        }
+        if (map) tg_image_resize(map, grid_h, grid_w, 1, up, H, W);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                const float *px = image + ((size_t)y * W + x) * C;
+                double rgb[3], gray = C == 1 ? px[0] : 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2];
+                if (!map) {
+                    for (int c = 0; c < 3; c++) rgb[c] = 255.0 * px[C == 1 ? 0 : c];
+                } else {
+                    ramp(hi > lo ? (up[(size_t)y * W + x] - lo) / (hi - lo) : 0, rgb);
+                    for (int c = 0; c < 3; c++) rgb[c] = 0.6 * rgb[c] + 0.4 * 255.0 * gray;
+                }
+                for (int dy = 0; dy < zoom; dy++)
+                    for (int dx = 0; dx < zoom; dx++)
+                        put(img, OW, p * (pw + gap) + x * zoom + dx, y * zoom + dy, to_byte(rgb[0]),
+                            to_byte(rgb[1]), to_byte(rgb[2]));
+            }
+    }
+    tg_status st = tg_png_write_rgb(path, img, OW, OH);
+    free(up);
     free(img);
     return st;
 }

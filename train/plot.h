@@ -1,6 +1,7 @@
 /* train/plot.h — small figures written as PNG (via data/png.h).
  *
  *   tg_plot_heatmap("confusion.png", counts, 17, 17, names, names);
+ *   tg_plot_attention("attn.png", image, 28, 28, 1, maps, 2, 7, 7, 4);
  */
 #ifndef TG_TRAIN_PLOT_H
 #define TG_TRAIN_PLOT_H
@@ -17,5 +18,19 @@
  * Errors: as tg_png_write_rgb (TG_ERR_IO with the path). */
 tg_status tg_plot_heatmap(const char *path, const int64_t *counts, int rows, int cols,
                           const char *const *row_labels, const char *const *col_labels);
+
+/* Where a model looks: the image, then one panel per map, side by side.
+ * image: [H, W, C] floats in [0, 1], C = 1 (gray) or 3 (RGB), row-major.
+ * maps: n_maps >= 0 maps of [grid_h, grid_w] weights (e.g. the [CLS]
+ * token's attention over a grid of patches), each scaled from its own
+ * minimum (0) to its own maximum (1) — a constant map is all 0 — upsampled to H×W by tg_image_resize (bilinear, pixel centres
+ * as torch's interpolate(align_corners=False)), coloured by an inferno-like ramp
+ * (black → purple → red → orange → pale yellow at the maximum) and blended
+ * 60/40 with a gray copy of the image, so strokes stay visible.
+ * Every panel is enlarged zoom >= 1 times (nearest neighbour) and panels are
+ * separated by 4 white pixels.  Errors: as tg_png_write_rgb (TG_ERR_IO with
+ * the path); bad sizes or NULL pointers abort. */
+tg_status tg_plot_attention(const char *path, const float *image, int H, int W, int C,
+                            const float *maps, int n_maps, int grid_h, int grid_w, int zoom);
 
 #endif

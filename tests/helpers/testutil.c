@@ -117,3 +117,13 @@ char *tu_slurp(const char *path, size_t *n) {
     if (n) *n = (size_t)len;
     return b;
 }
+
+void tu_png_size(const char *path, int *width, int *height) {
+    size_t n;
+    unsigned char *b = (unsigned char *)tu_slurp(path, &n);
+    if (!b) fail_msg("%s was not written", path);
+    if (!(n > 24 && !memcmp(b + 1, "PNG", 3) && !memcmp(b + 12, "IHDR", 4))) fail_msg("%s is not a PNG file", path);
+    *width = (b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19];
+    *height = (b[20] << 24) | (b[21] << 16) | (b[22] << 8) | b[23];
+    free(b);
+}

@@ -60,5 +60,8 @@ int tu_tmpdir_teardown(void **state); /* cmocka group teardown: rm -rf it (nftw)
 const char *tu_tmpdir(void);          /* its path */
 const char *tu_tmp_path(const char *file);   /* "<tmpdir>/file", valid for 3 more calls */
 char *tu_slurp(const char *path, size_t *n); /* whole file + NUL; length in *n if n; caller frees */
+/* Width and height from a PNG file's IHDR chunk; fails the test if path is
+ * not a PNG. */
+void tu_png_size(const char *path, int *width, int *height);
 
 #endif
