@@ -3,10 +3,12 @@
 # training step (build/bench_vit) beside the same model in PyTorch
 # (bench/vit_torch.py, Debian's python3-torch via /usr/bin/python3), at 1 and
 # 2 threads, each configuration in its own process (so each peak RSS is its
-# own), one after the other.  PyTorch runs twice: plain, and with
-# GOMP_SPINCOUNT=10000 OPENBLAS_THREAD_TIMEOUT=4 (its OpenMP and OpenBLAS
-# thread pools spin against each other on 2 cores).  Prints every run's line
-# and a table of ratios tapegrad / PyTorch (below 1: tapegrad is faster or
+# own), one after the other.  Each runs twice: plain, and with
+# GOMP_SPINCOUNT=10000 OPENBLAS_THREAD_TIMEOUT=4 ("spin": PyTorch's OpenMP and
+# OpenBLAS thread pools spin against each other on 2 cores; on a loaded
+# machine libgomp's spinning also costs tapegrad, so both get the same
+# setting).  Prints every run's line and a table of ratios tapegrad /
+# PyTorch, plain to plain and spin to spin (below 1: tapegrad is faster or
 # smaller).
 #
 #   sh bench/vit.sh [BUILD_DIR] [STEPS]      (make bench; defaults build, 20)
@@ -32,45 +34,49 @@ run() { # label, command...: runs it, echoes its lines, keeps its RESULT line
   echo "$line" | grep '^RESULT' | sed "s/^RESULT/RESULT label=$label/" >> "$out"
 }
 
+SPIN="GOMP_SPINCOUNT=10000 OPENBLAS_THREAD_TIMEOUT=4"
 echo "== W2/W3 ViT training step: median of $STEPS steps after 3 warm-up (machine shared: see docs/results.md)"
 for w in $WORKLOADS; do
   for t in $THREADS; do
     run tapegrad env OMP_NUM_THREADS=$t "$BUILD/bench_vit" --workload "$w" --threads "$t" --steps "$STEPS"
+    run tapegrad_spin env OMP_NUM_THREADS=$t $SPIN \
+      "$BUILD/bench_vit" --workload "$w" --threads "$t" --steps "$STEPS"
     if [ $have_torch = 1 ]; then
       run torch env OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t MKL_NUM_THREADS=$t \
         "$PY" bench/vit_torch.py --workload "$w" --threads "$t" --steps "$STEPS"
-      run torch_spin env OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t MKL_NUM_THREADS=$t \
-        GOMP_SPINCOUNT=10000 OPENBLAS_THREAD_TIMEOUT=4 \
+      run torch_spin env OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t MKL_NUM_THREADS=$t $SPIN \
         "$PY" bench/vit_torch.py --workload "$w" --threads "$t" --steps "$STEPS"
     fi
   done
 done
 
-# Table: one row per (workload, threads); ratios against both torch runs.
+# Table: two rows (plain, spin) per (workload, threads).
 awk '
   /^RESULT/ {
     delete f
     for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
     k = f["workload"] " " f["threads"]
     if (!(k in seen)) { seen[k] = 1; order[++n] = k }
-    ms[k, f["label"]] = f["ms"]; ips[k, f["label"]] = f["images_per_s"]
-    rss[k, f["label"]] = f["rss_mib"]
-    if (f["label"] == "tapegrad") { gf[k] = f["gflops"]; pk[k] = f["peak_gflops"] }
+    L = f["label"]
+    ms[k, L] = f["ms"]; ips[k, L] = f["images_per_s"]; rss[k, L] = f["rss_mib"]
+    gf[k, L] = f["gflops"]; pk[k, L] = f["peak_gflops"]
   }
   function ratio(a, b) { return (a != "" && b != "" && b > 0) ? sprintf("%.2f", a / b) : "-" }
   END {
-    printf "\n%-4s %3s | %10s %9s %8s %6s | %10s %10s %8s %8s | %6s %6s %6s %6s\n",
-      "W", "thr", "tg ms", "tg img/s", "tg MiB", "GF/s", "torch ms", "spin ms", "torch MiB", "spin MiB",
-      "t/torch", "t/spin", "rss/t", "rss/s"
+    printf "\n%-3s %3s %5s | %9s %8s %7s %12s | %9s %8s %7s | %5s %5s\n",
+      "W", "thr", "env", "tg ms", "tg img/s", "tg MiB", "GF/s / peak", "torch ms", "img/s", "MiB",
+      "time", "rss"
     for (i = 1; i <= n; i++) {
       k = order[i]; split(k, p, " ")
-      printf "%-4s %3s | %10s %9s %8s %6s | %10s %10s %8s %8s | %6s %6s %6s %6s\n", p[1], p[2],
-        ms[k, "tapegrad"], ips[k, "tapegrad"], rss[k, "tapegrad"],
-        (gf[k] != "" ? sprintf("%s/%s", gf[k], pk[k]) : "-"),
-        ms[k, "torch"], ms[k, "torch_spin"], rss[k, "torch"], rss[k, "torch_spin"],
-        ratio(ms[k, "tapegrad"], ms[k, "torch"]), ratio(ms[k, "tapegrad"], ms[k, "torch_spin"]),
-        ratio(rss[k, "tapegrad"], rss[k, "torch"]), ratio(rss[k, "tapegrad"], rss[k, "torch_spin"])
+      for (s = 0; s < 2; s++) {
+        a = s ? "tapegrad_spin" : "tapegrad"; b = s ? "torch_spin" : "torch"
+        g = gf[k, a] != "" ? gf[k, a] "/" pk[k, a] : "-"
+        printf "%-3s %3s %5s | %9s %8s %7s %12s | %9s %8s %7s | %5s %5s\n", p[1], p[2],
+          s ? "spin" : "plain", ms[k, a], ips[k, a], rss[k, a], g,
+          ms[k, b], ips[k, b], rss[k, b], ratio(ms[k, a], ms[k, b]), ratio(rss[k, a], rss[k, b])
+      }
     }
-    print "GF/s: achieved model GFLOP/s / tg_sgemm 1024^3 GFLOP/s measured in the same process."
-    print "t/torch, t/spin: tapegrad ms / PyTorch ms (plain, spin-limited); rss/t, rss/s: peak RSS ratios."
+    print "env spin: GOMP_SPINCOUNT=10000 (and OPENBLAS_THREAD_TIMEOUT=4) for both implementations."
+    print "GF/s / peak: achieved model GFLOP/s / tg_sgemm 1024^3 GFLOP/s measured in the same process."
+    print "time, rss: tapegrad / PyTorch ms per step and peak RSS (below 1: tapegrad faster / smaller)."
   }' "$out"
