@@ -218,11 +218,6 @@ static void test_attention_qkv_equals_split(void **state) {
     free(allowed);
 }
 
-static int with_params(tg_tensor **in, int n, const tg_params *ps) {
-    for (int i = 0; i < ps->n; i++) in[n + i] = ps->t[i];
-    return n + ps->n;
-}
-
 /* See tests/test_nn.c: float32 through several GEMMs and softmaxes wants a
  * larger step; a random subset of each input keeps the test fast. */
 static const tg_gradcheck_opts DEEP = {.h = 1e-2, .tol = 1e-2, .floor = 1e-2, .max_per_input = 48, .seed = 1};
@@ -263,9 +258,9 @@ static void test_vit_block_gradcheck(void **state) {
     tg_tensor *in[16] = {x};
     block_user u = {&blk, NULL};
     TU_GRADCHECK("ViT block (timm names, packed qkv): x and 12 parameters", block_fn,
-                 with_params(in, 1, &ps), in, &u, &DEEP);
+                 tu_with_params(in, 1, &ps), in, &u, &DEEP);
     blk.self_attn.use_composed = 1;
-    TU_GRADCHECK("ViT block, composed attention", block_fn, with_params(in, 1, &ps), in, &u, &DEEP);
+    TU_GRADCHECK("ViT block, composed attention", block_fn, tu_with_params(in, 1, &ps), in, &u, &DEEP);
     tg_tensor_free(x);
     tg_params_free(&ps);
 }
@@ -438,7 +433,7 @@ static void test_vit_gradcheck(void **state) {
         tg_tensor *x = tu_randn_grad(&rng, TG_SHAPE(2, 8, 12, 3));
         tg_tensor *in[64] = {x};
         vit_user u = {&m};
-        TU_GRADCHECK(cases[k].name, vit_fn, with_params(in, 1, &ps), in, &u, &DEEP);
+        TU_GRADCHECK(cases[k].name, vit_fn, tu_with_params(in, 1, &ps), in, &u, &DEEP);
         tg_tensor_free(x);
         tg_vit_free(&m);
         tg_params_free(&ps);
