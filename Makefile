@@ -107,6 +107,7 @@ test: $(TEST_BIN)
 
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+	@sh bench/vit.sh $(BUILD)
 
 # The main job (README): build, place the data, train the POS tagger within
 # the time budget (TIME_BUDGET seconds, default 420), evaluate, tag a sentence.

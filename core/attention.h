@@ -88,6 +88,17 @@ tg_tensor *tg_attn_mask_tensor(tg_tape *tp, const tg_attn_mask *m, int B, int Lq
 tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, int n_heads,
                         float scale, const tg_attn_mask *mask, float *weights_out);
 
+/* The same for self-attention with Q, K, V packed in one tensor, as one
+ * [C, 3C] projection makes them (timm's Attention.qkv): qkv [B, L, 3·H·D],
+ * columns 0…C−1 Q, C…2C−1 K, 2C…3C−1 V (C = H·D, head h of each at columns
+ * h·D … h·D+D−1 of its block) -> o [B, L, H·D].  Reads the three blocks in
+ * place (row stride 3C) and writes their gradients into qkv's gradient: no
+ * split copies.  Same numbers as tg_attention on the three column slices,
+ * bit for bit (tests/test_vit.c).  Errors: qkv not [B, L, 3·H·D], mask
+ * window < 0, abort. */
+tg_tensor *tg_attention_qkv(tg_tape *tp, tg_tensor *qkv, int n_heads, float scale,
+                            const tg_attn_mask *mask, float *weights_out);
+
 /* Checks the arguments shared by tg_attention and tg_attention_composed
  * (shapes of q, k, v, n_heads, the mask's window); aborts naming op. */
 void tg__attention_check(const char *op, const tg_tensor *q, const tg_tensor *k,

@@ -42,6 +42,14 @@ tg_tensor *tg_add_scalar(tg_tape *tp, tg_tensor *x, float c);
 tg_tensor *tg_matmul(tg_tape *tp, tg_tensor *a, tg_tensor *b, int trans_a,
                      int trans_b);
 
+/* ---- affine map of a Linear layer (core/ops/affine.c) --------------------
+ * y[..., out] = x[..., in] · Wᵀ + b, W [out, in], b [out] or NULL: one tape
+ * node and one output tensor, bit-identical to tg_add(tg_matmul(x, W, 0, 1),
+ * b) (the same float operations in the same order).
+ * Backward: dx = dy W, dW = dyᵀ x, db = Σ_rows dy.
+ * Errors: W not [out, in] or b not [out] aborts. */
+tg_tensor *tg_affine(tg_tape *tp, tg_tensor *x, tg_tensor *w, tg_tensor *b);
+
 /* ---- shape ops (core/ops/shape.c) ----------------------------------------
  * transpose: [..., M, N] -> [..., N, M] (a copy).
  * permute: any axis order: y dim k is x dim perm[k] (perm: x->ndim ints, a

@@ -23,8 +23,16 @@ typedef struct chunk {
 #define CHUNK_HDR ((sizeof(chunk) + 63) & ~(size_t)63)
 #define ALIGN 64
 
+/* A gradient buffer the sweep is done with, kept for reuse (the header
+ * lives in the buffer itself: every arena block is >= 64 bytes). */
+typedef struct free_grad {
+    struct free_grad *next;
+    size_t bytes;
+} free_grad;
+
 struct tg_tape {
     chunk *first, *cur;
+    free_grad *free_grads; /* reusable activation gradients of the current sweep */
     size_t used, peak, reserved, limit;
     long heap_allocs;
     tg_node *nodes;
@@ -34,6 +42,7 @@ struct tg_tape {
     int profile, op_open, in_sweep;
     double op_begin;       /* when the op being computed made its first allocation */
     size_t op_bytes;       /* what it has allocated since */
+    int keep_grads; /* 1: the sweep keeps every activation gradient */
 };
 
 static double now_seconds(void) {
@@ -165,6 +174,12 @@ int tg_tape_set_profile(tg_tape *tp, int enabled) {
     int old = tp->profile;
     tp->profile = enabled != 0;
     tp->op_open = 0;
+    return old;
+}
+
+int tg_tape_set_keep_grads(tg_tape *tp, int keep) {
+    int old = tp->keep_grads;
+    tp->keep_grads = keep != 0;
     return old;
 }
 
@@ -333,10 +348,28 @@ static tg_status check_gradients(const tg_tape *tp) {
     return TG_OK;
 }
 
-static tg_status sweep(tg_tape *tp, tg_tensor *out, const char *op) {
-    TG_CHECK(out->node >= 0 && out->node < tp->n_nodes && tp->nodes[out->node].out == out, op,
-             "the output was not produced by a recorded node of this tape (recording off, no "
-             "input requires grad, or another tape)");
+/* A zeroed gradient buffer of `bytes`: a recycled one of exactly that size
+ * when there is one, else new arena memory. */
+static float *grad_alloc(tg_tape *tp, size_t bytes) {
+    for (free_grad **p = &tp->free_grads; *p; p = &(*p)->next)
+        if ((*p)->bytes == bytes) {
+            float *g = (float *)*p;
+            *p = (*p)->next;
+            memset(g, 0, bytes);
+            return g;
+        }
+    float *g = tg_tape_alloc(tp, bytes);
+    memset(g, 0, bytes);
+    return g;
+}
+
+/* The reverse sweep from out.  With recycle, the gradient of each node's
+ * output is handed back for reuse once that node's backward has run (no
+ * later step of the sweep reads it: every consumer of the output is a later
+ * node, already swept), so the sweep holds the gradients of one "frontier"
+ * of the graph at a time instead of all of them; those grads are left NULL. */
+static void run_sweep(tg_tape *tp, tg_tensor *out, int recycle) {
+    tp->free_grads = NULL;
     for (int i = out->node; i >= 0; i--) {
         tg_node *n = &tp->nodes[i];
         if (n->out != out) n->out->grad = NULL; /* forget an earlier sweep's gradients */
@@ -349,18 +382,49 @@ static tg_status sweep(tg_tape *tp, tg_tensor *out, const char *op) {
         size_t used0 = tp->used;
         for (int j = 0; j < n->n_in; j++) {
             tg_tensor *x = n->in[j];
-            if ((x->flags & TG_REQUIRES_GRAD) && !x->grad) {
-                x->grad = tg_tape_alloc(tp, (size_t)x->size * sizeof(float));
-                memset(x->grad, 0, (size_t)x->size * sizeof(float));
-            }
+            if ((x->flags & TG_REQUIRES_GRAD) && !x->grad)
+                x->grad = grad_alloc(tp, (size_t)x->size * sizeof(float));
         }
         op_backward[n->op](tp, n);
         if (tp->profile) {
             n->bwd_seconds = now_seconds() - t0;
             n->bwd_bytes = tp->used - used0;
         }
+        if (recycle && n->out != out) {
+            size_t bytes = (size_t)n->out->size * sizeof(float);
+            free_grad *f = (free_grad *)n->out->grad;
+            f->bytes = bytes;
+            f->next = tp->free_grads;
+            tp->free_grads = f;
+            n->out->grad = NULL;
+        }
     }
+    tp->free_grads = NULL;
     tp->in_sweep = 0;
+}
+
+/* 1 when some leaf that the nodes read holds a non-finite gradient. */
+static int leaves_nonfinite(const tg_tape *tp) {
+    for (int i = 0; i < tp->n_nodes; i++) {
+        const tg_node *n = &tp->nodes[i];
+        for (int j = 0; j < n->n_in; j++) {
+            const tg_tensor *x = n->in[j];
+            if (x->node < 0 && x->grad && first_nonfinite(x->grad, x->size) >= 0) return 1;
+        }
+    }
+    return 0;
+}
+
+static tg_status sweep(tg_tape *tp, tg_tensor *out, const char *op) {
+    TG_CHECK(out->node >= 0 && out->node < tp->n_nodes && tp->nodes[out->node].out == out, op,
+             "the output was not produced by a recorded node of this tape (recording off, no "
+             "input requires grad, or another tape)");
+    run_sweep(tp, out, !tp->keep_grads);
+    if (!leaves_nonfinite(tp)) return TG_OK;
+    /* Rare: find the op that made the non-finite gradient.  That needs every
+     * activation gradient, so sweep once more keeping them all (the leaves'
+     * gradients are not usable anyway). */
+    run_sweep(tp, out, 0);
     return check_gradients(tp);
 }
 

@@ -37,7 +37,7 @@
     X(sum) X(mean) X(sum_last) X(mean_last) X(max)                                  \
     X(exp) X(log) X(tanh) X(sigmoid) X(relu) X(leaky_relu) X(elu) X(gelu)    \
     X(softmax) X(log_softmax) X(cross_entropy) X(layernorm) X(embedding)     \
-    X(dropout) X(attention) X(patchify) X(custom)
+    X(dropout) X(attention) X(patchify) X(affine) X(custom)
 
 typedef enum {
 #define TG__OP_ENUM(name) TG_OP_##name,
@@ -81,6 +81,13 @@ void tg_tape_reset(tg_tape *tp);
 int tg_tape_set_grad(tg_tape *tp, int enabled);
 int tg_tape_grad_enabled(const tg_tape *tp);
 
+/* Activation gradients after tg_backward: 0 (default) releases each for
+ * reuse within the sweep once its node has run (memory of a few gradients
+ * instead of all), leaving its grad NULL; 1 keeps them all (to inspect or
+ * print them; torch's retain_grad on every tensor).  Returns the previous
+ * setting. */
+int tg_tape_set_keep_grads(tg_tape *tp, int keep);
+
 /* Training mode (default 1): dropout is active; 0 makes dropout the
  * identity (evaluation).  Returns the previous setting. */
 int tg_tape_set_training(tg_tape *tp, int training);
@@ -112,7 +119,11 @@ void *tg_tape_alloc(tg_tape *tp, size_t bytes);
  * whose output has a gradient adds (+=) into its inputs' gradients
  * (gradients of activations are allocated zeroed on first use; parameters'
  * gradients accumulate into their long-lived buffers — zero them before the
- * step).  Several sweeps on one tape are independent: each starts from fresh
+ * step).  Only leaves (tensors no node produced: parameters, inputs) and
+ * `loss` keep their gradients after the sweep: an activation's gradient is
+ * released for reuse as soon as the node that produced it has run its
+ * backward, and its grad pointer is NULL afterwards (as torch keeps .grad
+ * of leaves only), unless tg_tape_set_keep_grads(tp, 1).  Several sweeps on one tape are independent: each starts from fresh
  * activation gradients, and leaves add up (two losses: two calls, or one
  * call on their sum).  Returns TG_OK, or TG_ERR_NONFINITE when the loss or a parameter
  * gradient is NaN/Inf, with a message naming the first node that produced a

@@ -120,10 +120,20 @@ tg_tensor *tg_mha_forward(tg_tape *tp, tg_mha *m, tg_tensor *x_q, tg_tensor *x_k
              (m->packed ? m->qkv.weight : m->w_q.weight)->name, TG_SHAPE_STR(x_q),
              TG_SHAPE_STR(x_kv), C, C);
     tg_tensor *Q, *K, *V;
-    if (m->packed) { /* [Q K V] = x W_qkvᵀ + b_qkv: one GEMM, then the three column blocks */
+    float scale = 1.0f / sqrtf((float)m->head_dim);
+    int B = x_q->shape[0], Lq = x_q->shape[1], Lk = x_kv->shape[1], H = m->n_heads;
+    m->weights = NULL;
+    if (m->packed) { /* [Q K V] = x W_qkvᵀ + b_qkv: one GEMM */
         TG_CHECK(x_kv == x_q, op, "%s: a packed Q/K/V projection is self-attention only",
                  m->qkv.weight->name);
-        tg_tensor *qkv = tg_linear_forward(tp, &m->qkv, x_q), *parts[3];
+        tg_tensor *qkv = tg_linear_forward(tp, &m->qkv, x_q);
+        if (!m->use_composed) { /* the fused kernel reads the three blocks in place */
+            if (m->store_weights) m->weights = tg_tape_tensor(tp, TG_SHAPE(B, H, Lq, Lk));
+            tg_tensor *O = tg_attention_qkv(tp, qkv, H, scale, mask,
+                                            m->weights ? m->weights->data : NULL);
+            return tg_linear_forward(tp, &m->w_o, O);
+        }
+        tg_tensor *parts[3];
         tg_split(tp, qkv, -1, 3, (const int[]){C, C, C}, parts);
         Q = parts[0], K = parts[1], V = parts[2];
     } else {
@@ -131,10 +141,7 @@ tg_tensor *tg_mha_forward(tg_tape *tp, tg_mha *m, tg_tensor *x_q, tg_tensor *x_k
         K = tg_linear_forward(tp, &m->w_k, x_kv);
         V = tg_linear_forward(tp, &m->w_v, x_kv);
     }
-    float scale = 1.0f / sqrtf((float)m->head_dim);
-    int B = x_q->shape[0], Lq = x_q->shape[1], Lk = x_kv->shape[1], H = m->n_heads;
     tg_tensor *O;
-    m->weights = NULL;
     if (m->use_composed) {
         O = tg_attention_composed(tp, Q, K, V, H, scale, mask,
                                   m->store_weights ? &m->weights : NULL);

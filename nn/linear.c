@@ -27,6 +27,5 @@ tg_tensor *tg_linear_forward(tg_tape *tp, const tg_linear *l, tg_tensor *x) {
              "%s: x is %s, expected last dim %d (weight is %s)",
              l->weight->name ? l->weight->name : "linear", TG_SHAPE_STR(x), l->in,
              TG_SHAPE_STR(l->weight));
-    tg_tensor *y = tg_matmul(tp, x, l->weight, 0, 1);
-    return l->bias ? tg_add(tp, y, l->bias) : y;
+    return tg_affine(tp, x, l->weight, l->bias); /* one node: x Wᵀ + b */
 }

@@ -27,8 +27,9 @@ typedef struct tg_linear {
 void tg_linear_init(tg_linear *l, tg_params *ps, const char *prefix, int in, int out,
                     unsigned flags, tg_rng *rng);
 
-/* y[..., out] = x[..., in] · Wᵀ + b: one GEMM for all leading dims
- * (tg_matmul(x, W, 0, 1)), then a broadcast add of b.  Output on the tape.
+/* y[..., out] = x[..., in] · Wᵀ + b: one GEMM for all leading dims and the
+ * bias added in place, as one tape node (tg_affine; equal bit for bit to
+ * tg_add(tg_matmul(x, W, 0, 1), b)).  Output on the tape.
  * Errors: x's last dim != in aborts ("tg_linear_forward: ..."). */
 tg_tensor *tg_linear_forward(tg_tape *tp, const tg_linear *l, tg_tensor *x);
 

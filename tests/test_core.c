@@ -34,6 +34,13 @@ static void mlp_free(mlp *m) {
     tg_tensor_free(m->b2);
 }
 
+static void mlp_zero(mlp *m) {
+    tg_tensor_zero_grad(m->w1);
+    tg_tensor_zero_grad(m->b1);
+    tg_tensor_zero_grad(m->w2);
+    tg_tensor_zero_grad(m->b2);
+}
+
 static tg_tensor *mlp_forward(tg_tape *tp, const mlp *m, tg_tensor *x) {
     tg_tensor *h = tg_tanh(tp, tg_add(tp, tg_matmul(tp, x, m->w1, 0, 0), m->b1));
     return tg_add(tp, tg_matmul(tp, h, m->w2, 0, 0), m->b2);
@@ -121,6 +128,43 @@ static void test_arena_reused_across_steps(void **state) {
     assert_int_equal(tg_tape_heap_allocs(tp), allocs_after_first);
     assert_true(tg_tape_bytes_peak(tp) <= tg_tape_bytes_reserved(tp));
     tg_tape_free(tp);
+    mlp_free(&m);
+}
+
+/* By default the sweep releases activation gradients for reuse: leaves get
+ * the same gradients as with tg_tape_set_keep_grads(tp, 1), activations end
+ * with grad NULL, and the tape needs less memory. */
+static void test_activation_grads_recycled(void **state) {
+    (void)state;
+    tg_rng rng;
+    tg_rng_seed(&rng, 4);
+    mlp m;
+    mlp_make(&m, &rng, 16, 64, 8);
+    tg_tensor *x = tu_randn(&rng, TG_SHAPE(64, 16));
+    int32_t y[64];
+    for (int i = 0; i < 64; i++) y[i] = i % 8;
+    float *g[2];
+    size_t peak[2];
+    for (int keep = 0; keep < 2; keep++) {
+        tg_tape *tp = tg_tape_new(0);
+        assert_int_equal(tg_tape_set_keep_grads(tp, keep), 0);
+        mlp_zero(&m);
+        tg_tensor *h = tg_tanh(tp, tg_add(tp, tg_matmul(tp, x, m.w1, 0, 0), m.b1));
+        tg_tensor *loss = tg_cross_entropy(tp, tg_add(tp, tg_matmul(tp, h, m.w2, 0, 0), m.b2), y, -1, TG_SUM);
+        assert_int_equal(tg_backward(tp, loss), TG_OK);
+        if (keep) assert_non_null(h->grad);
+        else assert_null(h->grad);
+        assert_non_null(loss->grad);
+        g[keep] = malloc(16 * 64 * sizeof(float));
+        memcpy(g[keep], m.w1->grad, 16 * 64 * sizeof(float));
+        peak[keep] = tg_tape_bytes_peak(tp);
+        tg_tape_free(tp);
+    }
+    assert_memory_equal(g[0], g[1], 16 * 64 * sizeof(float));
+    assert_true(peak[0] < peak[1]);
+    free(g[0]);
+    free(g[1]);
+    tg_tensor_free(x);
     mlp_free(&m);
 }
 
@@ -271,6 +315,7 @@ int main(void) {
         cmocka_unit_test(test_records_prints_and_dots),
         cmocka_unit_test(test_no_grad_records_nothing),
         cmocka_unit_test(test_arena_reused_across_steps),
+        cmocka_unit_test(test_activation_grads_recycled),
         cmocka_unit_test(test_arena_limit_reports_bytes),
         cmocka_unit_test(test_nonfinite_gradient_names_op),
         cmocka_unit_test(test_nonfinite_loss_names_op),

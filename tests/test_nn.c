@@ -25,12 +25,6 @@ static void jitter_params(tg_params *ps, tg_rng *rng, float s) {
         for (int64_t j = 0; j < ps->t[i]->size; j++) ps->t[i]->data[j] += s * tg_rng_normal(rng);
 }
 
-/* inputs = {extra..., every parameter of ps}, in a caller array of >= n + ps->n. */
-static int with_params(tg_tensor **in, int n, const tg_params *ps) {
-    for (int i = 0; i < ps->n; i++) in[n + i] = ps->t[i];
-    return n + ps->n;
-}
-
 /* Attention layers and blocks compute in float32 through several GEMMs and
  * softmaxes: with the default step h = 1e-3 the rounding noise of the
  * central difference (~1e-4 absolute here) exceeds tol·floor on gradients
@@ -67,7 +61,7 @@ static void test_linear(void **state) {
     tg_tensor *x = tu_randn_grad(&rng, TG_SHAPE(2, 3, 5));
     tg_tensor *in[8] = {x};
     TU_GRADCHECK("linear [2, 3, 5] -> [2, 3, 4] (x, weight, bias)", linear_fn,
-                 with_params(in, 1, &ps), in, &fc, NULL);
+                 tu_with_params(in, 1, &ps), in, &fc, NULL);
     /* no bias, Xavier */
     tg_linear nb;
     tg_linear_init(&nb, &ps, "nb", 5, 3, TG_NN_XAVIER, &rng);
@@ -107,7 +101,7 @@ static void test_layernorm_layer(void **state) {
     jitter_params(&ps, &rng, 0.5f);
     tg_tensor *x = tu_randn_grad(&rng, TG_SHAPE(2, 3, 6));
     tg_tensor *in[4] = {x};
-    TU_GRADCHECK("layernorm layer (x, weight, bias)", ln_fn, with_params(in, 1, &ps), in, &ln, NULL);
+    TU_GRADCHECK("layernorm layer (x, weight, bias)", ln_fn, tu_with_params(in, 1, &ps), in, &ln, NULL);
     tg_tensor_free(x);
     tg_params_free(&ps);
 }
@@ -190,7 +184,7 @@ static void test_mlp(void **state) {
     for (int i = 0; i < 4; i++) assert_string_equal(ps.t[i]->name, names[i]);
     tg_tensor *x = tu_randn_grad(&rng, TG_SHAPE(3, 2, 4));
     tg_tensor *in[8] = {x};
-    TU_GRADCHECK("mlp Linear-GELU-Linear (x, 4 parameters)", mlp_fn, with_params(in, 1, &ps), in,
+    TU_GRADCHECK("mlp Linear-GELU-Linear (x, 4 parameters)", mlp_fn, tu_with_params(in, 1, &ps), in,
                  &m, NULL);
     tg_tensor_free(x);
     tg_params_free(&ps);
@@ -290,7 +284,7 @@ static void test_single_head_attention(void **state) {
     assert_int_equal(sa.w_v->shape[1], 5);
     tg_tensor *x = tu_randn_grad(&rng, TG_SHAPE(2, 5, 6));
     tg_tensor *in[4] = {x};
-    int n = with_params(in, 1, &ps);
+    int n = tu_with_params(in, 1, &ps);
     attn_user u = {.sa = &sa};
     for (int composed = 0; composed < 2; composed++) {
         sa.use_composed = composed;
@@ -333,7 +327,7 @@ static void test_mha_masks(void **state) {
     assert_int_equal(mha.head_dim, 4);
     tg_tensor *x = tu_randn_grad(&rng, TG_SHAPE(B, L, C));
     tg_tensor *in[16] = {x};
-    int n = with_params(in, 1, &ps);
+    int n = tu_with_params(in, 1, &ps);
     for (int k = 0; k < 5; k++)
         for (int composed = 0; composed < 2; composed++) {
             mha.use_composed = composed;
@@ -361,7 +355,7 @@ static void test_cross_attention(void **state) {
     jitter_params(&ps, &rng, 0.1f);
     tg_tensor *xq = tu_randn_grad(&rng, TG_SHAPE(B, Lq, C)), *xkv = tu_randn_grad(&rng, TG_SHAPE(B, Lk, C));
     tg_tensor *in[16] = {xq, xkv};
-    int n = with_params(in, 2, &ps);
+    int n = tu_with_params(in, 2, &ps);
     attn_user u = {.mha = &mha, .m = &m, .cross = 1};
     TU_GRADCHECK("cross-attention Lq=3, Lk=6, key padding, fused (x_q, x_kv, 8 parameters)", mha_fn,
                  n, in, &u, &DEEP);
@@ -472,7 +466,7 @@ static void test_encoder_block(void **state) {
         jitter_params(&ps, &rng, 0.1f);
         tg_tensor *x = tu_randn_grad(&rng, TG_SHAPE(B, L, C));
         tg_tensor *in[24] = {x};
-        int n = with_params(in, 1, &ps);
+        int n = tu_with_params(in, 1, &ps);
         block_user u = {.enc = &enc, .m1 = &m};
         for (int composed = 0; composed < 2; composed++) {
             enc.self_attn.use_composed = composed;
@@ -508,7 +502,7 @@ static void test_decoder_block(void **state) {
         tg_tensor *y = tu_randn_grad(&rng, TG_SHAPE(B, Lt, C));
         tg_tensor *mem = tu_randn_grad(&rng, TG_SHAPE(B, Ls, C));
         tg_tensor *in[32] = {y, mem};
-        int n = with_params(in, 2, &ps);
+        int n = tu_with_params(in, 2, &ps);
         block_user u = {.dec = &dec, .m1 = &self_m, .m2 = &cross_m};
         char name[112];
         snprintf(name, sizeof name,

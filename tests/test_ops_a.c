@@ -738,6 +738,64 @@ static void check_matmul(tg_rng *rng, tg_tape *tp, const mm_case *c) {
     tg_tape_reset(tp);
 }
 
+/* affine: the fused x Wᵀ + b equals tg_add(tg_matmul(x, W, 0, 1), b) bit for
+ * bit (values and the three gradients), and passes the gradient check. */
+static tg_tensor *f_affine(tg_tape *tp, tg_tensor *const *x, int n, void *user) {
+    (void)user;
+    return tg_affine(tp, x[0], x[1], n > 2 ? x[2] : NULL);
+}
+
+static void test_affine(void **state) {
+    (void)state;
+    tg_rng rng;
+    tg_rng_seed(&rng, 36);
+    static const shape_case xs[] = {{2, {5, 7}}, {3, {2, 3, 7}}, {4, {2, 2, 70, 7}}};
+    for (int c = 0; c < 3; c++)
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            tg_tensor *x = tu_randn_grad(&rng, xs[c].ndim, xs[c].shape);
+            tg_tensor *w = tu_randn_grad(&rng, TG_SHAPE(67, 7)), *b = tu_randn_grad(&rng, TG_SHAPE(67));
+            float *g[2][3];
+            tg_tensor *y[2];
+            tg_tape *tp = tg_tape_new(0);
+            for (int fused = 0; fused < 2; fused++) {
+                tg_tensor_zero_grad(x), tg_tensor_zero_grad(w), tg_tensor_zero_grad(b);
+                y[fused] = fused ? tg_affine(tp, x, w, with_bias ? b : NULL)
+                                 : (with_bias ? tg_add(tp, tg_matmul(tp, x, w, 0, 1), b)
+                                              : tg_matmul(tp, x, w, 0, 1));
+                assert_int_equal(tg_backward(tp, tg_sum(tp, tg_tanh(tp, y[fused]))), TG_OK);
+                tg_tensor *t[3] = {x, w, b};
+                for (int i = 0; i < 3; i++) {
+                    g[fused][i] = malloc((size_t)t[i]->size * sizeof(float));
+                    memcpy(g[fused][i], t[i]->grad, (size_t)t[i]->size * sizeof(float));
+                }
+            }
+            assert_true(tg_shape_eq(y[0], y[1]));
+            assert_memory_equal(y[0]->data, y[1]->data, (size_t)y[0]->size * sizeof(float));
+            assert_memory_equal(g[0][0], g[1][0], (size_t)x->size * sizeof(float));
+            assert_memory_equal(g[0][1], g[1][1], (size_t)w->size * sizeof(float));
+            assert_memory_equal(g[0][2], g[1][2], (size_t)b->size * sizeof(float));
+            for (int f = 0; f < 2; f++)
+                for (int i = 0; i < 3; i++) free(g[f][i]);
+            char name[64];
+            snprintf(name, sizeof name, "affine %dd x%s", x->ndim, with_bias ? ", bias" : "");
+            /* y is linear in each input: a larger step has no truncation error and
+             * keeps the float rounding of ~400 summed outputs below tolerance */
+            const tg_gradcheck_opts big_step = {.h = 1e-2, .tol = 1e-2, .floor = 1e-2,
+                                                 .max_per_input = 256, .seed = 1};
+            TU_GRADCHECK(name, f_affine, 2 + with_bias, ((tg_tensor *[]){x, w, b}), NULL, &big_step);
+            if (c == 0 && with_bias) {
+                tg_tensor *w8 = tg_tensor_new(TG_SHAPE(3, 8)), *b4 = tg_tensor_new(TG_SHAPE(4));
+                TU_EXPECT_DEATH(tg_affine(tp, x, w8, NULL),
+                                "tg_affine: weight must be [out, 7] (the last dim of x [5, 7]), got [3, 8]");
+                TU_EXPECT_DEATH(tg_affine(tp, x, w, b4),
+                                "tg_affine: bias must be [67] (the rows of weight [67, 7]), got [4]");
+                tg_tensor_free(w8), tg_tensor_free(b4);
+            }
+            tg_tape_free(tp);
+            tg_tensor_free(x), tg_tensor_free(w), tg_tensor_free(b);
+        }
+}
+
 static void test_matmul(void **state) {
     (void)state;
     tg_rng rng;
@@ -878,6 +936,7 @@ int main(void) {
         cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_scale_add_scalar),
         cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_affine),
         cmocka_unit_test(test_max),
         cmocka_unit_test(test_gradcheck_catches_wrong_backward),
     };

@@ -177,9 +177,45 @@ static void test_packed_qkv_equals_separate(void **state) {
     tg_params_free(&ps);
 }
 
-static int with_params(tg_tensor **in, int n, const tg_params *ps) {
-    for (int i = 0; i < ps->n; i++) in[n + i] = ps->t[i];
-    return n + ps->n;
+/* The packed fused attention reads Q, K, V in place and equals
+ * tg_attention on the three column slices, values and gradients bit for
+ * bit (with a local mask, and with Lq > one 64-row tile). */
+static void test_attention_qkv_equals_split(void **state) {
+    (void)state;
+    tg_rng rng;
+    tg_rng_seed(&rng, 12);
+    enum { B = 2, L = 70, H = 3, D = 8, C = H * D };
+    uint8_t *allowed = malloc(L * L);
+    for (int i = 0; i < L * L; i++) allowed[i] = (uint8_t)(tg_rng_below(&rng, 4) != 0 || i % (L + 1) == 0);
+    for (int masked = 0; masked < 2; masked++) {
+        tg_attn_mask m = {.allowed = allowed};
+        const tg_attn_mask *mp = masked ? &m : NULL;
+        tg_tensor *qkv = tu_randn_grad(&rng, TG_SHAPE(B, L, 3 * C));
+        tg_tensor *r = tu_randn(&rng, TG_SHAPE(B, L, C));
+        float *w1 = malloc(sizeof(float) * B * H * L * L), *w2 = malloc(sizeof(float) * B * H * L * L);
+        tg_tape *tp = tg_tape_new(0);
+        tg_tensor *o1 = tg_attention_qkv(tp, qkv, H, 0.35f, mp, w1);
+        assert_int_equal(tg_backward(tp, tg_sum(tp, tg_mul(tp, o1, r))), TG_OK);
+        float *g1 = malloc(sizeof(float) * qkv->size);
+        memcpy(g1, qkv->grad, sizeof(float) * qkv->size);
+        tg_tensor_zero_grad(qkv);
+        tg_tensor *parts[3];
+        tg_split(tp, qkv, -1, 3, (const int[]){C, C, C}, parts);
+        tg_tensor *o2 = tg_attention(tp, parts[0], parts[1], parts[2], H, 0.35f, mp, w2);
+        assert_int_equal(tg_backward(tp, tg_sum(tp, tg_mul(tp, o2, r))), TG_OK);
+        assert_memory_equal(o1->data, o2->data, sizeof(float) * o1->size);
+        assert_memory_equal(g1, qkv->grad, sizeof(float) * qkv->size);
+        assert_memory_equal(w1, w2, sizeof(float) * B * H * L * L);
+        tg_tensor *bad = tg_tensor_new(TG_SHAPE(B, L, 10));
+        if (!masked) TU_EXPECT_DEATH(tg_attention_qkv(tp, bad, H, 1.0f, NULL, NULL),
+                                     "tg_attention_qkv: qkv must be [B, L, 3·H·D] with H = n_heads = 3, got [2, 70, 10]");
+        tg_tensor_free(bad);
+        tg_tape_free(tp);
+        free(g1), free(w1), free(w2);
+        tg_tensor_free(qkv);
+        tg_tensor_free(r);
+    }
+    free(allowed);
 }
 
 /* See tests/test_nn.c: float32 through several GEMMs and softmaxes wants a
@@ -222,9 +258,9 @@ static void test_vit_block_gradcheck(void **state) {
     tg_tensor *in[16] = {x};
     block_user u = {&blk, NULL};
     TU_GRADCHECK("ViT block (timm names, packed qkv): x and 12 parameters", block_fn,
-                 with_params(in, 1, &ps), in, &u, &DEEP);
+                 tu_with_params(in, 1, &ps), in, &u, &DEEP);
     blk.self_attn.use_composed = 1;
-    TU_GRADCHECK("ViT block, composed attention", block_fn, with_params(in, 1, &ps), in, &u, &DEEP);
+    TU_GRADCHECK("ViT block, composed attention", block_fn, tu_with_params(in, 1, &ps), in, &u, &DEEP);
     tg_tensor_free(x);
     tg_params_free(&ps);
 }
@@ -397,7 +433,7 @@ static void test_vit_gradcheck(void **state) {
         tg_tensor *x = tu_randn_grad(&rng, TG_SHAPE(2, 8, 12, 3));
         tg_tensor *in[64] = {x};
         vit_user u = {&m};
-        TU_GRADCHECK(cases[k].name, vit_fn, with_params(in, 1, &ps), in, &u, &DEEP);
+        TU_GRADCHECK(cases[k].name, vit_fn, tu_with_params(in, 1, &ps), in, &u, &DEEP);
         tg_tensor_free(x);
         tg_vit_free(&m);
         tg_params_free(&ps);
@@ -563,6 +599,7 @@ int main(void) {
         cmocka_unit_test(test_patchify_errors),
         cmocka_unit_test(test_patch_embed_is_strided_conv),
         cmocka_unit_test(test_packed_qkv_equals_separate),
+        cmocka_unit_test(test_attention_qkv_equals_split),
         cmocka_unit_test(test_vit_block_gradcheck),
         cmocka_unit_test(test_vit_config_check),
         cmocka_unit_test(test_vit_config_text),

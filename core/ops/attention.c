@@ -149,21 +149,22 @@ static void mask_tile(const tg_attn_mask *m, int b, int i0, int br, int j0, int 
 
 typedef struct {
     int B, Lq, Lk, H, D, Dv;
+    int ldq, ldk, ldv; /* row strides of q, k, v: H·D, H·D, H·Dv, or 3·H·D when packed */
+    int packed;        /* 1: q, k, v are the three column blocks of one qkv input */
     float scale;
     tg_attn_mask mask; /* its byte arrays copied onto the tape */
     float *lse;        /* [B, H, Lq]: log Σ_j e^{S_ij}; −inf for a fully masked row */
 } attn_ctx;
 
-/* Row strides of q/k (H·D) and v/o (H·Dv), and the start of head h of row
- * `row` of batch entry b in a [B, L, H·X] tensor. */
+/* The start of head h of row `row` of batch entry b in a [B, L, ·] tensor of
+ * row stride ld, heads of width X side by side. */
 #define HEAD(p, b, L, row, ld, h, X) ((p) + ((int64_t)(b) * (L) + (row)) * (ld) + (int64_t)(h) * (X))
 
 /* S[br, bc] = scale · Q_i K_jᵀ with the mask applied: the scores of one tile. */
 static void scores_tile(const attn_ctx *c, const float *q, const float *k, int b, int h, int i0,
                         int br, int j0, int bc, float *S) {
-    int ldq = c->H * c->D;
-    tg_sgemm(0, 1, br, bc, c->D, c->scale, HEAD(q, b, c->Lq, i0, ldq, h, c->D), ldq,
-             HEAD(k, b, c->Lk, j0, ldq, h, c->D), ldq, 0.0f, S, BC);
+    tg_sgemm(0, 1, br, bc, c->D, c->scale, HEAD(q, b, c->Lq, i0, c->ldq, h, c->D), c->ldq,
+             HEAD(k, b, c->Lk, j0, c->ldk, h, c->D), c->ldk, 0.0f, S, BC);
     mask_tile(&c->mask, b, i0, br, j0, bc, c->Lq, c->Lk, S);
 }
 
@@ -176,12 +177,12 @@ static void scores_tile(const attn_ctx *c, const float *q, const float *k, int b
  * far has m = −inf: its P is set to 0 and l, O stay 0. */
 static void fwd_tile(const attn_ctx *c, const float *q, const float *k, const float *v,
                      float *o, int b, int h, int i0, float *S, float *mrow, double *lrow) {
-    int br = imin(BR, c->Lq - i0), ldv = c->H * c->Dv, Dv = c->Dv;
-    float *Oi = HEAD(o, b, c->Lq, i0, ldv, h, Dv);
+    int br = imin(BR, c->Lq - i0), ldo = c->H * c->Dv, Dv = c->Dv;
+    float *Oi = HEAD(o, b, c->Lq, i0, ldo, h, Dv);
     for (int r = 0; r < br; r++) {
         mrow[r] = -INFINITY;
         lrow[r] = 0.0;
-        memset(Oi + (int64_t)r * ldv, 0, (size_t)Dv * sizeof(float));
+        memset(Oi + (int64_t)r * ldo, 0, (size_t)Dv * sizeof(float));
     }
     int jlo, jhi;
     key_range(&c->mask, i0, i0 + br, c->Lk, &jlo, &jhi);
@@ -200,15 +201,15 @@ static void fwd_tile(const attn_ctx *c, const float *q, const float *k, const fl
             float sum = row_exp(s, bc, mx);      /* e^{−inf} = 0 for masked keys */
             float alpha = tg__expf(mrow[r] - mx); /* 0 when m was −inf, 1 when m did not grow */
             if (alpha != 1.0f) {
-                float *orow = Oi + (int64_t)r * ldv;
+                float *orow = Oi + (int64_t)r * ldo;
                 for (int d = 0; d < Dv; d++) orow[d] *= alpha;
             }
             lrow[r] = alpha * lrow[r] + sum;
             mrow[r] = mx;
         }
         /* O_i += P V_j */
-        tg_sgemm(0, 0, br, Dv, bc, 1.0f, S, BC, HEAD(v, b, c->Lk, j0, ldv, h, Dv), ldv, 1.0f, Oi,
-                 ldv);
+        tg_sgemm(0, 0, br, Dv, bc, 1.0f, S, BC, HEAD(v, b, c->Lk, j0, c->ldv, h, Dv), c->ldv,
+                 1.0f, Oi, ldo);
     }
     float *lse = c->lse + ((int64_t)b * c->H + h) * c->Lq + i0;
     for (int r = 0; r < br; r++) {
@@ -216,7 +217,7 @@ static void fwd_tile(const attn_ctx *c, const float *q, const float *k, const fl
             lse[r] = -INFINITY;
             continue;
         }
-        float inv = (float)(1.0 / lrow[r]), *orow = Oi + (int64_t)r * ldv;
+        float inv = (float)(1.0 / lrow[r]), *orow = Oi + (int64_t)r * ldo;
         for (int d = 0; d < Dv; d++) orow[d] *= inv;
         lse[r] = mrow[r] + (float)log(lrow[r]);
     }
@@ -285,12 +286,11 @@ void tg__attention_check(const char *op, const tg_tensor *q, const tg_tensor *k,
     mask_check(op, mask);
 }
 
-tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, int n_heads,
-                        float scale, const tg_attn_mask *mask, float *weights_out) {
-    const char *op = "tg_attention";
-    tg__attention_check(op, q, k, v, n_heads, mask);
-    attn_ctx c = {.B = q->shape[0], .Lq = q->shape[1], .Lk = k->shape[1], .H = n_heads,
-                  .D = q->shape[2] / n_heads, .Dv = v->shape[2] / n_heads, .scale = scale};
+/* The forward of both forms: c's sizes and strides set, q/k/v the data
+ * pointers (column blocks of qkv when packed), in the n_in node inputs. */
+static tg_tensor *attention_forward(tg_tape *tp, attn_ctx c, const float *q, const float *k,
+                                    const float *v, int n_in, tg_tensor *const *in,
+                                    const tg_attn_mask *mask, float *weights_out) {
     if (mask) c.mask = *mask;
     c.lse = tg_tape_alloc(tp, (size_t)c.B * c.H * c.Lq * sizeof(float));
     tg_tensor *out = tg__out(tp, TG_SHAPE(c.B, c.Lq, c.H * c.Dv));
@@ -307,12 +307,11 @@ tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, i
         int id = thread_id(), b = (int)(t / ((int64_t)c.H * n_qt)),
             h = (int)(t / n_qt % c.H), i0 = (int)(t % n_qt) * BR;
         float *S = S_all + (size_t)id * BR * BC;
-        fwd_tile(&c, q->data, k->data, v->data, out->data, b, h, i0, S, m_all + id * BR,
-                 l_all + id * BR);
-        if (weights_out) weights_tile(&c, q->data, k->data, b, h, i0, S, weights_out);
+        fwd_tile(&c, q, k, v, out->data, b, h, i0, S, m_all + id * BR, l_all + id * BR);
+        if (weights_out) weights_tile(&c, q, k, b, h, i0, S, weights_out);
     }
 
-    tg_node *n = tg__record(tp, TG_OP_attention, out, 3, (tg_tensor *[]){q, k, v});
+    tg_node *n = tg__record(tp, TG_OP_attention, out, n_in, in);
     if (n) { /* the caller's byte masks may be gone by the backward: copy them */
         if (c.mask.key_padding) {
             size_t nb = (size_t)c.B * c.Lk;
@@ -327,6 +326,32 @@ tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, i
     return out;
 }
 
+tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, int n_heads,
+                        float scale, const tg_attn_mask *mask, float *weights_out) {
+    tg__attention_check("tg_attention", q, k, v, n_heads, mask);
+    int D = q->shape[2] / n_heads, Dv = v->shape[2] / n_heads;
+    attn_ctx c = {.B = q->shape[0], .Lq = q->shape[1], .Lk = k->shape[1], .H = n_heads,
+                  .D = D, .Dv = Dv, .ldq = n_heads * D, .ldk = n_heads * D,
+                  .ldv = n_heads * Dv, .scale = scale};
+    return attention_forward(tp, c, q->data, k->data, v->data, 3, (tg_tensor *[]){q, k, v},
+                             mask, weights_out);
+}
+
+tg_tensor *tg_attention_qkv(tg_tape *tp, tg_tensor *qkv, int n_heads, float scale,
+                            const tg_attn_mask *mask, float *weights_out) {
+    const char *op = "tg_attention_qkv";
+    TG_CHECK_TENSOR(op, qkv);
+    TG_CHECK(qkv->ndim == 3 && n_heads >= 1 && qkv->shape[2] % (3 * n_heads) == 0, op,
+             "qkv must be [B, L, 3·H·D] with H = n_heads = %d, got %s", n_heads,
+             TG_SHAPE_STR(qkv));
+    mask_check(op, mask);
+    int C = qkv->shape[2] / 3, D = C / n_heads, L = qkv->shape[1];
+    attn_ctx c = {.B = qkv->shape[0], .Lq = L, .Lk = L, .H = n_heads, .D = D, .Dv = D,
+                  .ldq = 3 * C, .ldk = 3 * C, .ldv = 3 * C, .packed = 1, .scale = scale};
+    const float *x = qkv->data;
+    return attention_forward(tp, c, x, x + C, x + 2 * C, 1, &qkv, mask, weights_out);
+}
+
 /* Backward of one (b, h), reversing the forward tile by tile.  For each
  * query tile i (D_i = Σ_d dO_id O_id once per tile) and each key tile j
  * that the forward visited:
@@ -338,17 +363,23 @@ tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, i
  * Masked entries have P = 0, so they pass no gradient; a fully masked row
  * has P = 0 everywhere.  Accumulates straight into q/k/v's grads (this
  * (b, h) owns those columns), in a fixed order. */
-static void bwd_head(const attn_ctx *c, const tg_tensor *q, const tg_tensor *k,
-                     const tg_tensor *v, const tg_tensor *o, int b, int h, float *S, float *dP,
-                     float *Di) {
-    int ldq = c->H * c->D, ldv = c->H * c->Dv, D = c->D, Dv = c->Dv;
+/* Values and gradients (NULL: not wanted) of q, k, v: separate tensors, or
+ * the column blocks of one packed qkv. */
+typedef struct {
+    const float *q, *k, *v;
+    float *dq, *dk, *dv;
+} qkv_ptrs;
+
+static void bwd_head(const attn_ctx *c, const qkv_ptrs *p, const tg_tensor *o, int b, int h,
+                     float *S, float *dP, float *Di) {
+    int ldq = c->ldq, ldk = c->ldk, ldv = c->ldv, ldo = c->H * c->Dv, D = c->D, Dv = c->Dv;
     const float *dO = o->grad;
     for (int i0 = 0; i0 < c->Lq; i0 += BR) {
         int br = imin(BR, c->Lq - i0), jlo, jhi;
         const float *lse = c->lse + ((int64_t)b * c->H + h) * c->Lq + i0;
-        const float *dOi = HEAD(dO, b, c->Lq, i0, ldv, h, Dv);
+        const float *dOi = HEAD(dO, b, c->Lq, i0, ldo, h, Dv);
         for (int r = 0; r < br; r++) {
-            const float *g = dOi + (int64_t)r * ldv, *y = HEAD(o->data, b, c->Lq, i0 + r, ldv, h, Dv);
+            const float *g = dOi + (int64_t)r * ldo, *y = HEAD(o->data, b, c->Lq, i0 + r, ldo, h, Dv);
             double s = 0.0;
             for (int d = 0; d < Dv; d++) s += (double)g[d] * y[d];
             Di[r] = (float)s;
@@ -356,31 +387,41 @@ static void bwd_head(const attn_ctx *c, const tg_tensor *q, const tg_tensor *k,
         key_range(&c->mask, i0, i0 + br, c->Lk, &jlo, &jhi);
         for (int j0 = jlo; j0 < jhi; j0 += BC) {
             int bc = imin(BC, jhi - j0);
-            scores_tile(c, q->data, k->data, b, h, i0, br, j0, bc, S);
+            scores_tile(c, p->q, p->k, b, h, i0, br, j0, bc, S);
             probs_tile(lse, br, bc, S); /* S now holds P */
-            if (v->grad) /* dV_j += Pᵀ dO_i */
-                tg_sgemm(1, 0, bc, Dv, br, 1.0f, S, BC, dOi, ldv, 1.0f,
-                         HEAD(v->grad, b, c->Lk, j0, ldv, h, Dv), ldv);
-            if (!q->grad && !k->grad) continue;
+            if (p->dv) /* dV_j += Pᵀ dO_i */
+                tg_sgemm(1, 0, bc, Dv, br, 1.0f, S, BC, dOi, ldo, 1.0f,
+                         HEAD(p->dv, b, c->Lk, j0, ldv, h, Dv), ldv);
+            if (!p->dq && !p->dk) continue;
             /* dP = dO_i V_jᵀ */
-            tg_sgemm(0, 1, br, bc, Dv, 1.0f, dOi, ldv, HEAD(v->data, b, c->Lk, j0, ldv, h, Dv),
+            tg_sgemm(0, 1, br, bc, Dv, 1.0f, dOi, ldo, HEAD(p->v, b, c->Lk, j0, ldv, h, Dv),
                      ldv, 0.0f, dP, BC);
             /* dS = P ∘ (dP − D_i), in place in dP */
             for (int r = 0; r < br; r++)
                 for (int j = 0; j < bc; j++)
                     dP[r * BC + j] = S[r * BC + j] * (dP[r * BC + j] - Di[r]);
-            if (q->grad) /* dQ_i += scale · dS K_j */
-                tg_sgemm(0, 0, br, D, bc, c->scale, dP, BC, HEAD(k->data, b, c->Lk, j0, ldq, h, D),
-                         ldq, 1.0f, HEAD(q->grad, b, c->Lq, i0, ldq, h, D), ldq);
-            if (k->grad) /* dK_j += scale · dSᵀ Q_i */
-                tg_sgemm(1, 0, bc, D, br, c->scale, dP, BC, HEAD(q->data, b, c->Lq, i0, ldq, h, D),
-                         ldq, 1.0f, HEAD(k->grad, b, c->Lk, j0, ldq, h, D), ldq);
+            if (p->dq) /* dQ_i += scale · dS K_j */
+                tg_sgemm(0, 0, br, D, bc, c->scale, dP, BC, HEAD(p->k, b, c->Lk, j0, ldk, h, D),
+                         ldk, 1.0f, HEAD(p->dq, b, c->Lq, i0, ldq, h, D), ldq);
+            if (p->dk) /* dK_j += scale · dSᵀ Q_i */
+                tg_sgemm(1, 0, bc, D, br, c->scale, dP, BC, HEAD(p->q, b, c->Lq, i0, ldq, h, D),
+                         ldq, 1.0f, HEAD(p->dk, b, c->Lk, j0, ldk, h, D), ldk);
         }
     }
 }
 
 void tg__attention_bwd(tg_tape *tp, tg_node *n) {
     const attn_ctx *c = n->ctx;
+    qkv_ptrs p;
+    if (c->packed) { /* q, k, v: column blocks 0, C, 2C of the one input */
+        const tg_tensor *x = n->in[0];
+        int C = c->H * c->D;
+        p = (qkv_ptrs){x->data, x->data + C, x->data + 2 * C, x->grad,
+                       x->grad ? x->grad + C : NULL, x->grad ? x->grad + 2 * C : NULL};
+    } else {
+        p = (qkv_ptrs){n->in[0]->data, n->in[1]->data, n->in[2]->data,
+                       n->in[0]->grad, n->in[1]->grad, n->in[2]->grad};
+    }
     int nthr = tg_get_num_threads(), n_bh = c->B * c->H;
     float *S_all = tg_tape_alloc(tp, (size_t)nthr * BR * BC * sizeof(float));
     float *dP_all = tg_tape_alloc(tp, (size_t)nthr * BR * BC * sizeof(float));
@@ -390,7 +431,7 @@ void tg__attention_bwd(tg_tape *tp, tg_node *n) {
 #endif
     for (int t = 0; t < n_bh; t++) {
         int id = thread_id();
-        bwd_head(c, n->in[0], n->in[1], n->in[2], n->out, t / c->H, t % c->H,
-                 S_all + (size_t)id * BR * BC, dP_all + (size_t)id * BR * BC, D_all + id * BR);
+        bwd_head(c, &p, n->out, t / c->H, t % c->H, S_all + (size_t)id * BR * BC,
+                 dP_all + (size_t)id * BR * BC, D_all + id * BR);
     }
 }

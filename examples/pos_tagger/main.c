@@ -243,6 +243,7 @@ static int cmd_train(int argc, char **argv) {
     tg_ema ema = {0};
     if (o.ema > 0) tg_ema_init(&ema, &m.ps, (float)o.ema);
     tg_tape *tp = tg_tape_new(64u << 20);
+    if (o.tape_png) tg_tape_set_keep_grads(tp, 1); /* the picture shows every gradient */
     tg_rng shuffle;
     tg_rng_seed(&shuffle, (uint64_t)o.seed + 1);
     tg_batcher order; /* of the length-bucketed batches; under MPI, each rank takes one of every world */
@@ -285,6 +286,7 @@ static int cmd_train(int argc, char **argv) {
             if (step == 0 && o.tape_png) { /* one step of the real model, values and gradients */
                 if (tg_tape_render(tp, o.tape_png, NULL) != TG_OK) die(tg_last_error());
                 printf("tape of step 1 (%d nodes) drawn to %s\n", tg_tape_n_nodes(tp), o.tape_png);
+                tg_tape_set_keep_grads(tp, 0);
             }
             tg_adam_step(&opt);
             if (o.ema > 0) tg_ema_update(&ema);

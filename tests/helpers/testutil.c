@@ -67,6 +67,11 @@ int tu__child_died_with(tu__child *c, const char *expect, char *got, size_t len)
     return died && strstr(got, expect) != NULL;
 }
 
+int tu_with_params(tg_tensor **in, int n, const tg_params *ps) {
+    for (int i = 0; i < ps->n; i++) in[n + i] = ps->t[i];
+    return n + ps->n;
+}
+
 double tu_max_abs_diff(const float *a, const float *b, int64_t n) {
     double m = 0.0;
     for (int64_t i = 0; i < n; i++) {

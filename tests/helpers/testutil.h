@@ -51,6 +51,10 @@ int tu__child_died_with(tu__child *c, const char *expect, char *got, size_t len)
             fail_msg("expected death with \"%s\", child said: %s", (expect), tu_got_); \
     } while (0)
 
+/* Appends every parameter of ps to in[n...] and returns the new count (the
+ * inputs of a layer's gradient check: its input(s), then its parameters). */
+int tu_with_params(tg_tensor **in, int n, const tg_params *ps);
+
 /* Max |a − b| over n floats. */
 double tu_max_abs_diff(const float *a, const float *b, int64_t n);
 
