@@ -15,8 +15,8 @@ OMP     ?= 1
 SAN     ?= 0
 DATA_MIRROR ?= $(if $(wildcard ../shared/data/SHA256SUMS),../shared/data,)
 
-CFLAGS_BASE = -std=c11 -O3 -march=native -Wall -Wextra -I. -MMD -MP -fPIC
-LDLIBS  = -lcjson -lpng -lz -lm
+CFLAGS_BASE = -std=c11 -O3 -march=native -Wall -Wextra -I. -MMD -MP -fPIC -I/usr/include/plplot
+LDLIBS  = -lcjson -lpng -lz -lplplot -lm
 BUILD   = build
 
 ifeq ($(OMP),1)
@@ -97,6 +97,7 @@ data:
 	@DATA_MIRROR="$(DATA_MIRROR)" sh scripts/fetch_data.sh
 
 DEB_PKGS = gcc make libcmocka-dev libcjson-dev libpng-dev zlib1g-dev libopenblas-dev pkg-config
+DEB_PKGS += libplplot-dev plplot-driver-cairo
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

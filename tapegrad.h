@@ -8,6 +8,7 @@
 #include "core/tape.h"      /* tg_tape, tg_backward, tg_tape_print/dot, tg_custom */
 #include "core/ops.h"       /* the differentiable operations */
 #include "core/attention.h" /* fused attention, tg_attn_mask */
+#include "core/graph.h"     /* CSR graphs, segment softmax/aggregate, spmm */
 #include "core/gradcheck.h" /* tg_gradcheck */
 #include "core/kernels/sgemm.h"
 
@@ -18,6 +19,7 @@
 #include "nn/posenc.h"
 #include "nn/attention.h"   /* single-head, multi-head, cross attention */
 #include "nn/transformer.h" /* encoder and decoder blocks */
+#include "nn/gat.h"         /* graph attention: GAT, dot-product attention on edges */
 
 #include "optim/optim.h"    /* SGD, Adam/AdamW, schedules, clipping */
 
@@ -30,5 +32,6 @@
 #include "data/conllu.h"
 #include "data/vocab.h"
 #include "data/png.h"
+#include "data/planetoid.h"  /* Cora, Citeseer */
 
 #endif
