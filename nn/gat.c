@@ -74,7 +74,8 @@ static tg_tensor *gat_attend(tg_tape *tp, const tg_gat_conv *l, tg_tensor *z, co
                           tg_embedding(tp, s_src, g->src, TG_SHAPE(g->n_edges))); /* [E, H] */
     e = tg_leaky_relu(tp, e, l->negative_slope);
     tg_tensor *alpha = tg_dropout(tp, tg_segment_softmax(tp, e, g), l->dropout, rng);
-    return finish(tp, tg_segment_aggregate(tp, alpha, z, g), H, l->concat, l->bias);
+    tg_tensor *values = tg_dropout(tp, z, l->value_dropout, rng);
+    return finish(tp, tg_segment_aggregate(tp, alpha, values, g), H, l->concat, l->bias);
 }
 
 tg_tensor *tg_gat_conv_forward(tg_tape *tp, const tg_gat_conv *l, tg_tensor *x,

@@ -45,6 +45,9 @@ typedef struct tg_gat_conv {
     int in_channels, out_channels, heads, concat;
     float negative_slope; /* 0.2 */
     float dropout;        /* on α in training mode; 0 after init */
+    float value_dropout;  /* on z_j as it enters the sum (training mode), as the
+                             authors' code (PetarV-/GAT, utils/layers.py attn_head)
+                             does besides the paper's dropouts; 0 after init */
 } tg_gat_conv;
 
 /* out_channels = D per head, heads = H.  flags: TG_NN_BIAS.

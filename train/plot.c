@@ -159,7 +159,7 @@ tg_status tg_plot_scatter(const char *path, const float *xy, int n, const int32_
         text_colors[c] = 1;
         numbers[c] = 1;
         scales[c] = 1.2;
-        symbols[c] = "#(728)"; /* Hershey filled circle */
+        symbols[c] = "●"; /* UTF-8: the cairo driver draws it with the text font */
         if (class_names) snprintf(names[c], sizeof names[c], "%s", class_names[c]);
         else snprintf(names[c], sizeof names[c], "class %d", c);
         text[c] = names[c];

@@ -203,6 +203,7 @@ static int cmd_train(int argc, char **argv) {
         {"out-heads", TG_CLI_INT, &out_heads, "heads of the output layer (averaged)"},
         {"dropout", TG_CLI_FLOAT, &cfg.in_dropout, "dropout on each layer's input"},
         {"attn-dropout", TG_CLI_FLOAT, &cfg.attn_dropout, "dropout on the attention weights"},
+        {"value-dropout", TG_CLI_FLOAT, &cfg.value_dropout, "gat: dropout on the projected neighbours z_j (the authors' code; not in the paper)"},
         {"lr", TG_CLI_FLOAT, &o.lr, "Adam learning rate"},
         {"weight-decay", TG_CLI_FLOAT, &o.weight_decay, "L2 penalty on every parameter (in the gradient)"},
         {"epochs", TG_CLI_INT, &o.max_epochs, "most epochs (full-graph steps)"},
@@ -222,8 +223,9 @@ static int cmd_train(int argc, char **argv) {
     if (!parse_layer(layer, &cfg.layer)) die("--layer: expected gat or dot");
     if (seeds < 1 || heads < 1 || hidden < 1 || out_heads < 1 || o.max_epochs < 1 || o.patience < 1)
         die("--seeds, --heads, --hidden, --out-heads, --epochs, --patience must be >= 1");
-    if (!(cfg.in_dropout >= 0 && cfg.in_dropout < 1 && cfg.attn_dropout >= 0 && cfg.attn_dropout < 1))
-        die("--dropout and --attn-dropout must be in [0, 1)");
+    if (!(cfg.in_dropout >= 0 && cfg.in_dropout < 1 && cfg.attn_dropout >= 0 && cfg.attn_dropout < 1 &&
+          cfg.value_dropout >= 0 && cfg.value_dropout < 1))
+        die("--dropout, --attn-dropout and --value-dropout must be in [0, 1)");
     if (threads > 0) tg_set_num_threads(threads);
     cfg.heads = heads, cfg.hidden = hidden, cfg.out_heads = out_heads;
 
@@ -233,9 +235,9 @@ static int cmd_train(int argc, char **argv) {
            "split %d/%d/%d\n", gd.d.name, gd.d.n_nodes, gd.d.n_features, gd.d.n_classes,
            (long long)gd.d.n_edges, (int)gd.g.n_edges, gd.d.n_split[TG_SPLIT_TRAIN],
            gd.d.n_split[TG_SPLIT_VAL], gd.d.n_split[TG_SPLIT_TEST]);
-    printf("layer %s, %d heads x %d hidden, output %d head(s); dropout %.2f / attention %.2f; "
-           "Adam lr %g, L2 %g; patience %d, at most %d epochs; %d thread(s)\n", layer, heads,
-           hidden, out_heads, cfg.in_dropout, cfg.attn_dropout, o.lr, o.weight_decay,
+    printf("layer %s, %d heads x %d hidden, output %d head(s); dropout %.2f / attention %.2f / "
+           "values %.2f; Adam lr %g, L2 %g; patience %d, at most %d epochs; %d thread(s)\n", layer,
+           heads, hidden, out_heads, cfg.in_dropout, cfg.attn_dropout, cfg.value_dropout, o.lr, o.weight_decay,
            o.patience, o.max_epochs, tg_get_num_threads());
     tg_csv_log csv = {0};
     if (log_csv && tg_csv_log_open(&csv, log_csv, 6,

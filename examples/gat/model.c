@@ -17,6 +17,7 @@ void model_init(model *m, const model_config *cfg, int n_features, int n_classes
         tg_gat_conv_init(&m->gat2, &m->ps, "conv2", HD, n_classes, cfg->out_heads, 0, TG_NN_BIAS,
                          rng);
         m->gat1.dropout = m->gat2.dropout = cfg->attn_dropout;
+        m->gat1.value_dropout = m->gat2.value_dropout = cfg->value_dropout;
     } else {
         tg_edge_attention_init(&m->dot1, &m->ps, "conv1", n_features, cfg->hidden, cfg->heads, 1,
                                TG_NN_BIAS, rng);

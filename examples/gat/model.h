@@ -17,7 +17,7 @@ typedef enum { LAYER_GAT = 0, LAYER_DOT = 1 } layer_kind;
 typedef struct {
     layer_kind layer;
     int heads, hidden, out_heads; /* H, D, heads of the output layer */
-    float in_dropout, attn_dropout;
+    float in_dropout, attn_dropout, value_dropout;
 } model_config;
 
 typedef struct {
