@@ -16,8 +16,9 @@
  * directed edges (random pairs, both directions) plus self-loops, 500 sparse
  * features (10 per node), 7 classes: time per epoch, the tape's peak bytes
  * and the peak RSS of a process that ran only that size (forked child,
- * wait4's ru_maxrss).  Linear in E means the RSS grows by a constant per
- * edge.  Torch runs the 10⁶ size for its figure.
+ * wait4's ru_maxrss), at 1 thread.  Linear in E means the RSS grows by a
+ * constant per edge.  Torch (1 thread, sparse input) runs the 10⁶ size for
+ * its figure.
  *
  * Run:  ./build/bench_gat [--quick]     (--quick: Cora only, fewer epochs)
  * Needs data/cora (make data); torch is skipped with a message when
@@ -244,7 +245,7 @@ int main(int argc, char **argv) {
     if (quick) return 0;
 
     printf("W6 memory: synthetic graph, 100000 nodes, 500 sparse features (10 per node), "
-           "2 threads, median of 5 epochs\n");
+           "1 thread, median of 5 epochs\n");
     printf("  %-10s %10s %12s %12s %14s\n", "edges", "ms/epoch", "tape MiB", "peak RSS MiB",
            "RSS/edge B");
     const int64_t sizes[] = {250000, 500000, 1000000};
@@ -253,7 +254,7 @@ int main(int argc, char **argv) {
     for (int s = 0; s < 3; s++) {
         job j = {.N = 100000, .E = sizes[s], .epochs = 5};
         double rss;
-        result r = in_child(synth_job, &j, 2, &rss);
+        result r = in_child(synth_job, &j, 1, &rss);
         printf("  %-10lld %10.1f %12.1f %12.1f", (long long)sizes[s], r.ms, r.tape_peak / 1048576.0, rss);
         if (!isnan(rss_prev)) printf(" %14.1f", (rss - rss_prev) * 1048576.0 / (double)(sizes[s] - e_prev));
         printf("\n");
@@ -262,7 +263,7 @@ int main(int argc, char **argv) {
     }
     printf("  RSS/edge = growth of peak RSS per added directed edge since the row above\n");
     if (have_torch) {
-        double trss, tms = torch_run("synthetic:100000:500000", 2, 1, 0, 5, &trss);
+        double trss, tms = torch_run("synthetic:100000:500000", 1, 1, 0, 5, &trss);
         printf("  torch (sparse input, same sizes, 10^6 directed edges): %.1f ms/epoch, peak RSS %.1f MiB\n",
                tms, trss);
     }
