@@ -20,7 +20,8 @@
  * constant per edge.  Torch (1 thread, sparse input) runs the 10⁶ size for
  * its figure.
  *
- * Run:  ./build/bench_gat [--quick]     (--quick: Cora only, fewer epochs)
+ * Run:  ./build/bench_gat [--quick | --memory]
+ *   --quick   Cora only, fewer epochs;  --memory   the synthetic graph only
  * Needs data/cora (make data); torch is skipped with a message when
  * /usr/bin/python3 cannot import it.
  */
@@ -218,6 +219,7 @@ static int torch_available(void) {
 
 int main(int argc, char **argv) {
     int quick = argc > 1 && !strcmp(argv[1], "--quick");
+    int memory_only = argc > 1 && !strcmp(argv[1], "--memory");
     int epochs = quick ? 10 : 30;
     if (access("data/cora/cora.meta", R_OK) != 0) {
         printf("W6: data/cora not found (run `make data`): SKIPPED\n");
@@ -229,7 +231,7 @@ int main(int argc, char **argv) {
     if (!have_torch) printf("  torch: /usr/bin/python3 cannot import torch: torch columns SKIPPED\n");
     printf("  %-8s %-7s %10s %10s %14s %8s %10s\n", "input", "threads", "tapegrad", "torch",
            "torch(spin)", "ratio", "rss MiB");
-    for (int dense = 0; dense <= 1; dense++)
+    for (int dense = 0; dense <= 1 && !memory_only; dense++)
         for (int th = 1; th <= 2; th++) {
             job j = {.data = "data/cora", .dense = dense, .epochs = epochs};
             double rss, trss, trss2;
