@@ -8,6 +8,7 @@
 #include "core/tape.h"      /* tg_tape, tg_backward, tg_tape_print/dot, tg_custom */
 #include "core/ops.h"       /* the differentiable operations */
 #include "core/attention.h" /* fused attention, tg_attn_mask */
+#include "core/graph.h"     /* CSR graphs, segment softmax/aggregate, spmm */
 #include "core/gradcheck.h" /* tg_gradcheck */
 #include "core/kernels/sgemm.h"
 
@@ -21,6 +22,7 @@
 #include "nn/vit.h"         /* patch embedding, the Vision Transformer */
 #include "nn/decode.h"      /* KV cache, greedy decoding, beam search */
 #include "nn/rollout.h"     /* attention rollout (Abnar & Zuidema 2020) */
+#include "nn/gat.h"         /* graph attention: GAT, dot-product attention on edges */
 
 #include "optim/optim.h"    /* SGD, Adam/AdamW, schedules, clipping */
 
@@ -40,5 +42,6 @@
 #include "data/png.h"
 #include "data/image.h"      /* image sets: IDX, CIFAR-10, PNG folders; augmentation */
 #include "data/pairs.h"      /* sentence pairs for translation */
+#include "data/planetoid.h"  /* Cora, Citeseer */
 
 #endif

@@ -37,7 +37,8 @@
     X(sum) X(mean) X(sum_last) X(mean_last) X(max)                                  \
     X(exp) X(log) X(tanh) X(sigmoid) X(relu) X(leaky_relu) X(elu) X(gelu)    \
     X(softmax) X(log_softmax) X(cross_entropy) X(layernorm) X(embedding)     \
-    X(dropout) X(attention) X(patchify) X(affine) X(custom)
+    X(dropout) X(attention) X(patchify) X(affine) X(custom)                 \
+    X(segment_softmax) X(segment_aggregate) X(edge_dot) X(spmm)
 
 typedef enum {
 #define TG__OP_ENUM(name) TG_OP_##name,

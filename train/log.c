@@ -246,12 +246,14 @@ void tg_early_stop_init(tg_early_stop *es, tg_es_mode mode, int patience, double
     es->best = NAN;
     es->best_epoch = -1;
     es->bad_epochs = 0;
+    es->ties = 0;
 }
 
 int tg_early_stop_update(tg_early_stop *es, int epoch, double value) {
     int better;
     if (isnan(value)) better = 0;
     else if (es->best_epoch < 0) better = 1;
+    else if (es->ties && value == es->best) better = 1;
     else if (es->mode == TG_MAXIMIZE) better = value > es->best + es->min_delta;
     else better = value < es->best - es->min_delta;
     if (better) {

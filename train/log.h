@@ -114,6 +114,9 @@ typedef struct tg_early_stop {
     double best;        /* best value so far (NaN before the first) */
     int best_epoch;     /* its epoch (-1 before the first) */
     int bad_epochs;     /* consecutive epochs without improvement */
+    int ties;           /* 1: a value equal to the best also counts as an improvement
+                           (resets bad_epochs, moves best_epoch), as the GAT reference
+                           code's `val_acc >= best`; 0 after init */
 } tg_early_stop;
 
 void tg_early_stop_init(tg_early_stop *es, tg_es_mode mode, int patience, double min_delta);

@@ -144,3 +144,152 @@ tg_status tg_plot_attention(const char *path, const float *image, int H, int W, 
     free(img);
     return st;
 }
+
+/* ---- scatter plot (PLplot) ------------------------------------------------------ */
+
+#include <errno.h>
+#include <math.h>
+#include <plplot.h>
+#include <stdio.h>
+
+#define SCATTER_MAX_CLASSES 14
+
+tg_status tg_plot_scatter(const char *path, const float *xy, int n, const int32_t *classes,
+                          int n_classes, const char *const *class_names, const char *title) {
+    const char *op = "tg_plot_scatter";
+    TG_CHECK(path && xy && classes && n >= 1, op, "need a path, points and classes, got n = %d", n);
+    TG_CHECK(n_classes >= 1 && n_classes <= SCATTER_MAX_CLASSES, op,
+             "n_classes must be in 1..%d, got %d", SCATTER_MAX_CLASSES, n_classes);
+    FILE *probe = fopen(path, "wb"); /* PLplot would exit() on an unwritable file */
+    if (!probe) return tg_set_error(TG_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    fclose(probe);
+    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+    for (int i = 0; i < n; i++)
+        for (int a = 0; a < 2; a++) {
+            double v = xy[2 * i + a];
+            if (v < lo[a]) lo[a] = v;
+            if (v > hi[a]) hi[a] = v;
+        }
+    for (int a = 0; a < 2; a++) { /* 5% margins; a flat axis gets ±1 */
+        double pad = hi[a] > lo[a] ? 0.05 * (hi[a] - lo[a]) : 1.0;
+        lo[a] -= pad, hi[a] += pad;
+    }
+    /* Colour map 0: 0 white background, 1 black ink, 2 grey, 3.. the classes
+     * (the Tableau 10 palette, then four more). */
+    static const int pal[SCATTER_MAX_CLASSES][3] = {
+        {31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},  {148, 103, 189},
+        {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207},
+        {0, 0, 128},    {128, 128, 0},   {0, 128, 128},  {128, 0, 0}};
+    plsdev("pngcairo");
+    plsfnam(path);
+    plsetopt("geometry", "1000x800");
+    plscolbg(255, 255, 255);
+    plscmap0n(3 + SCATTER_MAX_CLASSES);
+    plscol0(1, 0, 0, 0);
+    plscol0(2, 190, 190, 190);
+    for (int c = 0; c < SCATTER_MAX_CLASSES; c++) plscol0(3 + c, pal[c][0], pal[c][1], pal[c][2]);
+    plinit();
+    plcol0(1);
+    plenv(lo[0], hi[0], lo[1], hi[1], 0, 0);
+    pllab("PC 1", "PC 2", title ? title : "");
+    double *px = malloc((size_t)n * sizeof *px), *py = malloc((size_t)n * sizeof *py);
+    TG_CHECK(px && py, op, "out of memory for %d points", n);
+    for (int c = -1; c < n_classes; c++) { /* unlabelled first, underneath */
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (classes[i] == c || (c == -1 && (classes[i] < 0 || classes[i] >= n_classes)))
+                px[m] = xy[2 * i], py[m] = xy[2 * i + 1], m++;
+        if (!m) continue;
+        plcol0(c < 0 ? 2 : 3 + c);
+        plssym(0.0, 0.8);
+        plpoin(m, px, py, 17); /* filled circle */
+    }
+    free(px);
+    free(py);
+    PLINT opt[SCATTER_MAX_CLASSES], colors[SCATTER_MAX_CLASSES], numbers[SCATTER_MAX_CLASSES];
+    PLFLT scales[SCATTER_MAX_CLASSES];
+    char names[SCATTER_MAX_CLASSES][32];
+    const char *text[SCATTER_MAX_CLASSES], *symbols[SCATTER_MAX_CLASSES];
+    PLINT text_colors[SCATTER_MAX_CLASSES];
+    for (int c = 0; c < n_classes; c++) {
+        opt[c] = PL_LEGEND_SYMBOL;
+        colors[c] = 3 + c;
+        text_colors[c] = 1;
+        numbers[c] = 1;
+        scales[c] = 1.2;
+        symbols[c] = "●"; /* UTF-8: the cairo driver draws it with the text font */
+        if (class_names) snprintf(names[c], sizeof names[c], "%s", class_names[c]);
+        else snprintf(names[c], sizeof names[c], "class %d", c);
+        text[c] = names[c];
+    }
+    PLFLT lw, lh;
+    plcol0(1);
+    pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+             PL_POSITION_RIGHT | PL_POSITION_TOP | PL_POSITION_INSIDE, 0.02, 0.02, 0.05, 0, 1, 1,
+             0, 0, n_classes, opt, 1.0, 1.0, 2.0, 0.0, text_colors, text, NULL, NULL, NULL, NULL,
+             NULL, NULL, NULL, colors, scales, numbers, symbols);
+    plend();
+    return TG_OK;
+}
+
+/* ---- PCA ---------------------------------------------------------------------------- */
+
+void tg_pca_project(const float *x, int n, int d, int k, float *out, double *var) {
+    TG_CHECK(x && out && n >= 2 && d >= 1 && k >= 1 && k <= d, "tg_pca_project",
+             "need n >= 2 rows, d >= 1 and 1 <= k <= d, got n = %d, d = %d, k = %d", n, d, k);
+    double *mean = calloc((size_t)d, sizeof *mean), *cov = calloc((size_t)d * d, sizeof *cov);
+    double *v = malloc((size_t)d * sizeof *v), *w = malloc((size_t)d * sizeof *w);
+    double *vecs = malloc((size_t)k * d * sizeof *vecs);
+    TG_CHECK(mean && cov && v && w && vecs, "tg_pca_project", "out of memory (d = %d)", d);
+    for (int i = 0; i < n; i++)
+        for (int a = 0; a < d; a++) mean[a] += x[(size_t)i * d + a];
+    for (int a = 0; a < d; a++) mean[a] /= n;
+    for (int i = 0; i < n; i++) /* covariance (upper triangle, then mirrored) */
+        for (int a = 0; a < d; a++) {
+            double xa = x[(size_t)i * d + a] - mean[a];
+            for (int b = a; b < d; b++) cov[(size_t)a * d + b] += xa * (x[(size_t)i * d + b] - mean[b]);
+        }
+    for (int a = 0; a < d; a++)
+        for (int b = a; b < d; b++) cov[(size_t)b * d + a] = cov[(size_t)a * d + b] /= (n - 1);
+    for (int c = 0; c < k; c++) {
+        for (int a = 0; a < d; a++) v[a] = 1.0 + 0.01 * a; /* fixed start */
+        double lambda = 0.0;
+        for (int it = 0; it < 1000; it++) {
+            double norm = 0.0;
+            for (int a = 0; a < d; a++) {
+                double s = 0.0;
+                for (int b = 0; b < d; b++) s += cov[(size_t)a * d + b] * v[b];
+                w[a] = s;
+            }
+            for (int p = 0; p < c; p++) { /* stay orthogonal to the components found */
+                double dot = 0.0;
+                for (int a = 0; a < d; a++) dot += w[a] * vecs[(size_t)p * d + a];
+                for (int a = 0; a < d; a++) w[a] -= dot * vecs[(size_t)p * d + a];
+            }
+            for (int a = 0; a < d; a++) norm += w[a] * w[a];
+            norm = sqrt(norm);
+            if (norm == 0.0) break;
+            double change = 0.0;
+            for (int a = 0; a < d; a++) {
+                double u = w[a] / norm;
+                change += fabs(u - v[a]);
+                v[a] = u;
+            }
+            lambda = norm;
+            if (change < 1e-10) break;
+        }
+        memcpy(vecs + (size_t)c * d, v, (size_t)d * sizeof *v);
+        if (var) var[c] = lambda;
+    }
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < k; c++) {
+            double s = 0.0;
+            for (int a = 0; a < d; a++) s += (x[(size_t)i * d + a] - mean[a]) * vecs[(size_t)c * d + a];
+            out[(size_t)i * k + c] = (float)s;
+        }
+    free(mean);
+    free(cov);
+    free(v);
+    free(w);
+    free(vecs);
+}

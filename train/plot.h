@@ -32,5 +32,23 @@ tg_status tg_plot_heatmap(const char *path, const int64_t *counts, int rows, int
  * the path); bad sizes or NULL pointers abort. */
 tg_status tg_plot_attention(const char *path, const float *image, int H, int W, int C,
                             const float *maps, int n_maps, int grid_h, int grid_w, int zoom);
+/* A scatter plot of n points (xy[2i], xy[2i+1]) coloured by class
+ * (classes[i] in [0, n_classes), or −1: drawn grey, not in the legend), with
+ * a legend naming each class (class_names, or NULL for "class 0" …) and a
+ * title; axes labelled "PC 1" / "PC 2".  Drawn by PLplot with the cairo PNG
+ * driver (Debian libplplot-dev plplot-driver-cairo), 1000 × 800 pixels.
+ * At most 16 classes (PLplot's colour map 0).
+ * Errors: TG_ERR_IO "path: cannot create: reason" when path cannot be
+ * written (checked before PLplot opens it); n < 1 or n_classes outside
+ * 1..14 aborts. */
+tg_status tg_plot_scatter(const char *path, const float *xy, int n, const int32_t *classes,
+                          int n_classes, const char *const *class_names, const char *title);
+
+/* Principal component analysis: projects the n rows of x [n, d] (row-major)
+ * onto the k leading eigenvectors of their covariance (x centred), into
+ * out [n, k]; var (may be NULL) receives the k variances (eigenvalues,
+ * descending).  Power iteration with deflation in double, from a fixed
+ * start (deterministic).  Errors: n < 2, d < 1, k outside 1..d abort. */
+void tg_pca_project(const float *x, int n, int d, int k, float *out, double *var);
 
 #endif

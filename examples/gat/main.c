@@ -1,0 +1,348 @@
+/* examples/gat/main.c — graph attention networks on the Planetoid citation
+ * graphs (Veličković et al., ICLR 2018, transductive experiment).
+ *
+ *   build/gat train --data cora --seeds 10 --save runs/gat_cora.safetensors
+ *   build/gat train --data citeseer --layer dot
+ *   build/gat embed --model runs/gat_cora.safetensors --data cora --png runs/gat_cora.png
+ *
+ * Run `build/gat <command> --help` for every option and its default.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "examples/gat/model.h"
+#include "tapegrad.h"
+
+static void die(const char *what) {
+    fprintf(stderr, "gat: %s\n", what);
+    exit(1);
+}
+
+/* Parses a command's options; returns -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, const char *prog, const tg_cli_opt *opts, int n,
+                      const char *about) {
+    argv[0] = (char *)prog;
+    int r = tg_cli_parse(argc, argv, opts, n, about);
+    if (r > 0) return 0;
+    if (r < 0) {
+        fprintf(stderr, "%s: %s\n", prog, tg_last_error());
+        return 2;
+    }
+    return -1;
+}
+
+/* ---- the data ---------------------------------------------------------------- */
+
+typedef struct {
+    tg_planetoid d;
+    tg_csr g;           /* both directions + one self-loop per node */
+    tg_sparse xs;       /* features, sparse */
+    tg_tensor *xval;    /* [nnz] their values (row-normalised) */
+    tg_tensor *xdense;  /* [N, F], only with --dense */
+    int32_t *target[4]; /* per split: labels of its nodes, −1 elsewhere */
+} graph_data;
+
+/* "cora" and "citeseer" name the folders that `make data` fills. */
+static void load_data(const char *name, int dense, graph_data *gd) {
+    char dir[4096];
+    if (!strcmp(name, "cora") || !strcmp(name, "citeseer")) snprintf(dir, sizeof dir, "data/%s", name);
+    else snprintf(dir, sizeof dir, "%s", name);
+    memset(gd, 0, sizeof *gd);
+    if (tg_planetoid_read(dir, &gd->d) != TG_OK) die(tg_last_error());
+    const tg_planetoid *d = &gd->d;
+    tg_planetoid_graph(d, TG_CSR_SELF_LOOPS, &gd->g);
+    gd->xs = tg_planetoid_features(d);
+    gd->xval = tg_tensor_new(TG_SHAPE((int)(d->nnz ? d->nnz : 1)));
+    memcpy(gd->xval->data, d->feat_val, (size_t)d->nnz * sizeof(float));
+    if (dense) {
+        gd->xdense = tg_tensor_new(TG_SHAPE(d->n_nodes, d->n_features));
+        tg_planetoid_dense_features(d, gd->xdense->data);
+    }
+    for (int s = 0; s < 4; s++) {
+        gd->target[s] = malloc((size_t)d->n_nodes * sizeof(int32_t));
+        for (int n = 0; n < d->n_nodes; n++)
+            gd->target[s][n] = d->split[n] == s ? d->labels[n] : -1;
+    }
+}
+
+static void free_data(graph_data *gd) {
+    for (int s = 0; s < 4; s++) free(gd->target[s]);
+    tg_tensor_free(gd->xval);
+    tg_tensor_free(gd->xdense);
+    tg_csr_free(&gd->g);
+    tg_planetoid_free(&gd->d);
+}
+
+static tg_tensor *forward(tg_tape *tp, const model *m, const graph_data *gd, tg_rng *rng,
+                          tg_tensor **hidden) {
+    return model_forward(tp, m, gd->xdense ? NULL : &gd->xs, gd->xval, gd->xdense, &gd->g, rng,
+                         hidden);
+}
+
+/* ---- training ------------------------------------------------------------------ */
+
+typedef struct {
+    double loss[4], acc[4]; /* per split, at the evaluated epoch */
+} split_eval;
+
+/* Evaluation-mode forward; mean cross-entropy and accuracy on each split. */
+static void evaluate(tg_tape *tp, const model *m, const graph_data *gd, split_eval *ev) {
+    tg_tape_reset(tp);
+    int tr = tg_tape_set_training(tp, 0), gr = tg_tape_set_grad(tp, 0);
+    tg_tensor *logits = forward(tp, m, gd, NULL, NULL);
+    for (int s = TG_SPLIT_TRAIN; s <= TG_SPLIT_TEST; s++) {
+        int64_t counted;
+        int64_t ok = tg_count_correct(logits->data, gd->target[s], gd->d.n_nodes, m->n_classes, -1,
+                                      &counted);
+        ev->acc[s] = counted ? (double)ok / (double)counted : NAN;
+        ev->loss[s] = tg_cross_entropy(tp, logits, gd->target[s], -1, TG_MEAN)->data[0];
+    }
+    tg_tape_set_training(tp, tr);
+    tg_tape_set_grad(tp, gr);
+}
+
+typedef struct {
+    int max_epochs, patience;
+    float lr, weight_decay;
+    const char *log_csv;
+} train_opts;
+
+typedef struct {
+    int epochs, best_epoch;
+    split_eval best;    /* evaluation of the best-epoch model */
+    double ms_per_epoch; /* training step only (forward, backward, Adam) */
+} run_result;
+
+/* One run: Adam with L2 on every parameter; early stopping as the GAT
+ * reference code (execute_cora.py): stop when neither validation loss nor
+ * accuracy has improved (ties count) for `patience` epochs; the model kept
+ * is that of the last epoch at which both were at their best.  m ends
+ * holding that model. */
+static run_result train_run(model *m, const graph_data *gd, const train_opts *o, uint64_t seed,
+                            tg_csv_log *csv) {
+    tg_rng rng;
+    tg_rng_seed(&rng, seed ^ 0x5eed);
+    tg_adam opt;
+    tg_adam_init(&opt, &m->ps, o->lr, 0.9f, 0.999f, 1e-8f, o->weight_decay);
+    tg_early_stop es_loss, es_acc;
+    tg_early_stop_init(&es_loss, TG_MINIMIZE, o->patience, 0.0);
+    tg_early_stop_init(&es_acc, TG_MAXIMIZE, o->patience, 0.0);
+    es_loss.ties = es_acc.ties = 1;
+    float *best = malloc((size_t)m->ps.total * sizeof(float));
+    memcpy(best, m->ps.data, (size_t)m->ps.total * sizeof(float));
+    tg_tape *tp = tg_tape_new(0);
+    run_result r = {0};
+    double t_train = 0.0;
+    int epoch;
+    for (epoch = 1; epoch <= o->max_epochs; epoch++) {
+        double t0 = tg_now();
+        tg_tape_reset(tp);
+        tg_params_zero_grad(&m->ps);
+        tg_tensor *logits = forward(tp, m, gd, &rng, NULL);
+        tg_tensor *loss = tg_cross_entropy(tp, logits, gd->target[TG_SPLIT_TRAIN], -1, TG_MEAN);
+        if (tg_backward(tp, loss) != TG_OK) die(tg_last_error());
+        tg_adam_step(&opt);
+        t_train += tg_now() - t0;
+        float train_loss = loss->data[0];
+
+        split_eval ev;
+        evaluate(tp, m, gd, &ev);
+        int loss_up = tg_early_stop_update(&es_loss, epoch, ev.loss[TG_SPLIT_VAL]);
+        int acc_up = tg_early_stop_update(&es_acc, epoch, ev.acc[TG_SPLIT_VAL]);
+        if (loss_up && acc_up) {
+            memcpy(best, m->ps.data, (size_t)m->ps.total * sizeof(float));
+            r.best = ev;
+            r.best_epoch = epoch;
+        }
+        if (csv && csv->f &&
+            tg_csv_log_row(csv, (double[]){(double)seed, epoch, train_loss, ev.loss[TG_SPLIT_VAL],
+                                           ev.acc[TG_SPLIT_VAL], ev.acc[TG_SPLIT_TEST]}) != TG_OK)
+            die(tg_last_error());
+        if (tg_early_stop_should_stop(&es_loss) && tg_early_stop_should_stop(&es_acc)) break;
+    }
+    r.epochs = epoch > o->max_epochs ? o->max_epochs : epoch;
+    r.ms_per_epoch = 1e3 * t_train / r.epochs;
+    memcpy(m->ps.data, best, (size_t)m->ps.total * sizeof(float));
+    free(best);
+    tg_tape_free(tp);
+    tg_adam_free(&opt);
+    return r;
+}
+
+static tg_status save_model(const char *path, const model *m, const char *data) {
+    char cfg[256];
+    model_config_format(&m->cfg, cfg, sizeof cfg);
+    tg_checkpoint_extra ex = {0};
+    tg_checkpoint_meta_set(&ex, "gat.config", cfg);
+    tg_checkpoint_meta_set(&ex, "gat.data", data);
+    tg_status st = tg_checkpoint_save(path, &m->ps, &ex);
+    tg_checkpoint_extra_free(&ex);
+    return st;
+}
+
+static int parse_layer(const char *s, layer_kind *k) {
+    if (!strcmp(s, "gat")) *k = LAYER_GAT;
+    else if (!strcmp(s, "dot")) *k = LAYER_DOT;
+    else return 0;
+    return 1;
+}
+
+static int cmd_train(int argc, char **argv) {
+    const char *data = "cora", *layer = "gat", *save = NULL, *metrics = NULL, *log_csv = NULL;
+    int seeds = 1, seed = 1, heads = 8, hidden = 8, out_heads = 1, dense = 0, threads = 0;
+    train_opts o = {.max_epochs = 1000, .patience = 100, .lr = 0.005f, .weight_decay = 5e-4f};
+    model_config cfg = {.in_dropout = 0.6f, .attn_dropout = 0.6f};
+    const tg_cli_opt opts[] = {
+        {"data", TG_CLI_STRING, &data, "cora, citeseer, or a folder holding NAME.{meta,features,labels,edges,split}"},
+        {"layer", TG_CLI_STRING, &layer, "gat (additive attention) or dot (dot-product attention on edges)"},
+        {"heads", TG_CLI_INT, &heads, "attention heads of the hidden layer"},
+        {"hidden", TG_CLI_INT, &hidden, "features per head of the hidden layer"},
+        {"out-heads", TG_CLI_INT, &out_heads, "heads of the output layer (averaged)"},
+        {"dropout", TG_CLI_FLOAT, &cfg.in_dropout, "dropout on each layer's input"},
+        {"attn-dropout", TG_CLI_FLOAT, &cfg.attn_dropout, "dropout on the attention weights"},
+        {"value-dropout", TG_CLI_FLOAT, &cfg.value_dropout, "gat: dropout on the projected neighbours z_j (the authors' code; not in the paper)"},
+        {"lr", TG_CLI_FLOAT, &o.lr, "Adam learning rate"},
+        {"weight-decay", TG_CLI_FLOAT, &o.weight_decay, "L2 penalty on every parameter (in the gradient)"},
+        {"epochs", TG_CLI_INT, &o.max_epochs, "most epochs (full-graph steps)"},
+        {"patience", TG_CLI_INT, &o.patience, "stop after this many epochs without a better val loss or accuracy"},
+        {"seeds", TG_CLI_INT, &seeds, "runs with seeds seed, seed+1, ...; prints mean ± std test accuracy"},
+        {"seed", TG_CLI_INT, &seed, "first seed"},
+        {"dense", TG_CLI_FLAG, &dense, "dense [N, F] features and GEMM instead of the sparse product"},
+        {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)"},
+        {"save", TG_CLI_STRING, &save, "write the first seed's best model here (safetensors)"},
+        {"metrics-json", TG_CLI_STRING, &metrics, "write final metrics (JSON) here"},
+        {"log-csv", TG_CLI_STRING, &log_csv, "write per-epoch seed, epoch, losses, accuracies here"},
+    };
+    int r = parse_args(argc, argv, "gat train", opts, (int)(sizeof opts / sizeof *opts),
+                       "Trains a two-layer graph attention network on a Planetoid graph "
+                       "(Velickovic et al. 2018, transductive setup).");
+    if (r >= 0) return r;
+    if (!parse_layer(layer, &cfg.layer)) die("--layer: expected gat or dot");
+    if (seeds < 1 || heads < 1 || hidden < 1 || out_heads < 1 || o.max_epochs < 1 || o.patience < 1)
+        die("--seeds, --heads, --hidden, --out-heads, --epochs, --patience must be >= 1");
+    if (!(cfg.in_dropout >= 0 && cfg.in_dropout < 1 && cfg.attn_dropout >= 0 && cfg.attn_dropout < 1 &&
+          cfg.value_dropout >= 0 && cfg.value_dropout < 1))
+        die("--dropout, --attn-dropout and --value-dropout must be in [0, 1)");
+    if (threads > 0) tg_set_num_threads(threads);
+    cfg.heads = heads, cfg.hidden = hidden, cfg.out_heads = out_heads;
+
+    graph_data gd;
+    load_data(data, dense, &gd);
+    printf("%s: %d nodes, %d features, %d classes, %lld edges (%d directed with self-loops); "
+           "split %d/%d/%d\n", gd.d.name, gd.d.n_nodes, gd.d.n_features, gd.d.n_classes,
+           (long long)gd.d.n_edges, (int)gd.g.n_edges, gd.d.n_split[TG_SPLIT_TRAIN],
+           gd.d.n_split[TG_SPLIT_VAL], gd.d.n_split[TG_SPLIT_TEST]);
+    printf("layer %s, %d heads x %d hidden, output %d head(s); dropout %.2f / attention %.2f / "
+           "values %.2f; Adam lr %g, L2 %g; patience %d, at most %d epochs; %d thread(s)\n", layer,
+           heads, hidden, out_heads, cfg.in_dropout, cfg.attn_dropout, cfg.value_dropout, o.lr, o.weight_decay,
+           o.patience, o.max_epochs, tg_get_num_threads());
+    tg_csv_log csv = {0};
+    if (log_csv && tg_csv_log_open(&csv, log_csv, 6,
+                                   (const char *[]){"seed", "epoch", "train_loss", "val_loss",
+                                                    "val_acc", "test_acc"}) != TG_OK)
+        die(tg_last_error());
+
+    double *test = malloc((size_t)seeds * sizeof *test), sum = 0.0, sq = 0.0, ms = 0.0;
+    for (int s = 0; s < seeds; s++) {
+        model m;
+        tg_rng init_rng;
+        tg_rng_seed(&init_rng, (uint64_t)(seed + s));
+        model_init(&m, &cfg, gd.d.n_features, gd.d.n_classes, &init_rng);
+        if (s == 0) printf("%lld parameters\n", (long long)tg_params_count(&m.ps));
+        run_result rr = train_run(&m, &gd, &o, (uint64_t)(seed + s), &csv);
+        test[s] = rr.best.acc[TG_SPLIT_TEST];
+        sum += test[s];
+        ms += rr.ms_per_epoch;
+        printf("seed %d: %d epochs, best epoch %d: val loss %.4f acc %.2f%%, test acc %.2f%% "
+               "(%.1f ms/epoch)\n", seed + s, rr.epochs, rr.best_epoch, rr.best.loss[TG_SPLIT_VAL],
+               100 * rr.best.acc[TG_SPLIT_VAL], 100 * test[s], rr.ms_per_epoch);
+        fflush(stdout);
+        if (s == 0 && save && save_model(save, &m, data) != TG_OK) die(tg_last_error());
+        model_free(&m);
+    }
+    double mean = sum / seeds;
+    for (int s = 0; s < seeds; s++) sq += (test[s] - mean) * (test[s] - mean);
+    double std = seeds > 1 ? sqrt(sq / (seeds - 1)) : 0.0;
+    printf("test accuracy over %d seed(s): %.2f ± %.2f%% (mean ± sample std)\n", seeds, 100 * mean,
+           100 * std);
+    if (metrics &&
+        tg_metrics_json_write(metrics, 4, (const char *[]){"test_acc_mean", "test_acc_std", "seeds", "ms_per_epoch"},
+                              (double[]){mean, std, seeds, ms / seeds}) != TG_OK)
+        die(tg_last_error());
+    if (csv.f && tg_csv_log_close(&csv) != TG_OK) die(tg_last_error());
+    free(test);
+    free_data(&gd);
+    return 0;
+}
+
+/* ---- embed --------------------------------------------------------------------- */
+
+static int cmd_embed(int argc, char **argv) {
+    const char *path = NULL, *data = NULL, *png = "gat_embedding.png";
+    const tg_cli_opt opts[] = {
+        {"model", TG_CLI_STRING, &path, "checkpoint written by `gat train --save`"},
+        {"data", TG_CLI_STRING, &data, "graph (default: the one the model was trained on)"},
+        {"png", TG_CLI_STRING, &png, "output picture"},
+    };
+    int r = parse_args(argc, argv, "gat embed", opts, (int)(sizeof opts / sizeof *opts),
+                       "Draws the hidden node representations (after the first layer's ELU) "
+                       "projected to 2-D by PCA, coloured by class.");
+    if (r >= 0) return r;
+    if (!path) die("embed: --model is required");
+    char *cfg_s = NULL, *data_s = NULL;
+    if (tg_checkpoint_read_metadata(path, "gat.config", &cfg_s) != TG_OK) die(tg_last_error());
+    model_config cfg = {0};
+    if (model_config_parse(cfg_s, path, &cfg) != TG_OK) die(tg_last_error());
+    if (!data && tg_checkpoint_read_metadata(path, "gat.data", &data_s) != TG_OK) die(tg_last_error());
+    graph_data gd;
+    load_data(data ? data : data_s, 0, &gd);
+    model m;
+    tg_rng rng;
+    tg_rng_seed(&rng, 1);
+    model_init(&m, &cfg, gd.d.n_features, gd.d.n_classes, &rng);
+    if (tg_checkpoint_load(path, &m.ps, NULL) != TG_OK) die(tg_last_error());
+
+    tg_tape *tp = tg_tape_new(0);
+    tg_tape_set_training(tp, 0);
+    tg_tape_set_grad(tp, 0);
+    tg_tensor *hidden, *logits = forward(tp, &m, &gd, NULL, &hidden);
+    int N = gd.d.n_nodes, C = hidden->shape[1];
+    int64_t counted, ok = tg_count_correct(logits->data, gd.target[TG_SPLIT_TEST], N,
+                                           gd.d.n_classes, -1, &counted);
+    float *xy = malloc((size_t)N * 2 * sizeof *xy);
+    double var[2];
+    tg_pca_project(hidden->data, N, C, 2, xy, var);
+    char title[160];
+    snprintf(title, sizeof title, "%s: GAT hidden layer, PCA (test acc %.1f%%)", gd.d.name,
+             100.0 * (double)ok / (double)(counted ? counted : 1));
+    if (tg_plot_scatter(png, xy, N, gd.d.labels, gd.d.n_classes, NULL, title) != TG_OK)
+        die(tg_last_error());
+    printf("wrote %s: %d nodes, PCA of %d-dim hidden states (variance %.3g, %.3g)\n", png, N, C,
+           var[0], var[1]);
+    free(xy);
+    tg_tape_free(tp);
+    model_free(&m);
+    free_data(&gd);
+    free(cfg_s);
+    free(data_s);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *usage = "usage: gat train|embed [options]   (gat <command> --help)\n";
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "embed")) return cmd_embed(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    fprintf(stderr, "gat: unknown command '%s'\n%s", argv[1], usage);
+    return 2;
+}
