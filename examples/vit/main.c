@@ -56,7 +56,7 @@ static double accuracy(const float *logits, const int32_t *labels, int64_t n, in
 /* ---- train ------------------------------------------------------------------ */
 
 typedef struct {
-    const char *data, *root, *save, *metrics_json, *log_csv, *pool, *pos;
+    const char *data, *root, *save, *metrics_json, *log_csv, *pool, *pos, *tape_png;
     int train_size_opt, image_size, channels, epochs, batch_size, warmup, augment, flip, threads, seed, patience, eval_batch;
     double time_budget, lr, lr_min, weight_decay, label_smoothing, clip, val_split, test_split;
     float dropout;
@@ -102,6 +102,11 @@ static double train_epoch(trainer *t, const tg_image_set *tr, int epoch, double 
         tg_tensor *loss =
             tg_cross_entropy_smoothed(t->tp, logits, t->labels, -1, TG_MEAN, (float)o->label_smoothing);
         if (tg_backward(t->tp, loss) != TG_OK) die(tg_last_error());
+        if (t->step == 0 && o->tape_png) { /* one step of the real model, values and gradients */
+            if (tg_tape_render(t->tp, o->tape_png, NULL) != TG_OK) die(tg_last_error());
+            printf("tape of step 1 (%d nodes) drawn to %s\n", tg_tape_n_nodes(t->tp), o->tape_png);
+            tg_tape_set_keep_grads(t->tp, 0);
+        }
         if (o->clip > 0) tg_clip_grad_norm(&t->m->ps, (float)o->clip);
         t->opt->lr = tg_lr_warmup_cosine(t->step, (float)o->lr, (float)o->lr_min, o->warmup, t->total_steps);
         tg_adam_step(t->opt);
@@ -172,6 +177,7 @@ static int cmd_train(int argc, char **argv) {
         {"save", TG_CLI_STRING, &o.save, "write the best model (by validation accuracy) here, .safetensors"},
         {"metrics-json", TG_CLI_STRING, &o.metrics_json, "write the final metrics here as one JSON object"},
         {"log-csv", TG_CLI_STRING, &o.log_csv, "write per-epoch metrics here as CSV"},
+        {"tape-png", TG_CLI_STRING, &o.tape_png, "draw the tape of the first training step here (.png, .svg, .dot)"},
     };
     int r = parse_args(argc, argv, "vit train", opts, (int)(sizeof opts / sizeof *opts),
                        "Trains a Vision Transformer; selects the epoch by accuracy on a validation slice of the "
@@ -230,6 +236,7 @@ static int cmd_train(int argc, char **argv) {
     tg_batcher bt;
     tg_batcher_init(&bt, tr.n, o.batch_size, 0, &shuffle);
     tg_tape *tp = tg_tape_new(64u << 20);
+    if (o.tape_png) tg_tape_set_keep_grads(tp, 1); /* the picture shows every gradient */
     trainer t = {.m = &m, .opt = &opt, .tp = tp, .bt = &bt, .aug_rng = &aug_rng, .drop_rng = &drop_rng, .o = &o,
                  .raw = tg_xmalloc((size_t)o.batch_size * tr.h * tr.w * tr.c * sizeof(float)),
                  .labels = tg_xmalloc((size_t)o.batch_size * sizeof(int32_t)),
