@@ -363,6 +363,35 @@ static int check_layout_transposed(diag *d) {
     return is;
 }
 
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* got holds exactly the values of want, in other places: with random inputs
+ * and a random output gradient the values are distinct, so equal sorted
+ * lists mean an index shuffle (a layout or flattening-order mistake). */
+static int check_permuted(diag *d) {
+    int64_t n = d->c->in[d->i]->size;
+    if (n < 2 || close_to(d->got, d->want, n)) return 0;
+    float *g = fbuf(n), *w = fbuf(n);
+    memcpy(g, d->got, (size_t)n * sizeof *g);
+    memcpy(w, d->want, (size_t)n * sizeof *w);
+    qsort(g, (size_t)n, sizeof *g, cmp_float);
+    qsort(w, (size_t)n, sizeof *w, cmp_float);
+    int is = close_to(g, w, n);
+    free(g);
+    free(w);
+    if (is)
+        hint(d,
+             "got holds the right values in the wrong places (a permutation of d%s): the "
+             "backward reads dout, or writes d%s, in another index order than the forward "
+             "used — e.g. a flattening order such as (c, dy, dx) for (dy, dx, c), or the rows "
+             "and columns of a grid swapped; reverse exactly the forward's indexing",
+             d->c->in_name[d->i], d->c->in_name[d->i]);
+    return is;
+}
+
 /* got equals the reference gradient computed with another operand P
  * replaced by P read as [b, a] and transposed (P [a, b] indexed P[j·a + i]
  * instead of P[i·b + j]: for square P, Pᵀ). */
@@ -528,6 +557,7 @@ static void diagnose(diag *d) {
     if (check_accumulate(d)) return;
     if (check_nothing(d)) return;
     if (check_layout_transposed(d)) return;
+    if (check_permuted(d)) return;
     if (check_operand_transposed(d)) return;
     if (check_broadcast(d)) return;
     if (check_scale(d)) return;

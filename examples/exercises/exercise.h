@@ -23,6 +23,7 @@
  *   attention      in = {q [B, Lq, H·D], k [B, Lk, H·D], v [B, Lk, H·Dv]}
  *                                                      -> o [B, Lq, H·Dv] ctx ex_attn_ctx
  *   embedding      in = {weight [V, C]}                -> out [n_ids, C] ctx ex_emb_ctx
+ *   patchify       in = {images [B, H, W, C]}          -> [B, (H/P)·(W/P), P·P·C] ctx ex_patch_ctx
  */
 #ifndef TG_EXERCISE_H
 #define TG_EXERCISE_H
@@ -61,5 +62,11 @@ typedef struct {
     int n_ids;
     int32_t ids[EX_MAX_IDS];
 } ex_emb_ctx;
+
+/* ViT patches (core/ops/patch.c): P divides H and W;
+ * out[b, py·(W/P) + px, (dy·P + dx)·C + c] = images[b, py·P + dy, px·P + dx, c]. */
+typedef struct {
+    int P;
+} ex_patch_ctx;
 
 #endif

@@ -449,6 +449,28 @@ static const char *emb_zero(const ex_case *c, int input, uint8_t *z) {
     return any ? "rows of weight that no id looks up" : NULL;
 }
 
+/* ---- patchify (ViT patch embedding's cut) --------------------------------- */
+
+static void patch_make(int i, ex_case *c, tg_rng *rng) {
+    static const int cfg[3][5] = {{1, 4, 4, 1, 2}, {2, 4, 6, 3, 2}, {1, 6, 6, 2, 3}}; /* B, H, W, C, P */
+    static const char *labels[3] = {"images [1, 4, 4, 1], P = 2 (4 patches of 4)",
+                                    "images [2, 4, 6, 3], P = 2 (non-square, RGB: 6 patches of 12)",
+                                    "images [1, 6, 6, 2], P = 3 (4 patches of 18)"};
+    int B = cfg[i][0], H = cfg[i][1], W = cfg[i][2], C = cfg[i][3], P = cfg[i][4];
+    c->label = labels[i];
+    c->n_in = 1;
+    c->in[0] = rand_tensor(rng, 1, 1.0f, TG_SHAPE(B, H, W, C));
+    c->in_name[0] = "images";
+    ex_patch_ctx *p = ctx_new(c, sizeof *p);
+    p->P = P;
+    set_out(c, TG_SHAPE(B, (H / P) * (W / P), P * P * C));
+}
+
+static tg_tensor *patch_ref(tg_tape *tp, tg_tensor *const *in, const ex_case *c) {
+    const ex_patch_ctx *p = c->ctx;
+    return tg_patchify(tp, in[0], p->P);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 const ex_op ex_ops[] = {
@@ -471,6 +493,8 @@ const ex_op ex_ops[] = {
      emb_ref, NULL, emb_zero,
      "the gradient goes to rows the forward never read: scatter into row ids[p] (the row "
      "looked up), not row p"},
+    {"patchify", "cut [B, H, W, C] images into P×P patches flattened in (dy, dx, c) order",
+     "docs/derivations/patch.md", 3, patch_make, patch_ref, NULL, NULL, NULL},
 };
 const int ex_n_ops = (int)(sizeof ex_ops / sizeof ex_ops[0]);
 
