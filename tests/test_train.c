@@ -295,13 +295,30 @@ static void test_cli_positional(void **state) {
     assert_non_null(strstr(tg_last_error(), "unexpected argument 'a.png'"));
 }
 
+/* A subcommand: -1 goes on, 0 after --help, 2 after a bad option; argv[0]
+ * becomes the subcommand's name. */
+static void test_cli_subcommand(void **state) {
+    (void)state;
+    int k = 5;
+    const tg_cli_opt opts[] = {{"top", TG_CLI_INT, &k, "classes to show"}};
+    char *ok[] = {"train", "--top", "7"};
+    assert_int_equal(tg_cli_subcommand(3, ok, "prog train", opts, 1, NULL), -1);
+    assert_int_equal(k, 7);
+    assert_string_equal(ok[0], "prog train");
+    char *bad[] = {"train", "--top", "seven"};
+    assert_int_equal(tg_cli_subcommand(3, bad, "prog train", opts, 1, NULL), 2);
+    assert_non_null(strstr(tg_last_error(), "--top"));
+    char *help[] = {"train", "--help"};
+    assert_int_equal(tg_cli_subcommand(2, help, "prog train", opts, 1, NULL), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_permutation),   cmocka_unit_test(test_batcher),
         cmocka_unit_test(test_count_correct), cmocka_unit_test(test_early_stop),
         cmocka_unit_test(test_progress_text), cmocka_unit_test(test_csv_log),
         cmocka_unit_test(test_metrics_json),  cmocka_unit_test(test_cli),
-        cmocka_unit_test(test_cli_positional),
+        cmocka_unit_test(test_cli_positional), cmocka_unit_test(test_cli_subcommand),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

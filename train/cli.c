@@ -110,3 +110,15 @@ int tg_cli_parse_positional(int argc, char **argv, const tg_cli_opt *opts, int n
     }
     return 0;
 }
+
+int tg_cli_subcommand(int argc, char **argv, const char *prog, const tg_cli_opt *opts, int n_opts,
+                      const char *about) {
+    argv[0] = (char *)prog; /* "usage: pos_tagger train [options]" */
+    int r = tg_cli_parse(argc, argv, opts, n_opts, about);
+    if (r > 0) return 0;
+    if (r < 0) {
+        fprintf(stderr, "%s: %s\n", prog, tg_last_error());
+        return 2;
+    }
+    return -1;
+}

@@ -57,6 +57,13 @@ int tg_cli_parse(int argc, char **argv, const tg_cli_opt *opts, int n_opts, cons
  * tg_cli_parse (positional and n_positional may then be NULL). */
 int tg_cli_parse_positional(int argc, char **argv, const tg_cli_opt *opts, int n_opts, const char *about,
                             const char **positional, int max_positional, int *n_positional);
+/* One subcommand of a program ("pos_tagger train"): shows prog as argv[0]
+ * in the help and in messages, parses argv[1..] with tg_cli_parse, and
+ * turns the outcome into what main does next.  Returns -1 to go on, 0 after
+ * printing the help (exit 0), or 2 after printing "prog: <message>" to
+ * stderr for a bad option (exit 2).  Sets argv[0] = prog. */
+int tg_cli_subcommand(int argc, char **argv, const char *prog, const tg_cli_opt *opts, int n_opts,
+                      const char *about);
 /* Prints the help text shown by --help. */
 void tg_cli_help(FILE *f, const char *prog, const tg_cli_opt *opts, int n_opts, const char *about);
 

@@ -21,19 +21,6 @@ static void die(const char *what) {
     exit(1);
 }
 
-/* Parses a command's options; returns -1 to go on, else the exit code. */
-static int parse_args(int argc, char **argv, const char *prog, const tg_cli_opt *opts, int n,
-                      const char *about) {
-    argv[0] = (char *)prog;
-    int r = tg_cli_parse(argc, argv, opts, n, about);
-    if (r > 0) return 0;
-    if (r < 0) {
-        fprintf(stderr, "%s: %s\n", prog, tg_last_error());
-        return 2;
-    }
-    return -1;
-}
-
 /* ---- the data ---------------------------------------------------------------- */
 
 typedef struct {
@@ -216,7 +203,7 @@ static int cmd_train(int argc, char **argv) {
         {"metrics-json", TG_CLI_STRING, &metrics, "write final metrics (JSON) here"},
         {"log-csv", TG_CLI_STRING, &log_csv, "write per-epoch seed, epoch, losses, accuracies here"},
     };
-    int r = parse_args(argc, argv, "gat train", opts, (int)(sizeof opts / sizeof *opts),
+    int r = tg_cli_subcommand(argc, argv, "gat train", opts, (int)(sizeof opts / sizeof *opts),
                        "Trains a two-layer graph attention network on a Planetoid graph "
                        "(Velickovic et al. 2018, transductive setup).");
     if (r >= 0) return r;
@@ -287,7 +274,7 @@ static int cmd_embed(int argc, char **argv) {
         {"data", TG_CLI_STRING, &data, "graph (default: the one the model was trained on)"},
         {"png", TG_CLI_STRING, &png, "output picture"},
     };
-    int r = parse_args(argc, argv, "gat embed", opts, (int)(sizeof opts / sizeof *opts),
+    int r = tg_cli_subcommand(argc, argv, "gat embed", opts, (int)(sizeof opts / sizeof *opts),
                        "Draws the hidden node representations (after the first layer's ELU) "
                        "projected to 2-D by PCA, coloured by class.");
     if (r >= 0) return r;

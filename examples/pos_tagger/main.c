@@ -44,19 +44,6 @@ static double elapsed(double t0) {
     return t;
 }
 
-/* Parses a command's options; returns -1 to go on, else the exit code. */
-static int parse_args(int argc, char **argv, const char *prog, const tg_cli_opt *opts, int n,
-                      const char *about) {
-    argv[0] = (char *)prog; /* "usage: pos_tagger train [options]" */
-    int r = tg_cli_parse(argc, argv, opts, n, about);
-    if (r > 0) return 0;
-    if (r < 0) {
-        fprintf(stderr, "%s: %s\n", prog, tg_last_error());
-        return 2;
-    }
-    return -1;
-}
-
 /* ---- prediction and scoring --------------------------------------------- */
 
 static double accuracy(const tg_conllu *c, const int8_t *pred) {
@@ -191,7 +178,7 @@ static int cmd_train(int argc, char **argv) {
         {"log-csv", TG_CLI_STRING, &o.log_csv, "write per-epoch metrics here as CSV"},
         {"tape-png", TG_CLI_STRING, &o.tape_png, "draw the tape of the first training step here (.png, .svg, .dot)"},
     };
-    int r = parse_args(argc, argv, "pos_tagger train", opts, (int)(sizeof opts / sizeof *opts), "Trains the tagger.");
+    int r = tg_cli_subcommand(argc, argv, "pos_tagger train", opts, (int)(sizeof opts / sizeof *opts), "Trains the tagger.");
     if (r >= 0) return r;
     if (o.batch_size < 1 || o.epochs < 1 || o.warmup < 1)
         die("--batch-size, --epochs and --warmup must be >= 1");
@@ -424,7 +411,7 @@ static int cmd_eval(int argc, char **argv) {
         {"metrics-json", TG_CLI_STRING, &metrics_json, "write accuracy and per-tag F1 here as JSON"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},
     };
-    int r = parse_args(argc, argv, "pos_tagger eval", opts, (int)(sizeof opts / sizeof *opts), "Scores a model on a labelled file.");
+    int r = tg_cli_subcommand(argc, argv, "pos_tagger eval", opts, (int)(sizeof opts / sizeof *opts), "Scores a model on a labelled file.");
     if (r >= 0) return r;
     if (!model || !data) die("eval needs --model and --data (see --help)");
     if (!tg_dist_is_root()) png = metrics_json = NULL; /* rank 0 writes */
@@ -485,7 +472,7 @@ static int cmd_tag(int argc, char **argv) {
         {"input", TG_CLI_STRING, &input, "text file, one whitespace-tokenised sentence per line (- : stdin)"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},
     };
-    int r = parse_args(argc, argv, "pos_tagger tag", opts, (int)(sizeof opts / sizeof *opts),
+    int r = tg_cli_subcommand(argc, argv, "pos_tagger tag", opts, (int)(sizeof opts / sizeof *opts),
                        "Tags raw text: one sentence per line, tokens separated by spaces; writes "
                        "CoNLL-U with the UPOS column filled.");
     if (r >= 0) return r;
@@ -506,7 +493,7 @@ static int cmd_baseline(int argc, char **argv) {
         {"train", TG_CLI_STRING, &train, "training file the tag counts come from (required)"},
         {"data", TG_CLI_STRING, &data, "file to score (required)"},
     };
-    int r = parse_args(argc, argv, "pos_tagger baseline", opts, (int)(sizeof opts / sizeof *opts),
+    int r = tg_cli_subcommand(argc, argv, "pos_tagger baseline", opts, (int)(sizeof opts / sizeof *opts),
                        "Scores the most-frequent-tag baseline: each word gets the tag it has most "
                        "often in the training file; unseen words get the most frequent tag overall.");
     if (r >= 0) return r;

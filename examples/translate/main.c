@@ -27,19 +27,6 @@ static void die(const char *what) {
     exit(1);
 }
 
-/* Parses a command's options; returns -1 to go on, else the exit code. */
-static int parse_args(int argc, char **argv, const char *prog, const tg_cli_opt *opts, int n,
-                      const char *about) {
-    argv[0] = (char *)prog;
-    int r = tg_cli_parse(argc, argv, opts, n, about);
-    if (r > 0) return 0;
-    if (r < 0) {
-        fprintf(stderr, "%s: %s\n", prog, tg_last_error());
-        return 2;
-    }
-    return -1;
-}
-
 static void read_pairs(const char *path, tg_pairs *p) {
     if (tg_pairs_read(path, NULL, p) != TG_OK) die(tg_last_error());
 }
@@ -248,7 +235,7 @@ static int cmd_train(int argc, char **argv) {
         {"metrics-json", TG_CLI_STRING, &o.metrics_json, "write the final metrics here as one JSON object"},
         {"log-csv", TG_CLI_STRING, &o.log_csv, "write per-epoch metrics here as CSV"},
     };
-    int r = parse_args(argc, argv, "translate train", opts, (int)(sizeof opts / sizeof *opts),
+    int r = tg_cli_subcommand(argc, argv, "translate train", opts, (int)(sizeof opts / sizeof *opts),
                        "Splits the pairs 90/5/5 (seeded), trains on train, keeps the model with the best "
                        "dev BLEU (greedy), reports test BLEU greedy and with beam search.");
     if (r >= 0) return r;
@@ -402,7 +389,7 @@ static int cmd_eval(int argc, char **argv) {
         {"metrics-json", TG_CLI_STRING, &metrics_json, "write the BLEU figures here as JSON"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},
     };
-    int r = parse_args(argc, argv, "translate eval", opts, (int)(sizeof opts / sizeof *opts),
+    int r = tg_cli_subcommand(argc, argv, "translate eval", opts, (int)(sizeof opts / sizeof *opts),
                        "Corpus BLEU (whitespace tokens, 4-grams, brevity penalty) of greedy decoding and "
                        "of beam search against the references.");
     if (r >= 0) return r;
@@ -474,7 +461,7 @@ static int cmd_translate(int argc, char **argv) {
         {"max-len", TG_CLI_INT, &o.max_len, "decoded tokens at most (<eos> included)"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},
     };
-    int r = parse_args(argc, argv, "translate translate", opts, (int)(sizeof opts / sizeof *opts),
+    int r = tg_cli_subcommand(argc, argv, "translate translate", opts, (int)(sizeof opts / sizeof *opts),
                        "Translates French sentences, one per line on stdin, to English on stdout "
                        "(input normalised as in training: lower case, accents dropped, punctuation split).");
     if (r >= 0) return r;
@@ -510,7 +497,7 @@ static int cmd_attention(int argc, char **argv) {
         {"beam", TG_CLI_INT, &o.beam, "beam width of the translation (1: greedy)"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},
     };
-    int r = parse_args(argc, argv, "translate attention", opts, (int)(sizeof opts / sizeof *opts),
+    int r = tg_cli_subcommand(argc, argv, "translate attention", opts, (int)(sizeof opts / sizeof *opts),
                        "Translates one sentence and draws the decoder's cross-attention (mean over heads): "
                        "a row per output word, a column per source word.");
     if (r >= 0) return r;
