@@ -12,7 +12,7 @@
 #include "core/gradcheck.h" /* tg_gradcheck */
 #include "core/kernels/sgemm.h"
 
-#include "nn/params.h"      /* tg_params: named parameters in one block */
+#include "core/params.h"      /* tg_params: named parameters in one block */
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/layers.h"      /* LayerNorm, Embedding, Dropout, MLP */

@@ -8,7 +8,7 @@
  * A scalar (a loss) is a tensor of shape [1].
  *
  * Three lifetimes:
- *   - parameters: created by tg_params_new_tensor (nn/params.h), live as long
+ *   - parameters: created by tg_params_new (core/params.h), live as long
  *     as their tg_params; data and grad in one long-lived block;
  *   - activations: created by operations on a tape, from the tape's arena,
  *     valid until the next tg_tape_reset;

@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 #include "core/tensor.h"
-#include "nn/params.h"
+#include "core/params.h"
 
 /* ---- weight-decay selection ---------------------------------------------- */
 

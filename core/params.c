@@ -1,5 +1,5 @@
-/* nn/params.c — the parameter block. */
-#include "nn/params.h"
+/* core/params.c — the parameter block. */
+#include "core/params.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
