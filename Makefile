@@ -104,6 +104,7 @@ $(BENCH_BIN): $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libtapegrad.a
 
 # LSan: system libraries behind PLplot keep caches for the process's life (tests/lsan.supp).
 test: $(TEST_BIN)
+	@sh scripts/check_includes.sh
 	@LSAN_OPTIONS=suppressions=tests/lsan.supp:print_suppressions=0 sh tests/run.sh $(TEST_BIN)
 
 bench: $(BENCH_BIN)

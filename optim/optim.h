@@ -154,16 +154,6 @@ float tg_clip_grad_norm(tg_params *ps, float max_norm);
 /* The global gradient norm alone (same accumulation). */
 float tg_grad_norm(const tg_params *ps);
 
-/* private, shared by sgd.c and adam.c (defined in adam.c):
- * tg__decay_mask: n bytes, 1 where fn (NULL: always) says decay applies.
- * tg__state_floats: zeroed state, ps->total floats (at least 1).
- * Both: caller frees.
- * tg__check_block: aborts, naming op, unless ps still holds the n floats the
- * optimizer was made for. */
-unsigned char *tg__decay_mask(const tg_params *ps, tg_decay_fn fn, void *user);
-float *tg__state_floats(const tg_params *ps);
-void tg__check_block(const tg_params *ps, int64_t n, const char *op);
-
 /* ---- exponential moving average of the parameters -------------------------
  * After each optimizer step:  a ← a + (1 − d_t)(θ − a),
  * d_t = min(decay, (1 + t)/(10 + t)) (a warm-up so the first averages do not

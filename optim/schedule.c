@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "optim/optim.h"
+#include "core/parallel.h"
 
 float tg_lr_constant(int64_t step, float lr_max) {
     (void)step;
@@ -42,7 +43,7 @@ float tg_clip_grad_norm(tg_params *ps, float max_norm) {
     const float scale = (float)((double)max_norm / norm);
     float *restrict g = ps->grad;
     const int64_t n = ps->total;
-#pragma omp parallel for schedule(static) if (n >= 32768)
+TG_OMP_FOR(n)
     for (int64_t i = 0; i < n; i++) g[i] *= scale;
     return (float)norm;
 }

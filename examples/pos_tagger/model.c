@@ -64,7 +64,7 @@ tg_tensor *pos_model_forward(tg_tape *tp, pos_model *m, const pos_batch *b) {
     tg_tensor *win[POS_KW];
     for (int k = 0; k < POS_KW; k++) win[k] = tg_slice(tp, ce, 1, k, POS_LW);
     tg_tensor *h = tg_relu(tp, tg_linear_forward(tp, &m->char_conv, tg_concat(tp, POS_KW, win, 2)));
-    tg_tensor *mask = tg__out(tp, TG_SHAPE(NT, POS_LW, 1)); /* 0 inside the form, −inf past it */
+    tg_tensor *mask = tg_tape_tensor(tp, TG_SHAPE(NT, POS_LW, 1)); /* 0 inside the form, −inf past it */
     memcpy(mask->data, b->type_mask, (size_t)NT * POS_LW * sizeof(float));
     tg_tensor *pooled;                                        /* [NT, F] */
     if (c->char_pool) {
