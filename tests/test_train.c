@@ -108,6 +108,15 @@ static void test_count_correct(void **state) {
     assert_int_equal(tg_count_correct(logits, t2, 4, 3, -1, NULL), 3);
     const int32_t bad[] = {1, 3, 0, 0};
     TU_EXPECT_DEATH(tg_count_correct(logits, bad, 4, 3, -1, NULL), "target 3 of row 1 outside [0, 3)");
+
+    int32_t pred[4] = {-1, -1, -1, -1};
+    tg_argmax_rows(logits, 4, 3, pred);
+    assert_int_equal(pred[0], 1);
+    assert_int_equal(pred[1], 0); /* tie: the first index, as tg_count_correct */
+    assert_int_equal(pred[2], 2);
+    assert_int_equal(pred[3], 0);
+    tg_argmax_rows(logits, 0, 3, NULL);
+    TU_EXPECT_DEATH(tg_argmax_rows(logits, 4, 0, pred), "n_classes >= 1");
 }
 
 static void test_early_stop(void **state) {
