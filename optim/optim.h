@@ -142,6 +142,20 @@ float tg_lr_constant(int64_t step, float lr_max);
 float tg_lr_warmup_cosine(int64_t step, float lr_max, float lr_min,
                           int64_t warmup_steps, int64_t total_steps);
 
+/* The same shape over a budget given as the fraction spent, for a run whose
+ * length is counted in steps, seconds, or whichever ends first:
+ *   step < warmup:   lr_max · (step + 1) / warmup     (float arithmetic)
+ *   otherwise:       lr_min + ½(lr_max − lr_min)(1 + cos(π·p)),  p = frac
+ *                    clamped to [0, 1]                 (double, then float)
+ * frac is the caller's fraction of the budget spent: step / total_steps,
+ * seconds / time_budget, or the larger of the two.  Unlike
+ * tg_lr_warmup_cosine the warm-up steps count towards frac (p = 0 is the
+ * start of the run, not the end of the warm-up).  A time-based frac makes
+ * the run depend on the machine's speed; examples/pos_tagger uses steps.
+ * Errors: warmup_steps < 1 aborts. */
+float tg_lr_warmup_cosine_frac(int64_t step, double frac, double lr_max, double lr_min,
+                               int64_t warmup_steps);
+
 /* ---- gradient clipping ----------------------------------------------------
  * Global L2 norm over every gradient in ps->grad, ‖g‖ = sqrt(Σ g²),
  * accumulated serially in double (independent of the thread count).  When

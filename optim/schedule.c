@@ -23,6 +23,17 @@ float tg_lr_warmup_cosine(int64_t step, float lr_max, float lr_min, int64_t warm
     return (float)((double)lr_min + 0.5 * ((double)lr_max - (double)lr_min) * (1.0 + cos(pi * p)));
 }
 
+float tg_lr_warmup_cosine_frac(int64_t step, double frac, double lr_max, double lr_min,
+                               int64_t warmup_steps) {
+    TG_CHECK(warmup_steps >= 1, "tg_lr_warmup_cosine_frac", "need warmup_steps >= 1, got %lld",
+             (long long)warmup_steps);
+    if (step < 0) step = 0;
+    if (step < warmup_steps) return (float)lr_max * (float)(step + 1) / (float)warmup_steps;
+    double p = frac < 0 ? 0 : frac > 1 ? 1 : frac;
+    const double pi = 3.14159265358979323846;
+    return (float)(lr_min + 0.5 * (lr_max - lr_min) * (1.0 + cos(pi * p)));
+}
+
 /* Σ g² serially in double: the same bits for any thread count. */
 static double grad_sumsq(const tg_params *ps) {
     double s = 0.0;
