@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nn/posenc.h"
+#include "train/log.h" /* tg_argmax_rows, tg_count_correct */
 
 void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
     const pos_config *c = cfg;
@@ -20,11 +21,16 @@ void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
     tg_rng_seed(&m->drop_rng, seed ^ 0x5eedf00dull);
     tg_params_init(&m->ps);
     tg_embedding_layer_init(&m->word_emb, &m->ps, "word_emb", c->word_vocab, c->d_word, &rng);
-    tg_embedding_layer_init(&m->char_emb, &m->ps, "char_emb", c->char_vocab, c->d_char, &rng);
-    tg_linear_init(&m->char_conv, &m->ps, "char_conv", POS_KW * c->d_char, c->n_filters, TG_NN_BIAS, &rng);
-    if (!c->char_pool)
-        tg_linear_init(&m->char_score, &m->ps, "char_score", c->n_filters, 1, TG_NN_BIAS, &rng);
-    tg_linear_init(&m->proj, &m->ps, "proj", c->d_word + c->n_filters, c->d_model, TG_NN_BIAS, &rng);
+    TG_CHECK(!c->words_only || c->d_word == c->d_model, "pos_model_init",
+             "without characters the word embedding is the model's input: d_word %d must equal "
+             "d_model %d", c->d_word, c->d_model);
+    if (!c->words_only) {
+        tg_embedding_layer_init(&m->char_emb, &m->ps, "char_emb", c->char_vocab, c->d_char, &rng);
+        tg_linear_init(&m->char_conv, &m->ps, "char_conv", POS_KW * c->d_char, c->n_filters, TG_NN_BIAS, &rng);
+        if (!c->char_pool)
+            tg_linear_init(&m->char_score, &m->ps, "char_score", c->n_filters, 1, TG_NN_BIAS, &rng);
+        tg_linear_init(&m->proj, &m->ps, "proj", c->d_word + c->n_filters, c->d_model, TG_NN_BIAS, &rng);
+    }
     if (c->learned_pos) tg_posenc_learned_init(&m->pos, &m->ps, "pos_emb", c->max_len, c->d_model, &rng);
     tg_block_config bc = {.d_model = c->d_model, .n_heads = c->n_heads, .d_ff = c->d_ff,
                           .dropout = c->dropout, .pre_ln = 1, .flags = TG_NN_BIAS,
@@ -37,29 +43,18 @@ void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
     tg_layernorm_layer_init(&m->ln_f, &m->ps, "ln_f", c->d_model, TG_NN_BIAS);
     tg_linear_init(&m->head, &m->ps, "head", c->d_model, TG_UPOS_COUNT, TG_NN_BIAS, &rng);
     tg_init_normal(m->word_emb.weight, &rng, 0.0f, c->emb_std);
-    tg_init_normal(m->char_emb.weight, &rng, 0.0f, c->emb_std);
+    if (!c->words_only) tg_init_normal(m->char_emb.weight, &rng, 0.0f, c->emb_std);
     if (c->learned_pos) tg_init_normal(m->pos.weight, &rng, 0.0f, 0.02f);
 }
 
 void pos_model_free(pos_model *m) { tg_params_free(&m->ps); }
 
-tg_tensor *pos_model_forward(tg_tape *tp, pos_model *m, const pos_batch *b) {
+/* The character view of every word [B, T, F], once per distinct form:
+ * windows of POS_KW character embeddings side by side [NT, LW, KW·d_char]
+ * → one GEMM = the convolution, pooled over the windows inside the form. */
+static tg_tensor *char_view(tg_tape *tp, pos_model *m, const pos_batch *b) {
     const pos_config *c = &m->cfg;
     const int B = b->B, T = b->T, NT = b->n_types, F = c->n_filters;
-
-    /* Word view [B, T, d_word]; word dropout teaches the <unk> row. */
-    const int32_t *wids = b->word_ids;
-    if (tg_tape_training(tp) && c->word_dropout > 0) {
-        int32_t *w = tg_tape_alloc(tp, (size_t)B * T * sizeof *w);
-        for (int i = 0; i < B * T; i++)
-            w[i] = b->key_padding[i] && tg_rng_uniform(&m->drop_rng) < c->word_dropout
-                       ? TG_VOCAB_UNK : b->word_ids[i];
-        wids = w;
-    }
-    tg_tensor *we = tg_embedding_layer_forward(tp, &m->word_emb, wids, TG_SHAPE(B, T));
-
-    /* Character view, once per distinct form: windows of POS_KW character
-     * embeddings side by side [NT, LW, KW·d_char] → one GEMM = the convolution. */
     tg_tensor *ce = tg_embedding_layer_forward(tp, &m->char_emb, b->type_chars, TG_SHAPE(NT, POS_LC));
     tg_tensor *win[POS_KW];
     for (int k = 0; k < POS_KW; k++) win[k] = tg_slice(tp, ce, 1, k, POS_LW);
@@ -78,10 +73,32 @@ tg_tensor *pos_model_forward(tg_tape *tp, pos_model *m, const pos_batch *b) {
     }
     /* Row 0 of the table is the padding position's zero vector. */
     tg_tensor *table = tg_concat(tp, 2, (tg_tensor *[]){tg_tape_tensor(tp, TG_SHAPE(1, F)), pooled}, 0);
-    tg_tensor *cw = tg_embedding(tp, table, b->type_ids, TG_SHAPE(B, T));            /* [B, T, F] */
+    return tg_embedding(tp, table, b->type_ids, TG_SHAPE(B, T));            /* [B, T, F] */
+}
 
-    tg_tensor *x = tg_dropout(tp, tg_concat(tp, 2, (tg_tensor *[]){we, cw}, 2), c->dropout, &m->drop_rng);
-    x = tg_linear_forward(tp, &m->proj, x);                                         /* [B, T, d_model] */
+tg_tensor *pos_model_forward(tg_tape *tp, pos_model *m, const pos_batch *b) {
+    const pos_config *c = &m->cfg;
+    const int B = b->B, T = b->T;
+
+    /* Word view [B, T, d_word]; word dropout teaches the <unk> row. */
+    const int32_t *wids = b->word_ids;
+    if (tg_tape_training(tp) && c->word_dropout > 0) {
+        int32_t *w = tg_tape_alloc(tp, (size_t)B * T * sizeof *w);
+        for (int i = 0; i < B * T; i++)
+            w[i] = b->key_padding[i] && tg_rng_uniform(&m->drop_rng) < c->word_dropout
+                       ? TG_VOCAB_UNK : b->word_ids[i];
+        wids = w;
+    }
+    tg_tensor *we = tg_embedding_layer_forward(tp, &m->word_emb, wids, TG_SHAPE(B, T));
+
+    tg_tensor *x = we;                                                              /* [B, T, d_model] */
+    if (!c->words_only) {
+        tg_tensor *cw = char_view(tp, m, b);
+        x = tg_dropout(tp, tg_concat(tp, 2, (tg_tensor *[]){we, cw}, 2), c->dropout, &m->drop_rng);
+        x = tg_linear_forward(tp, &m->proj, x);
+    } else {
+        x = tg_dropout(tp, we, c->dropout, &m->drop_rng);
+    }
     x = c->learned_pos ? tg_posenc_learned_forward(tp, &m->pos, x) : tg_posenc_sinusoidal(tp, x);
     tg_attn_mask am = {.key_padding = b->key_padding};
     for (int l = 0; l < c->n_layers; l++) x = tg_encoder_block_forward(tp, &m->layers[l], x, &am);
@@ -95,20 +112,33 @@ void pos_model_predict(pos_model *m, tg_tape *tp, const pos_batches *bs, const t
         const pos_batch *b = &bs->batches[k];
         tg_tape_reset(tp);
         tg_tensor *logits = pos_model_forward(tp, m, b); /* [B, T, 17] */
+        int32_t *tags = tg_tape_alloc(tp, (size_t)b->B * b->T * sizeof *tags);
+        tg_argmax_rows(logits->data, (int64_t)b->B * b->T, TG_UPOS_COUNT, tags);
         for (int i = 0; i < b->B; i++) {
             int64_t w0 = c->sent_start[b->sent[i]], len = c->sent_start[b->sent[i] + 1] - w0;
-            for (int t = 0; t < len; t++) {
-                const float *z = logits->data + ((size_t)i * b->T + t) * TG_UPOS_COUNT;
-                int best = 0;
-                for (int y = 1; y < TG_UPOS_COUNT; y++)
-                    if (z[y] > z[best]) best = y;
-                pred[w0 + t] = (int8_t)best;
-            }
+            for (int t = 0; t < len; t++) pred[w0 + t] = (int8_t)tags[(size_t)i * b->T + t];
         }
     }
     tg_tape_reset(tp);
     tg_tape_set_grad(tp, old_grad);
     tg_tape_set_training(tp, old_train);
+}
+
+double pos_model_accuracy(pos_model *m, tg_tape *tp, const pos_batches *bs) {
+    int old_grad = tg_tape_set_grad(tp, 0), old_train = tg_tape_set_training(tp, 0);
+    int64_t correct = 0, counted = 0;
+    for (int k = 0; k < bs->n_batches; k++) {
+        const pos_batch *b = &bs->batches[k];
+        tg_tape_reset(tp);
+        tg_tensor *logits = pos_model_forward(tp, m, b); /* [B, T, 17]; padding targets are -1 */
+        int64_t n = 0;
+        correct += tg_count_correct(logits->data, b->targets, (int64_t)b->B * b->T, TG_UPOS_COUNT, -1, &n);
+        counted += n;
+    }
+    tg_tape_reset(tp);
+    tg_tape_set_grad(tp, old_grad);
+    tg_tape_set_training(tp, old_train);
+    return counted ? (double)correct / (double)counted : 0.0;
 }
 
 /* ---- configuration as JSON (checkpoint metadata) ------------------------ */
@@ -117,6 +147,8 @@ void pos_model_predict(pos_model *m, tg_tape *tp, const pos_batches *bs, const t
     X(word_vocab) X(char_vocab) X(d_word) X(d_char) X(n_filters) X(d_model) X(n_layers)          \
     X(n_heads) X(d_ff) X(char_pool) X(learned_pos) X(max_len)
 #define POS_CONFIG_FLOATS(X) X(emb_std) X(dropout) X(word_dropout)
+/* added later: a checkpoint without it has the character view */
+#define POS_CONFIG_OPTIONAL(X) X(words_only, 0)
 
 char *pos_config_to_json(const pos_config *cfg) {
     cJSON *o = cJSON_CreateObject();
@@ -124,6 +156,9 @@ char *pos_config_to_json(const pos_config *cfg) {
     POS_CONFIG_INTS(ADD)
     POS_CONFIG_FLOATS(ADD)
 #undef ADD
+#define ADD_OPT(name, dflt) cJSON_AddNumberToObject(o, #name, cfg->name);
+    POS_CONFIG_OPTIONAL(ADD_OPT)
+#undef ADD_OPT
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -143,6 +178,13 @@ tg_status pos_config_from_json(const char *json, pos_config *cfg) {
     POS_CONFIG_INTS(GET)
     POS_CONFIG_FLOATS(GET)
 #undef GET
+#define GET_OPT(name, dflt)                                                      \
+    {                                                                            \
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, #name);                   \
+        c.name = cJSON_IsNumber(v) ? (__typeof__(c.name))v->valuedouble : (dflt); \
+    }
+    POS_CONFIG_OPTIONAL(GET_OPT)
+#undef GET_OPT
     cJSON_Delete(o);
     if (missing) return tg_set_error(TG_ERR_FORMAT, "model config: missing number '%s'", missing);
     *cfg = c;
