@@ -110,6 +110,7 @@ test: $(TEST_BIN)
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
 	@sh bench/vit.sh $(BUILD)
+	@sh bench/pos_w5.sh $(BUILD)
 
 # The main job (README): build, place the data, train the POS tagger for its
 # fixed 30 epochs (TIME_BUDGET seconds, default 1800, only a guard), evaluate,
