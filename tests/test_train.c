@@ -314,6 +314,15 @@ static void test_cli_subcommand(void **state) {
     assert_int_equal(tg_cli_subcommand(3, ok, "prog train", opts, 1, NULL), -1);
     assert_int_equal(k, 7);
     assert_string_equal(ok[0], "prog train");
+    const char *files[2];
+    int n_files = -1;
+    char *pos[] = {"predict", "a.png", "--top", "3", "b.png"};
+    assert_int_equal(tg_cli_subcommand_positional(5, pos, "prog predict", opts, 1, NULL, files, 2, &n_files), -1);
+    assert_int_equal(n_files, 2);
+    assert_string_equal(files[1], "b.png");
+    assert_int_equal(k, 3);
+    char *many[] = {"predict", "a", "b", "c"};
+    assert_int_equal(tg_cli_subcommand_positional(4, many, "prog predict", opts, 1, NULL, files, 2, &n_files), 2);
     char *bad[] = {"train", "--top", "seven"};
     assert_int_equal(tg_cli_subcommand(3, bad, "prog train", opts, 1, NULL), 2);
     assert_non_null(strstr(tg_last_error(), "--top"));
