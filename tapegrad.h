@@ -30,6 +30,7 @@
 #include "train/batch.h"
 #include "train/log.h"
 #include "train/cli.h"
+#include "train/config.h"   /* a model config as checkpoint metadata (JSON) */
 #include "train/plot.h"
 #include "train/graph.h"     /* tg_tape_render: the tape as PNG/SVG */
 #include "train/bleu.h"     /* corpus BLEU */

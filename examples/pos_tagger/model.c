@@ -1,11 +1,11 @@
 /* examples/pos_tagger/model.c — see model.h. */
 #include "examples/pos_tagger/model.h"
 
-#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/posenc.h"
+#include "train/config.h"
 #include "train/log.h" /* tg_argmax_rows, tg_count_correct */
 
 void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
@@ -143,50 +143,19 @@ double pos_model_accuracy(pos_model *m, tg_tape *tp, const pos_batches *bs) {
 
 /* ---- configuration as JSON (checkpoint metadata) ------------------------ */
 
-#define POS_CONFIG_INTS(X)                                                                       \
-    X(word_vocab) X(char_vocab) X(d_word) X(d_char) X(n_filters) X(d_model) X(n_layers)          \
-    X(n_heads) X(d_ff) X(char_pool) X(learned_pos) X(max_len)
-#define POS_CONFIG_FLOATS(X) X(emb_std) X(dropout) X(word_dropout)
-/* added later: a checkpoint without it has the character view */
-#define POS_CONFIG_OPTIONAL(X) X(words_only, 0)
+#define F(kind, name) TG_CONFIG_##kind(pos_config, name)
+static const tg_config_field pos_config_fields[] = {
+    F(INT, word_vocab), F(INT, char_vocab), F(INT, d_word), F(INT, d_char), F(INT, n_filters),
+    F(INT, d_model), F(INT, n_layers), F(INT, n_heads), F(INT, d_ff), F(INT, char_pool),
+    F(INT, learned_pos), F(INT, max_len), F(FLOAT, emb_std), F(FLOAT, dropout), F(FLOAT, word_dropout),
+    /* added later: a checkpoint without it has the character view */
+    TG_CONFIG_INT_OPTIONAL(pos_config, words_only, 0),
+};
+#undef F
+#define POS_N_FIELDS ((int)(sizeof pos_config_fields / sizeof *pos_config_fields))
 
-char *pos_config_to_json(const pos_config *cfg) {
-    cJSON *o = cJSON_CreateObject();
-#define ADD(name) cJSON_AddNumberToObject(o, #name, cfg->name);
-    POS_CONFIG_INTS(ADD)
-    POS_CONFIG_FLOATS(ADD)
-#undef ADD
-#define ADD_OPT(name, dflt) cJSON_AddNumberToObject(o, #name, cfg->name);
-    POS_CONFIG_OPTIONAL(ADD_OPT)
-#undef ADD_OPT
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
-}
+char *pos_config_to_json(const pos_config *cfg) { return tg_config_to_json(cfg, pos_config_fields, POS_N_FIELDS); }
 
 tg_status pos_config_from_json(const char *json, pos_config *cfg) {
-    cJSON *o = cJSON_Parse(json);
-    if (!o) return tg_set_error(TG_ERR_FORMAT, "model config: not valid JSON");
-    pos_config c = {0};
-    const char *missing = NULL;
-#define GET(name)                                                                \
-    {                                                                            \
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, #name);                   \
-        if (cJSON_IsNumber(v)) c.name = (__typeof__(c.name))v->valuedouble;      \
-        else if (!missing) missing = #name;                                      \
-    }
-    POS_CONFIG_INTS(GET)
-    POS_CONFIG_FLOATS(GET)
-#undef GET
-#define GET_OPT(name, dflt)                                                      \
-    {                                                                            \
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, #name);                   \
-        c.name = cJSON_IsNumber(v) ? (__typeof__(c.name))v->valuedouble : (dflt); \
-    }
-    POS_CONFIG_OPTIONAL(GET_OPT)
-#undef GET_OPT
-    cJSON_Delete(o);
-    if (missing) return tg_set_error(TG_ERR_FORMAT, "model config: missing number '%s'", missing);
-    *cfg = c;
-    return TG_OK;
+    return tg_config_from_json(json, cfg, sizeof *cfg, pos_config_fields, POS_N_FIELDS);
 }

@@ -1,12 +1,12 @@
 /* examples/translate/model.c — see model.h. */
 #include "examples/translate/model.h"
 
-#include <cjson/cJSON.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "nn/posenc.h"
+#include "train/config.h"
 
 /* torch.nn.MultiheadAttention draws W_q, W_k, W_v as one packed [3C, C]
  * Xavier matrix (bound √(6/4C)); tg_mha draws each [C, C] (bound √(6/2C)).
@@ -118,36 +118,20 @@ tg_decoder tr_stepper_decoder(tr_stepper *s) {
 
 /* ---- configuration as JSON (checkpoint metadata) ------------------------ */
 
-#define TR_CONFIG_INTS(X) X(src_vocab) X(tgt_vocab) X(d_model) X(n_heads) X(d_ff) X(n_enc) X(n_dec)
-#define TR_CONFIG_FLOATS(X) X(dropout)
+#define F(kind, name) TG_CONFIG_##kind(tr_config, name)
+static const tg_config_field tr_config_fields[] = {
+    F(INT, src_vocab), F(INT, tgt_vocab), F(INT, d_model), F(INT, n_heads), F(INT, d_ff),
+    F(INT, n_enc), F(INT, n_dec), F(FLOAT, dropout),
+};
+#undef F
+#define TR_N_FIELDS ((int)(sizeof tr_config_fields / sizeof *tr_config_fields))
 
-char *tr_config_to_json(const tr_config *cfg) {
-    cJSON *o = cJSON_CreateObject();
-#define ADD(name) cJSON_AddNumberToObject(o, #name, cfg->name);
-    TR_CONFIG_INTS(ADD)
-    TR_CONFIG_FLOATS(ADD)
-#undef ADD
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
-}
+char *tr_config_to_json(const tr_config *cfg) { return tg_config_to_json(cfg, tr_config_fields, TR_N_FIELDS); }
 
 tg_status tr_config_from_json(const char *json, tr_config *cfg) {
-    cJSON *o = cJSON_Parse(json);
-    if (!o) return tg_set_error(TG_ERR_FORMAT, "model config: not valid JSON");
-    tr_config c = {0};
-    const char *missing = NULL;
-#define GET(name)                                                           \
-    {                                                                       \
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, #name);              \
-        if (cJSON_IsNumber(v)) c.name = (__typeof__(c.name))v->valuedouble; \
-        else if (!missing) missing = #name;                                 \
-    }
-    TR_CONFIG_INTS(GET)
-    TR_CONFIG_FLOATS(GET)
-#undef GET
-    cJSON_Delete(o);
-    if (missing) return tg_set_error(TG_ERR_FORMAT, "model config: missing number '%s'", missing);
+    tr_config c;
+    tg_status st = tg_config_from_json(json, &c, sizeof c, tr_config_fields, TR_N_FIELDS);
+    if (st != TG_OK) return st;
     if (c.n_enc < 1 || c.n_enc > TR_MAX_LAYERS || c.n_dec < 1 || c.n_dec > TR_MAX_LAYERS ||
         c.d_model < 1 || c.n_heads < 1 || c.d_model % c.n_heads || c.d_ff < 1 || c.src_vocab <= 4 ||
         c.tgt_vocab <= 4 || !(c.dropout >= 0 && c.dropout < 1))
