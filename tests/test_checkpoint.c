@@ -804,16 +804,23 @@ static void test_expect_shape(void **state) {
     small_model a;
     small_init(&a, 1);
     assert_int_equal(tg_checkpoint_save(p, &a.ps, NULL), TG_OK);
-    assert_int_equal(tg_checkpoint_expect_shape(p, "head.weight", TG_SHAPE(3, 2, 5)), TG_OK);
-    assert_int_equal(tg_checkpoint_expect_shape(p, "head.weight", TG_SHAPE(3, 2, 500000000)), TG_ERR_SHAPE);
+    tg_ckpt_shape w[2] = {{"encoder.layers.0.attn.w_q.bias", 1, {64}}, {"head.weight", 3, {3, 2, 5}}};
+    assert_int_equal(tg_checkpoint_expect_shapes(p, 2, w), TG_OK);
+    w[1].shape[2] = 500000000;
+    assert_int_equal(tg_checkpoint_expect_shapes(p, 2, w), TG_ERR_SHAPE);
     char want[512];
     snprintf(want, sizeof want,
              "%s: tensor 'head.weight': F32 [3, 2, 5] in file, the metadata's configuration gives F32 [3, 2, 500000000]", p);
     assert_string_equal(tg_last_error(), want);
-    assert_int_equal(tg_checkpoint_expect_shape(p, "head.weight", TG_SHAPE(30)), TG_ERR_SHAPE);
-    assert_int_equal(tg_checkpoint_expect_shape(p, "nope", TG_SHAPE(1)), TG_ERR_NOT_FOUND);
+    w[1] = (tg_ckpt_shape){"head.weight", 1, {30}};
+    assert_int_equal(tg_checkpoint_expect_shapes(p, 2, w), TG_ERR_SHAPE);
+    w[1] = (tg_ckpt_shape){"head.weight", 3, {3, -2, 5}};
+    assert_int_equal(tg_checkpoint_expect_shapes(p, 2, w), TG_ERR_SHAPE);
+    assert_non_null(strstr(tg_last_error(), "gives F32 [3, -2, 5]"));
+    w[0] = (tg_ckpt_shape){"nope", 1, {1}};
+    assert_int_equal(tg_checkpoint_expect_shapes(p, 2, w), TG_ERR_NOT_FOUND);
     assert_non_null(strstr(tg_last_error(), "tensor 'nope' missing"));
-    assert_int_equal(tg_checkpoint_expect_shape(tu_tmp_path("absent"), "x", TG_SHAPE(1)), TG_ERR_IO);
+    assert_int_equal(tg_checkpoint_expect_shapes(tu_tmp_path("absent"), 1, w), TG_ERR_IO);
     tg_params_free(&a.ps);
 }
 

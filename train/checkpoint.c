@@ -793,29 +793,34 @@ tg_status tg_checkpoint_read_metadata(const char *path, const char *key, char **
     return st;
 }
 
-tg_status tg_checkpoint_expect_shape(const char *path, const char *name, int ndim, const int *shape) {
-    TG_CHECK(path && name && shape && ndim >= 1 && ndim <= MAX_FILE_DIMS, "tg_checkpoint_expect_shape",
-             "need path, name and 1..%d dims, got %d", MAX_FILE_DIMS, ndim);
+tg_status tg_checkpoint_expect_shapes(const char *path, int n, const tg_ckpt_shape *want) {
+    TG_CHECK(path && (want || n == 0) && n >= 0, "tg_checkpoint_expect_shapes", "need path and n >= 0 shapes");
     ck_parsed pf;
     tg_status st = ck_parse(path, 1, &pf);
     if (st != TG_OK) return st;
-    const ck_entry *e = NULL;
-    for (int j = 0; j < pf.n_ents && !e; j++)
-        if (strcmp(pf.ents[j].name, name) == 0) e = &pf.ents[j];
-    uint64_t want[MAX_FILE_DIMS];
-    int same = e && e->ndim == ndim && strcmp(e->dtype, "F32") == 0;
-    for (int i = 0; i < ndim; i++) {
-        want[i] = shape[i] < 0 ? UINT64_MAX : (uint64_t)shape[i];
-        if (e && i < e->ndim) same = same && e->dims[i] == want[i];
-    }
     char s1[256], s2[256];
-    if (!e)
-        st = tg_set_error(TG_ERR_NOT_FOUND, "%s: tensor '%s' missing (the metadata's configuration has it)",
-                          path, name);
-    else if (!same)
-        st = tg_set_error(TG_ERR_SHAPE, "%s: tensor '%s': %s %s in file, the metadata's configuration gives F32 %s",
-                          path, name, e->dtype, shape_str(e->dims, e->ndim, s1, sizeof s1),
-                          shape_str(want, ndim, s2, sizeof s2));
+    for (int k = 0; k < n && st == TG_OK; k++) {
+        const tg_ckpt_shape *w = &want[k];
+        TG_CHECK(w->ndim >= 1 && w->ndim <= MAX_FILE_DIMS, "tg_checkpoint_expect_shapes",
+                 "'%s': ndim must be in 1..%d, got %d", w->name, MAX_FILE_DIMS, w->ndim);
+        const ck_entry *e = NULL;
+        for (int j = 0; j < pf.n_ents && !e; j++)
+            if (strcmp(pf.ents[j].name, w->name) == 0) e = &pf.ents[j];
+        int same = e && e->ndim == w->ndim && strcmp(e->dtype, "F32") == 0;
+        for (int i = 0; same && i < w->ndim; i++) same = w->shape[i] >= 0 && e->dims[i] == (uint64_t)w->shape[i];
+        if (!e) {
+            st = tg_set_error(TG_ERR_NOT_FOUND, "%s: tensor '%s' missing (the metadata's configuration has it)",
+                              path, w->name);
+        } else if (!same) {
+            size_t k2 = (size_t)snprintf(s2, sizeof s2, "[");
+            for (int i = 0; i < w->ndim && k2 < sizeof s2; i++)
+                k2 += (size_t)snprintf(s2 + k2, sizeof s2 - k2, "%s%d", i ? ", " : "", w->shape[i]);
+            if (k2 < sizeof s2) snprintf(s2 + k2, sizeof s2 - k2, "]");
+            st = tg_set_error(TG_ERR_SHAPE,
+                              "%s: tensor '%s': %s %s in file, the metadata's configuration gives F32 %s", path,
+                              w->name, e->dtype, shape_str(e->dims, e->ndim, s1, sizeof s1), s2);
+        }
+    }
     ck_parsed_free(&pf);
     return st;
 }

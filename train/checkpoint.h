@@ -122,15 +122,23 @@ tg_status tg_checkpoint_load(const char *path, tg_params *ps, tg_checkpoint_extr
  * TG_ERR_NOT_FOUND when the key is absent ("path: no metadata key 'k'"). */
 tg_status tg_checkpoint_read_metadata(const char *path, const char *key, char **value);
 
-/* Checks, reading only the header, that path holds tensor `name` as F32 of
- * shape [shape[0], ..., shape[ndim-1]] (within the file's bounds, as every
- * entry).  A loader calls it for the tensors that carry each dimension of a
+/* A tensor a configuration implies: name and shape [shape[0], ...,
+ * shape[ndim-1]] (ndim 1..8). */
+typedef struct {
+    char name[128];
+    int ndim;
+    int shape[8];
+} tg_ckpt_shape;
+
+/* Checks, reading only the header, that path holds every want[k] as an F32
+ * tensor of exactly that shape (within the file's bounds, as every entry).
+ * A loader calls it for the tensors that carry each dimension of a
  * configuration read from the metadata BEFORE building the model, so that a
  * few-KB file cannot make it allocate gigabytes (each checked tensor's bytes
  * are in the file).  Errors: the header's (as tg_checkpoint_read_metadata),
  * TG_ERR_NOT_FOUND "path: tensor 'name' missing ...", TG_ERR_SHAPE "path:
- * tensor 'name': F32 [..] in file, the metadata's configuration gives F32 [..]".
- * ndim outside 1..8 aborts. */
-tg_status tg_checkpoint_expect_shape(const char *path, const char *name, int ndim, const int *shape);
+ * tensor 'name': F32 [..] in file, the metadata's configuration gives F32
+ * [..]" (the first that differs).  ndim outside 1..8 aborts. */
+tg_status tg_checkpoint_expect_shapes(const char *path, int n, const tg_ckpt_shape *want);
 
 #endif

@@ -109,24 +109,10 @@ static tg_status save_model(const char *path, pos_model *m, const tg_vocab *word
     return st;
 }
 
-/* Reads the configuration and vocabularies first, builds the model, then
- * loads the parameters (which checks every tensor before touching one). */
+/* Reads and checks the configuration and vocabularies, builds the model,
+ * loads the parameters (pos_model_load: nothing is built from a bad file). */
 static void load_model(const char *path, pos_model *m, tg_vocab *words, tg_vocab *chars) {
-    char *cfg_s = NULL, *wv = NULL, *cv = NULL;
-    if (tg_checkpoint_read_metadata(path, "config", &cfg_s) != TG_OK ||
-        tg_checkpoint_read_metadata(path, "word_vocab", &wv) != TG_OK ||
-        tg_checkpoint_read_metadata(path, "char_vocab", &cv) != TG_OK)
-        die(tg_last_error());
-    pos_config cfg;
-    if (pos_config_from_json(cfg_s, &cfg) != TG_OK)
-        tg_dist_abort(1, "pos_tagger: %s: %s (a checkpoint of another model or version?)", path, tg_last_error());
-    if (tg_vocab_from_string(path, wv, words) != TG_OK) die(tg_last_error());
-    if (tg_vocab_from_string(path, cv, chars) != TG_OK) die(tg_last_error());
-    free(cfg_s);
-    free(wv);
-    free(cv);
-    pos_model_init(m, &cfg, 1);
-    if (tg_dist_checkpoint_load(path, &m->ps, NULL) != TG_OK) die(tg_last_error());
+    if (pos_model_load(path, m, words, chars) != TG_OK) die(tg_last_error());
 }
 
 /* ---- train --------------------------------------------------------------- */
@@ -199,7 +185,7 @@ static int cmd_train(int argc, char **argv) {
 
     double t_load = now();
     tg_conllu train_c;
-    if (tg_conllu_read(o.train, 0, &train_c) != TG_OK) die(tg_last_error());
+    if (tg_conllu_read(o.train, TG_CONLLU_NONEMPTY, &train_c) != TG_OK) die(tg_last_error());
     tg_vocab words, chars;
     tg_vocab_build_words(&train_c, o.min_count, 0, &words);
     tg_vocab_build_chars(&train_c, 1, &chars);
@@ -210,6 +196,10 @@ static int cmd_train(int argc, char **argv) {
     split_load(&test, o.test, &words, &chars, 64, 1);
     o.cfg.word_vocab = words.size;
     o.cfg.char_vocab = chars.size;
+    if (pos_config_check(&o.cfg) != TG_OK || pos_config_check_corpus(&o.cfg, &train_c, o.train) != TG_OK ||
+        pos_config_check_corpus(&o.cfg, &dev.corpus, o.dev) != TG_OK ||
+        pos_config_check_corpus(&o.cfg, &test.corpus, o.test) != TG_OK)
+        die(tg_last_error());
     printf("train %s: %lld sentences, %lld words; vocabulary %d words (min count %d), %d characters\n",
            o.train, (long long)train_c.n_sents, (long long)train_c.n_words, words.size, o.min_count,
            chars.size);
@@ -385,6 +375,7 @@ typedef struct {
 static void tagged_run(tagged *r, const char *model, const char *path, int labelled) {
     load_model(model, &r->m, &r->words, &r->chars);
     split_load(&r->s, path, &r->words, &r->chars, 64, labelled);
+    if (pos_config_check_corpus(&r->m.cfg, &r->s.corpus, path) != TG_OK) die(tg_last_error());
     r->pred = tg_xmalloc((size_t)r->s.corpus.n_words + 1);
     tg_tape *tp = tg_tape_new(16u << 20);
     pos_model_predict(&r->m, tp, &r->s.batches, &r->s.corpus, r->pred);
@@ -499,7 +490,7 @@ static int cmd_baseline(int argc, char **argv) {
     if (r >= 0) return r;
     if (!train || !data) die("baseline needs --train and --data (see --help)");
     tg_conllu tc, dc;
-    if (tg_conllu_read(train, 0, &tc) != TG_OK || tg_conllu_read(data, 0, &dc) != TG_OK) die(tg_last_error());
+    if (tg_conllu_read(train, TG_CONLLU_NONEMPTY, &tc) != TG_OK || tg_conllu_read(data, 0, &dc) != TG_OK) die(tg_last_error());
     tg_vocab v;
     tg_vocab_build_words(&tc, 1, 0, &v);
     int64_t *counts = tg_xcalloc((size_t)v.size * TG_UPOS_COUNT * sizeof *counts);
