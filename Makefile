@@ -97,6 +97,8 @@ $(BUILD)/exercise: $(BUILD)/exercises
 examples: $(BUILD)/exercise
 $(BUILD)/tests/test_exercises: $(BUILD)/exercise
 $(BUILD)/tests/test_tutorial_attention: $(BUILD)/tutorial_attention
+# runs the examples' binaries on crafted bad inputs
+$(BUILD)/tests/test_hardening: $(EX_BIN)
 
 # Benchmarks link OpenBLAS (the peer of W1) whatever BLAS says.
 $(BENCH_BIN): $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libtapegrad.a

@@ -278,6 +278,7 @@ tg_status pos_model_load(const char *path, pos_model *m, tg_vocab *words, tg_voc
 
 tg_status pos_config_check_corpus(const pos_config *cfg, const tg_conllu *c, const char *path) {
     if (!cfg->learned_pos || c->max_sent_len <= cfg->max_len) return TG_OK;
+    if (!path || !strcmp(path, "-")) path = "<stdin>";
     for (int64_t s = 0; s < c->n_sents; s++) {
         int64_t len = c->sent_start[s + 1] - c->sent_start[s];
         if (len <= cfg->max_len) continue;
