@@ -205,6 +205,8 @@ static void test_pos_tagger(void **state) {
                  "--learned-pos", "1", "--ema", "0", "--threads", "1", "--save", good, NULL);
     if (rc != 0) fail_msg("pos_tagger train: exit %d: %s", rc, err);
 
+    rc = run(NULL, err, sizeof err, "pos_tagger", "eval", "--model", good, "--data", train, NULL);
+    if (rc != 0) fail_msg("pos_tagger eval on the good model: exit %d: %s", rc, err);
     /* a sentence longer than the learned position table (max_len 512) */
     char *longtxt = strdup(path_in(d, "long.txt"));
     FILE *f = fopen(longtxt, "wb");
@@ -281,6 +283,8 @@ static void test_translate(void **state) {
     if (rc != 0) fail_msg("translate train: exit %d: %s", rc, err);
     char *in = strdup(path_in(d, "in.txt"));
     write_text(in, "je suis content .\n");
+    rc = run(in, err, sizeof err, "translate", "translate", "--model", good, NULL);
+    if (rc != 0) fail_msg("translate translate on the good model: exit %d: %s", rc, err);
     EXPECT_FAIL(in, SNIPS("--max-len in 2..1024"), "translate", "translate", "--model", good, "--max-len", "100000000");
     EXPECT_FAIL(in, SNIPS("--beam must be in 1..64"), "translate", "translate", "--model", good, "--beam", "100000");
     EXPECT_FAIL(NULL, SNIPS("n_heads 3 does not divide d_model 64"), "translate", "train", "--data", pairs, "--dir",
@@ -345,6 +349,8 @@ static void test_vit(void **state) {
                  "--threads", "1", "--save", good, NULL);
     if (rc != 0) fail_msg("vit train: exit %d: %s", rc, err);
     char *png = strdup(path_in(d, "imgs/class0/00.png"));
+    rc = run(NULL, err, sizeof err, "vit", "predict", "--model", good, png, NULL);
+    if (rc != 0) fail_msg("vit predict on the good model: exit %d: %s", rc, err);
     char *cfg = NULL;
     assert_int_equal(tg_checkpoint_read_metadata(good, "vit.config", &cfg), TG_OK);
     struct { const char *from, *to, *msg; } edits[] = {
@@ -388,6 +394,8 @@ static void test_gat(void **state) {
     int rc = run(NULL, err, sizeof err, "gat", "train", "--epochs", "1", "--heads", "2", "--hidden", "4",
                  "--threads", "1", "--save", good, NULL);
     if (rc != 0) fail_msg("gat train: exit %d: %s", rc, err);
+    rc = run(NULL, err, sizeof err, "gat", "embed", "--model", good, "--png", png, NULL);
+    if (rc != 0) fail_msg("gat embed on the good model: exit %d: %s", rc, err);
     struct { const char *cfg, *msg; } cases[] = {
         {"layer=gat heads=4096 hidden=4096 out_heads=1", "heads x hidden at most 4096"},
         {"layer=gat heads=99999999999 hidden=4 out_heads=1", "expected \"layer=gat|dot"},

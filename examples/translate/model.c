@@ -162,17 +162,22 @@ tg_status tr_config_from_json(const char *json, tr_config *cfg) {
     }
     tr_config c = {0};
     const char *missing = NULL, *bad = NULL;
-#define GET(name)                                                           \
+    /* integers integral and within the widths' range; floats finite */
+#define GET(name, integral)                                                 \
     {                                                                       \
         cJSON *v = cJSON_GetObjectItemCaseSensitive(o, #name);              \
         if (!cJSON_IsNumber(v)) { if (!missing) missing = #name; }          \
         else if (!(fabs(v->valuedouble) <= TR_MAX_WIDTH) ||                 \
-                 (__typeof__(c.name))v->valuedouble != v->valuedouble) {    \
+                 (integral && (int)v->valuedouble != v->valuedouble)) {     \
             if (!bad) bad = #name;                                          \
         } else c.name = (__typeof__(c.name))v->valuedouble;                 \
     }
-    TR_CONFIG_INTS(GET)
-    TR_CONFIG_FLOATS(GET)
+#define GET_INT(name) GET(name, 1)
+#define GET_FLOAT(name) GET(name, 0)
+    TR_CONFIG_INTS(GET_INT)
+    TR_CONFIG_FLOATS(GET_FLOAT)
+#undef GET_INT
+#undef GET_FLOAT
 #undef GET
     cJSON_Delete(o);
     if (missing) return tg_set_error(TG_ERR_FORMAT, "model config: missing number '%s'", missing);
