@@ -204,7 +204,7 @@ tg_status pos_config_from_json(const char *json, pos_config *cfg) {
 
 /* The tensors that carry every dimension of cfg, checked against the file's
  * header before the model is allocated. */
-static int config_shapes(const pos_config *c, tg_ckpt_shape *w) {
+static int pos_config_shapes(const pos_config *c, tg_ckpt_shape *w) {
     int n = 0;
     w[n++] = (tg_ckpt_shape){"word_emb.weight", 2, {c->word_vocab, c->d_word}};
     w[n++] = (tg_ckpt_shape){"char_emb.weight", 2, {c->char_vocab, c->d_char}};
@@ -221,7 +221,7 @@ static int config_shapes(const pos_config *c, tg_ckpt_shape *w) {
 }
 
 /* A vocabulary from metadata `key`: of the kind expected, of the size the config says. */
-static tg_status load_vocab(const char *path, const char *key, tg_vocab_kind kind, int size, tg_vocab *v) {
+static tg_status pos_load_vocab(const char *path, const char *key, tg_vocab_kind kind, int size, tg_vocab *v) {
     char *s = NULL, name[4200];
     tg_status st = tg_checkpoint_read_metadata(path, key, &s);
     snprintf(name, sizeof name, "%s: metadata %s", path, key);
@@ -252,10 +252,10 @@ tg_status pos_model_load(const char *path, pos_model *m, tg_vocab *words, tg_voc
         snprintf(msg, sizeof msg, "%s", tg_last_error());
         st = tg_set_error(TG_ERR_FORMAT, "%s: metadata config: %s", path, msg);
     }
-    if (st == TG_OK) st = load_vocab(path, "word_vocab", TG_VOCAB_WORD, cfg.word_vocab, &wv);
-    if (st == TG_OK && (st = load_vocab(path, "char_vocab", TG_VOCAB_CHAR, cfg.char_vocab, &cv)) != TG_OK)
+    if (st == TG_OK) st = pos_load_vocab(path, "word_vocab", TG_VOCAB_WORD, cfg.word_vocab, &wv);
+    if (st == TG_OK && (st = pos_load_vocab(path, "char_vocab", TG_VOCAB_CHAR, cfg.char_vocab, &cv)) != TG_OK)
         tg_vocab_free(&wv);
-    if (st == TG_OK && (st = tg_checkpoint_expect_shapes(path, config_shapes(&cfg, want), want)) != TG_OK) {
+    if (st == TG_OK && (st = tg_checkpoint_expect_shapes(path, pos_config_shapes(&cfg, want), want)) != TG_OK) {
         tg_vocab_free(&wv);
         tg_vocab_free(&cv);
     }
