@@ -289,6 +289,11 @@ static void test_translate(void **state) {
     EXPECT_FAIL(in, SNIPS("--beam must be in 1..64"), "translate", "translate", "--model", good, "--beam", "100000");
     EXPECT_FAIL(NULL, SNIPS("n_heads 3 does not divide d_model 64"), "translate", "train", "--data", pairs, "--dir",
                 dir, "--heads", "3");
+    char *nopairs = strdup(path_in(d, "nopairs.txt")), *dir2 = strdup(path_in(d, "tr2"));
+    write_text(nopairs, "");
+    EXPECT_FAIL(NULL, SNIPS("nopairs.txt: no sentence pairs for training"), "translate", "train", "--data", nopairs,
+                "--dir", dir2);
+    free(nopairs), free(dir2);
     struct { const char *field; double v; const char *msg; } cfgs[] = {
         {"d_model", 1048576, "tensor 'src_emb.weight'"},
         {"d_ff", 1000000, "tensor 'encoder.layers.0.mlp.fc1.weight'"},

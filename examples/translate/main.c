@@ -240,6 +240,11 @@ static int cmd_train(int argc, char **argv) {
         snprintf(path[k], sizeof path[k], "%s/%s.tsv", o.dir, parts[k]);
         read_pairs(path[k], &split[k]);
     }
+    if (split[0].n == 0) {
+        fprintf(stderr, "translate: %s: no sentence pairs for training (of %lld kept by the filter): expected "
+                "at least one\n", o.data, (long long)(counts[0] + counts[1] + counts[2]));
+        exit(1);
+    }
     snprintf(model_path, sizeof model_path, "%s/model.safetensors", o.dir);
     const tg_pairs *train = &split[0], *dev = &split[1], *test = &split[2];
 

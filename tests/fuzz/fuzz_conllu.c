@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
     fz_check_error(st, name);
     if (st == TG_OK) {
         conllu_check(&c, mode != 4 && !(flags & TG_CONLLU_UNLABELLED));
-        if (flags & TG_CONLLU_NONEMPTY) FZ_ASSERT(c.n_sents >= 1);
+        if ((flags & TG_CONLLU_NONEMPTY) && mode != 4) FZ_ASSERT(c.n_sents >= 1); /* the token reader has no flags */
         tg_conllu_free(&c);
     } else {
         for (size_t i = 0; i < sizeof c; i++) FZ_ASSERT(((unsigned char *)&c)[i] == 0x5a);

@@ -27,11 +27,16 @@ static int fz_rm(const char *p, const struct stat *sb, int type, struct FTW *ftw
 
 static void fz_dir_remove(void) { nftw(fz_dir_path, fz_rm, 16, FTW_DEPTH | FTW_PHYS); }
 
-/* The folder (made once per process, e.g. /tmp/tg_fuzz_ab12cd; removed at exit). */
+/* The folder (made once per process, e.g. /dev/shm/tg_fuzz_ab12cd — in
+ * memory, as every input is written as a file — or under /tmp; removed at
+ * exit). */
 static const char *fz_dir(void) {
     if (!fz_dir_path[0]) {
-        snprintf(fz_dir_path, sizeof fz_dir_path, "/tmp/tg_fuzz_XXXXXX");
-        if (!mkdtemp(fz_dir_path)) abort();
+        snprintf(fz_dir_path, sizeof fz_dir_path, "/dev/shm/tg_fuzz_XXXXXX");
+        if (!mkdtemp(fz_dir_path)) {
+            snprintf(fz_dir_path, sizeof fz_dir_path, "/tmp/tg_fuzz_XXXXXX");
+            if (!mkdtemp(fz_dir_path)) abort();
+        }
         atexit(fz_dir_remove);
     }
     return fz_dir_path;
