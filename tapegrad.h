@@ -12,7 +12,7 @@
 #include "core/gradcheck.h" /* tg_gradcheck */
 #include "core/kernels/sgemm.h"
 
-#include "nn/params.h"      /* tg_params: named parameters in one block */
+#include "core/params.h"      /* tg_params: named parameters in one block */
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/layers.h"      /* LayerNorm, Embedding, Dropout, MLP */
@@ -30,6 +30,7 @@
 #include "train/batch.h"
 #include "train/log.h"
 #include "train/cli.h"
+#include "train/config.h"   /* a model config as checkpoint metadata (JSON) */
 #include "train/plot.h"
 #include "train/graph.h"     /* tg_tape_render: the tape as PNG/SVG */
 #include "train/bleu.h"     /* corpus BLEU */

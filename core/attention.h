@@ -99,9 +99,12 @@ tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, i
 tg_tensor *tg_attention_qkv(tg_tape *tp, tg_tensor *qkv, int n_heads, float scale,
                             const tg_attn_mask *mask, float *weights_out);
 
-/* Checks the arguments shared by tg_attention and tg_attention_composed
- * (shapes of q, k, v, n_heads, the mask's window); aborts naming op. */
-void tg__attention_check(const char *op, const tg_tensor *q, const tg_tensor *k,
+/* Checks the arguments of an attention over q [B, Lq, H·D], k [B, Lk, H·D],
+ * v [B, Lk, H·Dv] with n_heads heads and mask (may be NULL): shapes, n_heads
+ * dividing the channel dims, the mask's window >= 0.  For tg_attention and
+ * for layers that compose attention from smaller ops
+ * (tg_attention_composed, nn/attention.h).  Errors: aborts, naming op. */
+void tg_attention_check(const char *op, const tg_tensor *q, const tg_tensor *k,
                          const tg_tensor *v, int n_heads, const tg_attn_mask *mask);
 
 #endif

@@ -11,6 +11,12 @@
  *
  *     tg_status st = tg_conllu_read("train.conllu", &corpus);
  *     if (st != TG_OK) { fprintf(stderr, "%s\n", tg_last_error()); exit(1); }
+ *
+ * Out of memory follows the same split, by where the size comes from: a size
+ * the program chose (tensors, parameters, tape, workspaces) is allocated with
+ * tg_xmalloc / tg_xcalloc and failure aborts; a size read from a file (its
+ * length, a count in its header) makes the reader return TG_ERR_NOMEM with
+ * "path: cannot allocate ..." and its outputs untouched (docs/design.md).
  */
 #ifndef TG_ERROR_H
 #define TG_ERROR_H

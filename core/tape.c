@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #include "core/tape.h"
+#include "core/ops/internal.h" /* tg__out, tg__record, tg__node_ctx (defined here) */
 
 #include <math.h>
 #include <stdlib.h>
@@ -200,7 +201,7 @@ const tg_node *tg_tape_node(const tg_tape *tp, int i) {
 /* ---- tensors and nodes -------------------------------------------------- */
 
 tg_tensor *tg__out(tg_tape *tp, int ndim, const int *shape) {
-    tg__check_shape("tg_tape_tensor", ndim, shape);
+    tg_check_shape("tg_tape_tensor", ndim, shape);
     tg_tensor *t = tg_tape_alloc(tp, sizeof *t);
     memset(t, 0, sizeof *t);
     t->ndim = ndim;

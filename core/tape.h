@@ -233,15 +233,7 @@ tg_tensor *tg_custom(tg_tape *tp, const tg_custom_op *op, int n_in,
                      tg_tensor *const *in, int ndim, const int *shape,
                      const void *ctx, size_t ctx_bytes);
 
-/* ---- for operation implementers (core/ops/, custom code) ------- --------------
- * tg__out: a new output tensor on the arena (data NOT zeroed).
- * tg__record: appends a node when recording is on and some input requires
- * grad; marks out TG_REQUIRES_GRAD; returns the node (NULL when nothing
- * is recorded — the forward then needs to save nothing).
- * tg__node_ctx: ctx_bytes of zeroed arena memory attached to node n. */
-tg_tensor *tg__out(tg_tape *tp, int ndim, const int *shape);
-tg_node *tg__record(tg_tape *tp, tg_op op, tg_tensor *out, int n_in,
-                    tg_tensor *const *in);
-void *tg__node_ctx(tg_tape *tp, tg_node *n, size_t ctx_bytes);
+/* The helpers the operation files use to record nodes (tg__out,
+ * tg__record, tg__node_ctx) are private: core/ops/internal.h. */
 
 #endif

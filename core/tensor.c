@@ -16,7 +16,7 @@ int64_t tg_shape_numel(int ndim, const int *shape) {
     return n;
 }
 
-void tg__check_shape(const char *op, int ndim, const int *shape) {
+void tg_check_shape(const char *op, int ndim, const int *shape) {
     TG_CHECK(ndim >= 1 && ndim <= TG_MAX_DIMS, op,
              "a tensor has 1 to %d dims, got ndim = %d", TG_MAX_DIMS, ndim);
     for (int i = 0; i < ndim; i++)
@@ -25,7 +25,7 @@ void tg__check_shape(const char *op, int ndim, const int *shape) {
 }
 
 static tg_tensor *tensor_alloc(int ndim, const int *shape, int with_grad) {
-    tg__check_shape("tg_tensor_new", ndim, shape);
+    tg_check_shape("tg_tensor_new", ndim, shape);
     tg_tensor *t = tg_xcalloc(sizeof *t);
     t->ndim = ndim;
     for (int i = 0; i < TG_MAX_DIMS; i++) t->shape[i] = i < ndim ? shape[i] : 1;
@@ -109,7 +109,7 @@ void tg_rng_seed(tg_rng *r, uint64_t seed) {
     r->s[3] = (uint32_t)(b >> 32);
 }
 
-uint32_t tg_rng_u32(tg_rng *r) { return tg__rng_next(r->s); }
+uint32_t tg_rng_u32(tg_rng *r) { return tg_rng_next(r->s); }
 
 float tg_rng_uniform(tg_rng *r) { return (float)(tg_rng_u32(r) >> 8) * 0x1.0p-24f; }
 

@@ -8,7 +8,7 @@
  * A scalar (a loss) is a tensor of shape [1].
  *
  * Three lifetimes:
- *   - parameters: created by tg_params_new_tensor (nn/params.h), live as long
+ *   - parameters: created by tg_params_new (core/params.h), live as long
  *     as their tg_params; data and grad in one long-lived block;
  *   - activations: created by operations on a tape, from the tape's arena,
  *     valid until the next tg_tape_reset;
@@ -73,10 +73,18 @@ void tg_tensor_zero_grad(tg_tensor *t);
  * returns buf.  tg_shape_eq compares ndim and every dimension. */
 char *tg_shape_str(const tg_tensor *t, char *buf, size_t len);
 int tg_shape_eq(const tg_tensor *a, const tg_tensor *b);
+/* For TG_CHECK messages in operations and layers:
+ * TG_SHAPE_STR(t) is tg_shape_str into a buffer on the caller's stack, valid
+ * for the enclosing full expression;
+ * TG_CHECK_TENSOR(op, t) aborts, naming op and the argument, when t is NULL. */
+#define TG_SHAPE_STR(t) tg_shape_str((t), (char[TG_SHAPE_STR_LEN]){0}, TG_SHAPE_STR_LEN)
+#define TG_CHECK_TENSOR(op, t) TG_CHECK((t) != NULL, (op), "argument `%s` is NULL", #t)
 int64_t tg_shape_numel(int ndim, const int *shape);
-/* Checks ndim in 1..TG_MAX_DIMS and every dim >= 1; `op` names the caller for the
- * message.  Aborts otherwise. */
-void tg__check_shape(const char *op, int ndim, const int *shape);
+/* Checks a shape argument (ndim, shape) before a tensor is made from it:
+ * ndim in 1..TG_MAX_DIMS and every dim >= 1.  For operations and layers
+ * that take a shape; `op` names the caller in the message.
+ * Errors: aborts (TG_CHECK) otherwise. */
+void tg_check_shape(const char *op, int ndim, const int *shape);
 
 /* Prints "name [32, 64] = [0.1, 0.2, ...]" (at most `max` values). */
 void tg_tensor_print(FILE *f, const tg_tensor *t, int max);
@@ -89,9 +97,10 @@ typedef struct tg_rng {
 } tg_rng;
 
 void tg_rng_seed(tg_rng *r, uint64_t seed);
-/* One xoshiro128++ step on a state array: what tg_rng_u32 does, inline so a
- * hot loop can run it on a local copy of the state (core/ops/dropout.c). */
-static inline uint32_t tg__rng_next(uint32_t s[4]) {
+/* One xoshiro128++ step on a state array s (4 words, updated in place),
+ * returning 32 random bits: what tg_rng_u32 does, inline so a hot loop can
+ * run it on a local copy of r->s and store the copy back (core/ops/dropout.c). */
+static inline uint32_t tg_rng_next(uint32_t s[4]) {
     uint32_t sum = s[0] + s[3], t = s[1] << 9;
     uint32_t result = ((sum << 7) | (sum >> 25)) + s[0];
     s[2] ^= s[0];

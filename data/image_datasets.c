@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/ops/internal.h" /* TG_PAR_MIN */
+#include "core/parallel.h"
 #include "data/image_internal.h"
 #include "data/png.h"
 

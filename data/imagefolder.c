@@ -16,7 +16,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "core/ops/internal.h" /* TG_PAR_MIN */
+#include "core/parallel.h"
 #include "data/image_internal.h"
 #include "data/png.h"
 

@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "core/ops/internal.h"
+#include "core/ops.h"
 #include "nn/init.h"
 
 /* Swaps dims 1 and 2 of a 4-D tensor: [B, L, H, D] <-> [B, H, L, D]. */
@@ -29,7 +29,7 @@ tg_tensor *tg_attention_composed(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_ten
                                  int n_heads, float scale, const tg_attn_mask *mask,
                                  tg_tensor **weights) {
     const char *op = "tg_attention_composed";
-    tg__attention_check(op, q, k, v, n_heads, mask);
+    tg_attention_check(op, q, k, v, n_heads, mask);
     int B = q->shape[0], Lq = q->shape[1], Lk = k->shape[1];
     tg_tensor *Q = split_heads(tp, q, n_heads), *K = split_heads(tp, k, n_heads),
               *V = split_heads(tp, v, n_heads);

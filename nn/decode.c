@@ -4,7 +4,10 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "core/ops/internal.h"
+#include <string.h>
+
+#include "core/ops.h"
+#include "nn/internal.h"
 
 /* ---- the cache ------------------------------------------------------------ */
 

@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-#include "core/ops/internal.h"
+#include "core/ops.h"
 
 /* y = x Wᵀ (+ b) for dense x [N, F] or sparse x with values; W [out, F]. */
 static tg_tensor *project(tg_tape *tp, tg_tensor *w, tg_tensor *b, tg_tensor *x,

@@ -1,7 +1,7 @@
 /* nn/layers.c — see nn/layers.h. */
 #include "nn/layers.h"
 
-#include "core/ops/internal.h"
+#include "core/ops.h"
 
 void tg_layernorm_layer_init(tg_layernorm_layer *ln, tg_params *ps, const char *prefix, int dim,
                              unsigned flags) {

@@ -1,7 +1,7 @@
 /* nn/linear.c — see nn/linear.h. */
 #include "nn/linear.h"
 
-#include "core/ops/internal.h"
+#include "core/ops.h"
 
 void tg_linear_init(tg_linear *l, tg_params *ps, const char *prefix, int in, int out,
                     unsigned flags, tg_rng *rng) {

@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-#include "core/ops/internal.h"
+#include "core/ops.h"
 #include "nn/init.h"
 
 /* Rows pos0 .. pos0+T−1 of the table into rows[T·C]. */

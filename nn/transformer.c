@@ -1,7 +1,7 @@
 /* nn/transformer.c — see nn/transformer.h. */
 #include "nn/transformer.h"
 
-#include "core/ops/internal.h"
+#include "nn/internal.h"
 
 static void check_config(const char *op, const char *prefix, const tg_block_config *cfg) {
     TG_CHECK(cfg, op, "%s: config is NULL", prefix);

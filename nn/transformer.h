@@ -88,13 +88,4 @@ tg_tensor *tg_decoder_block_forward(tg_tape *tp, tg_decoder_block *blk, tg_tenso
                                     tg_tensor *memory, const tg_attn_mask *self_mask,
                                     const tg_attn_mask *cross_mask);
 
-/* private, shared with nn/decode.c (the cached steps run the same residual
- * steps): f's input, LN(x) for pre-LN or x for post-LN; and the step's
- * output, x + Drop(fx) for pre-LN or LN(x + Drop(fx)) for post-LN. */
-tg_tensor *tg__block_norm_in(tg_tape *tp, const tg_block_config *cfg,
-                             const tg_layernorm_layer *ln, tg_tensor *x);
-tg_tensor *tg__block_residual(tg_tape *tp, const tg_block_config *cfg,
-                              const tg_layernorm_layer *ln, const tg_dropout_layer *drop,
-                              tg_tensor *x, tg_tensor *fx);
-
 #endif

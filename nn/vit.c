@@ -5,7 +5,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "core/ops/internal.h"
+#include <string.h>
+
+#include "core/ops.h"
 #include "nn/init.h"
 #include "nn/posenc.h"
 

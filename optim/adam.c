@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "optim/optim.h"
+#include "optim/internal.h"
+#include "core/parallel.h"
 
 int tg_decay_matrices(const tg_tensor *t, void *user) {
     (void)user;
@@ -86,7 +88,7 @@ void tg_adam_step(tg_adam *opt) {
     float *restrict m = opt->m, *restrict v = opt->v;
     const unsigned char *restrict decay = opt->decay;
     const int64_t n = opt->n;
-#pragma omp parallel for schedule(static) if (n >= 32768)
+TG_OMP_FOR(n)
     for (int64_t i = 0; i < n; i++) {
         float g = grad[i];
         float p = theta[i];

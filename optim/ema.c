@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "optim/optim.h"
+#include "core/parallel.h"
 
 void tg_ema_init(tg_ema *ema, tg_params *ps, float decay) {
     TG_CHECK(decay >= 0.0f && decay < 1.0f, "tg_ema_init", "decay must be in [0, 1), got %g", decay);
@@ -28,7 +29,7 @@ void tg_ema_update(tg_ema *ema) {
     float *restrict a = ema->avg;
     const int64_t n = ema->n;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (n >= 32768)
+TG_OMP_FOR(n)
 #endif
     for (int64_t i = 0; i < n; i++) a[i] += (1.0f - d) * (x[i] - a[i]);
 }

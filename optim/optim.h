@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 #include "core/tensor.h"
-#include "nn/params.h"
+#include "core/params.h"
 
 /* ---- weight-decay selection ---------------------------------------------- */
 
@@ -142,6 +142,20 @@ float tg_lr_constant(int64_t step, float lr_max);
 float tg_lr_warmup_cosine(int64_t step, float lr_max, float lr_min,
                           int64_t warmup_steps, int64_t total_steps);
 
+/* The same shape over a budget given as the fraction spent, for a run whose
+ * length is counted in steps, seconds, or whichever ends first:
+ *   step < warmup:   lr_max · (step + 1) / warmup     (float arithmetic)
+ *   otherwise:       lr_min + ½(lr_max − lr_min)(1 + cos(π·p)),  p = frac
+ *                    clamped to [0, 1]                 (double, then float)
+ * frac is the caller's fraction of the budget spent: step / total_steps,
+ * seconds / time_budget, or the larger of the two.  Unlike
+ * tg_lr_warmup_cosine the warm-up steps count towards frac (p = 0 is the
+ * start of the run, not the end of the warm-up).  A time-based frac makes
+ * the run depend on the machine's speed; examples/pos_tagger uses steps.
+ * Errors: warmup_steps < 1 aborts. */
+float tg_lr_warmup_cosine_frac(int64_t step, double frac, double lr_max, double lr_min,
+                               int64_t warmup_steps);
+
 /* ---- gradient clipping ----------------------------------------------------
  * Global L2 norm over every gradient in ps->grad, ‖g‖ = sqrt(Σ g²),
  * accumulated serially in double (independent of the thread count).  When
@@ -153,16 +167,6 @@ float tg_lr_warmup_cosine(int64_t step, float lr_max, float lr_min,
 float tg_clip_grad_norm(tg_params *ps, float max_norm);
 /* The global gradient norm alone (same accumulation). */
 float tg_grad_norm(const tg_params *ps);
-
-/* private, shared by sgd.c and adam.c (defined in adam.c):
- * tg__decay_mask: n bytes, 1 where fn (NULL: always) says decay applies.
- * tg__state_floats: zeroed state, ps->total floats (at least 1).
- * Both: caller frees.
- * tg__check_block: aborts, naming op, unless ps still holds the n floats the
- * optimizer was made for. */
-unsigned char *tg__decay_mask(const tg_params *ps, tg_decay_fn fn, void *user);
-float *tg__state_floats(const tg_params *ps);
-void tg__check_block(const tg_params *ps, int64_t n, const char *op);
 
 /* ---- exponential moving average of the parameters -------------------------
  * After each optimizer step:  a ← a + (1 − d_t)(θ − a),

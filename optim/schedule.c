@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "optim/optim.h"
+#include "core/parallel.h"
 
 float tg_lr_constant(int64_t step, float lr_max) {
     (void)step;
@@ -20,6 +21,17 @@ float tg_lr_warmup_cosine(int64_t step, float lr_max, float lr_min, int64_t warm
     double p = (double)(step - warmup_steps) / (double)(total_steps - warmup_steps);
     const double pi = 3.14159265358979323846;
     return (float)((double)lr_min + 0.5 * ((double)lr_max - (double)lr_min) * (1.0 + cos(pi * p)));
+}
+
+float tg_lr_warmup_cosine_frac(int64_t step, double frac, double lr_max, double lr_min,
+                               int64_t warmup_steps) {
+    TG_CHECK(warmup_steps >= 1, "tg_lr_warmup_cosine_frac", "need warmup_steps >= 1, got %lld",
+             (long long)warmup_steps);
+    if (step < 0) step = 0;
+    if (step < warmup_steps) return (float)lr_max * (float)(step + 1) / (float)warmup_steps;
+    double p = frac < 0 ? 0 : frac > 1 ? 1 : frac;
+    const double pi = 3.14159265358979323846;
+    return (float)(lr_min + 0.5 * (lr_max - lr_min) * (1.0 + cos(pi * p)));
 }
 
 /* Σ g² serially in double: the same bits for any thread count. */
@@ -42,7 +54,7 @@ float tg_clip_grad_norm(tg_params *ps, float max_norm) {
     const float scale = (float)((double)max_norm / norm);
     float *restrict g = ps->grad;
     const int64_t n = ps->total;
-#pragma omp parallel for schedule(static) if (n >= 32768)
+TG_OMP_FOR(n)
     for (int64_t i = 0; i < n; i++) g[i] *= scale;
     return (float)norm;
 }

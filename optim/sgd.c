@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "optim/optim.h"
+#include "optim/internal.h"
+#include "core/parallel.h"
 
 void tg_sgd_init(tg_sgd *opt, tg_params *ps, float lr, float momentum, float weight_decay,
                  int nesterov) {
@@ -43,7 +45,7 @@ void tg_sgd_step(tg_sgd *opt) {
     float *restrict b = opt->b;
     const unsigned char *restrict decay = opt->decay;
     const int64_t n = opt->n;
-#pragma omp parallel for schedule(static) if (n >= 32768)
+TG_OMP_FOR(n)
     for (int64_t i = 0; i < n; i++) {
         float p = theta[i];
         float g = grad[i] + (decay[i] ? wd : 0.0f) * p; /* g ← g + λθ */

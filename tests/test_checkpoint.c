@@ -11,7 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "nn/params.h"
+#include "core/params.h"
 #include "optim/optim.h"
 #include "train/checkpoint.h"
 

@@ -234,8 +234,10 @@ static void test_pos_tagger(void **state) {
         {"n_heads", 3, "n_heads 3 does not divide d_model 8"},
         {"n_layers", 9, "n_layers = 9, expected 1..8"},
         {"n_layers", 2, "tensor 'layers.1.mlp.fc1.weight' missing"},
-        {"d_word", 1e12, "'d_word' is not an integer in range"},
-        {"d_word", 2.5, "'d_word' is not an integer in range"},
+        {"d_word", 1e12, "'d_word' = 1e+12 is not an integer"},
+        {"d_word", 2.5, "'d_word' = 2.5 is not an integer"},
+        {"words_only", 2, "words_only = 2, expected 0..1"},
+        {"words_only", 1, "tensor 'char_emb.weight' is not a parameter of the model"},
         {"dropout", 1.5, "the dropouts in [0, 1)"},
         {"word_vocab", 1000, "metadata word_vocab: a word vocabulary of 15 entries; the config expects a word vocabulary of 1000"},
     };
@@ -300,7 +302,8 @@ static void test_translate(void **state) {
         {"n_dec", 3, "tensor 'decoder.layers.1.mlp.fc1.weight' missing"},
         {"n_enc", 0, "n_enc = 0, expected 1..8"},
         {"n_heads", 3, "n_heads 3 does not divide d_model 8"},
-        {"src_vocab", 1e9, "'src_vocab' is not a number in range"},
+        {"src_vocab", 1e9, "src_vocab = 1000000000, expected 5..1048576"},
+        {"d_ff", 0.5, "'d_ff' = 0.5 is not an integer"},
     };
     for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++) {
         with_config(good, bad, "config", cfgs[i].field, cfgs[i].v);

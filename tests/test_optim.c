@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/params.h"
+#include "core/params.h"
 #include "optim/optim.h"
 
 /* Relative-or-absolute closeness for float results against double references. */
@@ -245,6 +245,24 @@ static void test_lr_schedules(void **state) {
         prev = lr;
     }
     TU_EXPECT_DEATH(tg_lr_warmup_cosine(0, 1.0f, 0.1f, 20, 10), "warmup_steps <= total_steps");
+
+    /* over a budget fraction: warm-up by steps, then the cosine at frac */
+    expect_close("frac: step 0", tg_lr_warmup_cosine_frac(0, 0.0, 1.0, 0.1, 10), 0.1, 1e-7);
+    expect_close("frac: step 9", tg_lr_warmup_cosine_frac(9, 0.5, 1.0, 0.1, 10), 1.0, 1e-7);
+    expect_close("frac: start", tg_lr_warmup_cosine_frac(10, 0.0, 1.0, 0.1, 10), 1.0, 1e-7);
+    expect_close("frac: half", tg_lr_warmup_cosine_frac(10, 0.5, 1.0, 0.1, 10), 0.55, 1e-6);
+    expect_close("frac: quarter", tg_lr_warmup_cosine_frac(50, 0.25, 1.0, 0.1, 10),
+                 0.1 + 0.45 * (1 + cos(3.14159265358979323846 / 4)), 1e-6);
+    expect_close("frac: end", tg_lr_warmup_cosine_frac(99, 1.0, 1.0, 0.1, 10), 0.1, 1e-7);
+    expect_close("frac: clamped above", tg_lr_warmup_cosine_frac(99, 3.0, 1.0, 0.1, 10), 0.1, 1e-7);
+    expect_close("frac: clamped below", tg_lr_warmup_cosine_frac(99, -1.0, 1.0, 0.1, 10), 1.0, 1e-7);
+    prev = 2.0f;
+    for (int s = 0; s <= 100; s++) { /* non-increasing in frac after warm-up */
+        float lr = tg_lr_warmup_cosine_frac(10 + s, s / 100.0, 1.0, 0.1, 10);
+        assert_true(lr <= prev);
+        prev = lr;
+    }
+    TU_EXPECT_DEATH(tg_lr_warmup_cosine_frac(0, 0.0, 1.0, 0.1, 0), "warmup_steps >= 1");
 }
 
 static void test_clip_grad_norm(void **state) {

@@ -99,6 +99,49 @@ static void test_fits_toy_treebank_and_uses_context(void **state) {
     toy_free(&d);
 }
 
+/* --chars 0 --learned-pos 1: the W5 model (words and positions only) has
+ * no character parameters, fits the toy treebank, and pos_model_accuracy
+ * (tg_count_correct) agrees with pos_model_predict. */
+static void test_words_only_model(void **state) {
+    (void)state;
+    toy_data d;
+    toy_load(&d);
+    pos_config cfg = small_cfg;
+    cfg.words_only = 1;
+    cfg.learned_pos = 1;
+    cfg.d_word = cfg.d_model;
+    cfg.word_vocab = d.words.size;
+    cfg.char_vocab = d.chars.size;
+    pos_model m;
+    pos_model_init(&m, &cfg, 3);
+    assert_null(tg_params_find(&m.ps, "char_emb.weight"));
+    assert_null(tg_params_find(&m.ps, "proj.weight"));
+    assert_non_null(tg_params_find(&m.ps, "pos_emb.weight"));
+    train_toy(&m, &d, 150);
+    int8_t pred[64];
+    tg_tape *tp = tg_tape_new(0);
+    pos_model_predict(&m, tp, &d.b, &d.c, pred);
+    int64_t right = 0;
+    for (int64_t w = 0; w < d.c.n_words; w++) right += pred[w] == d.c.upos[w];
+    assert_int_equal(right, d.c.n_words);
+    assert_true(pos_model_accuracy(&m, tp, &d.b) == 1.0);
+    char *js = pos_config_to_json(&m.cfg);
+    pos_config back;
+    assert_int_equal(pos_config_from_json(js, &back), TG_OK);
+    assert_int_equal(back.words_only, 1);
+    free(js);
+    /* a checkpoint written before words_only existed has the character view */
+    assert_int_equal(pos_config_from_json("{\"word_vocab\":9,\"char_vocab\":9,\"d_word\":8,\"d_char\":8,"
+                                          "\"n_filters\":8,\"d_model\":8,\"n_layers\":1,\"n_heads\":1,"
+                                          "\"d_ff\":8,\"char_pool\":1,\"learned_pos\":0,\"max_len\":8,"
+                                          "\"emb_std\":0.1,\"dropout\":0,\"word_dropout\":0}", &back),
+                     TG_OK);
+    assert_int_equal(back.words_only, 0);
+    tg_tape_free(tp);
+    pos_model_free(&m);
+    toy_free(&d);
+}
+
 static void test_tag_output_reads_back(void **state) {
     (void)state;
     toy_data d;
@@ -216,6 +259,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batches_pad_and_share_types),
         cmocka_unit_test(test_fits_toy_treebank_and_uses_context),
+        cmocka_unit_test(test_words_only_model),
         cmocka_unit_test(test_tag_output_reads_back),
         cmocka_unit_test(test_config_json_round_trip_and_errors),
         cmocka_unit_test(test_real_ewt_short_run),

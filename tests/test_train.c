@@ -11,6 +11,7 @@
 
 #include "train/batch.h"
 #include "train/cli.h"
+#include "train/config.h"
 #include "train/log.h"
 
 static void test_permutation(void **state) {
@@ -108,6 +109,15 @@ static void test_count_correct(void **state) {
     assert_int_equal(tg_count_correct(logits, t2, 4, 3, -1, NULL), 3);
     const int32_t bad[] = {1, 3, 0, 0};
     TU_EXPECT_DEATH(tg_count_correct(logits, bad, 4, 3, -1, NULL), "target 3 of row 1 outside [0, 3)");
+
+    int32_t pred[4] = {-1, -1, -1, -1};
+    tg_argmax_rows(logits, 4, 3, pred);
+    assert_int_equal(pred[0], 1);
+    assert_int_equal(pred[1], 0); /* tie: the first index, as tg_count_correct */
+    assert_int_equal(pred[2], 2);
+    assert_int_equal(pred[3], 0);
+    tg_argmax_rows(logits, 0, 3, NULL);
+    TU_EXPECT_DEATH(tg_argmax_rows(logits, 4, 0, pred), "n_classes >= 1");
 }
 
 static void test_early_stop(void **state) {
@@ -305,11 +315,52 @@ static void test_cli_subcommand(void **state) {
     assert_int_equal(tg_cli_subcommand(3, ok, "prog train", opts, 1, NULL), -1);
     assert_int_equal(k, 7);
     assert_string_equal(ok[0], "prog train");
+    const char *files[2];
+    int n_files = -1;
+    char *pos[] = {"predict", "a.png", "--top", "3", "b.png"};
+    assert_int_equal(tg_cli_subcommand_positional(5, pos, "prog predict", opts, 1, NULL, files, 2, &n_files), -1);
+    assert_int_equal(n_files, 2);
+    assert_string_equal(files[1], "b.png");
+    assert_int_equal(k, 3);
+    char *many[] = {"predict", "a", "b", "c"};
+    assert_int_equal(tg_cli_subcommand_positional(4, many, "prog predict", opts, 1, NULL, files, 2, &n_files), 2);
     char *bad[] = {"train", "--top", "seven"};
     assert_int_equal(tg_cli_subcommand(3, bad, "prog train", opts, 1, NULL), 2);
     assert_non_null(strstr(tg_last_error(), "--top"));
     char *help[] = {"train", "--help"};
     assert_int_equal(tg_cli_subcommand(2, help, "prog train", opts, 1, NULL), 0);
+}
+
+typedef struct {
+    int d_model, n_layers;
+    float dropout;
+    int flag;
+} cfg_t;
+
+static void test_config_json(void **state) {
+    (void)state;
+    static const tg_config_field f[] = {TG_CONFIG_INT(cfg_t, d_model), TG_CONFIG_INT(cfg_t, n_layers),
+                                        TG_CONFIG_FLOAT(cfg_t, dropout),
+                                        TG_CONFIG_INT_OPTIONAL(cfg_t, flag, 7)};
+    cfg_t a = {.d_model = 128, .n_layers = 2, .dropout = 0.25f, .flag = 1}, b;
+    char *s = tg_config_to_json(&a, f, 4);
+    assert_string_equal(s, "{\"d_model\":128,\"n_layers\":2,\"dropout\":0.25,\"flag\":1}");
+    assert_int_equal(tg_config_from_json(s, &b, sizeof b, f, 4), TG_OK);
+    assert_true(b.d_model == 128 && b.n_layers == 2 && b.dropout == 0.25f && b.flag == 1);
+    free(s);
+    assert_int_equal(tg_config_from_json("{\"d_model\":8,\"n_layers\":1,\"dropout\":0}", &b, sizeof b, f, 4),
+                     TG_OK);
+    assert_true(b.d_model == 8 && b.flag == 7); /* optional: its default */
+    cfg_t keep = b;
+    assert_int_equal(tg_config_from_json("{\"d_model\":8,\"dropout\":0}", &b, sizeof b, f, 4), TG_ERR_FORMAT);
+    assert_non_null(strstr(tg_last_error(), "missing number 'n_layers'"));
+    assert_int_equal(tg_config_from_json("{\"d_model\":8.5,\"n_layers\":1,\"dropout\":0}", &b, sizeof b, f, 4),
+                     TG_ERR_FORMAT);
+    assert_non_null(strstr(tg_last_error(), "'d_model' = 8.5 is not an integer"));
+    assert_int_equal(tg_config_from_json("{\"d_model\":1e12,\"n_layers\":1,\"dropout\":0}", &b, sizeof b, f, 4),
+                     TG_ERR_FORMAT);
+    assert_int_equal(tg_config_from_json("{nope", &b, sizeof b, f, 4), TG_ERR_FORMAT);
+    assert_memory_equal(&b, &keep, sizeof b); /* nothing half filled */
 }
 
 int main(void) {
@@ -319,6 +370,7 @@ int main(void) {
         cmocka_unit_test(test_progress_text), cmocka_unit_test(test_csv_log),
         cmocka_unit_test(test_metrics_json),  cmocka_unit_test(test_cli),
         cmocka_unit_test(test_cli_positional), cmocka_unit_test(test_cli_subcommand),
+        cmocka_unit_test(test_config_json),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

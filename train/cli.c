@@ -113,8 +113,14 @@ int tg_cli_parse_positional(int argc, char **argv, const tg_cli_opt *opts, int n
 
 int tg_cli_subcommand(int argc, char **argv, const char *prog, const tg_cli_opt *opts, int n_opts,
                       const char *about) {
+    return tg_cli_subcommand_positional(argc, argv, prog, opts, n_opts, about, NULL, 0, NULL);
+}
+
+int tg_cli_subcommand_positional(int argc, char **argv, const char *prog, const tg_cli_opt *opts,
+                                 int n_opts, const char *about, const char **positional,
+                                 int max_positional, int *n_positional) {
     argv[0] = (char *)prog; /* "usage: pos_tagger train [options]" */
-    int r = tg_cli_parse(argc, argv, opts, n_opts, about);
+    int r = tg_cli_parse_positional(argc, argv, opts, n_opts, about, positional, max_positional, n_positional);
     if (r > 0) return 0;
     if (r < 0) {
         fprintf(stderr, "%s: %s\n", prog, tg_last_error());

@@ -64,6 +64,12 @@ int tg_cli_parse_positional(int argc, char **argv, const tg_cli_opt *opts, int n
  * stderr for a bad option (exit 2).  Sets argv[0] = prog. */
 int tg_cli_subcommand(int argc, char **argv, const char *prog, const tg_cli_opt *opts, int n_opts,
                       const char *about);
+/* The same for a subcommand that also takes positional arguments (file
+ * names), as tg_cli_parse_positional: at most max_positional of them into
+ * positional[], their count into *n_positional. */
+int tg_cli_subcommand_positional(int argc, char **argv, const char *prog, const tg_cli_opt *opts,
+                                 int n_opts, const char *about, const char **positional,
+                                 int max_positional, int *n_positional);
 /* Prints the help text shown by --help. */
 void tg_cli_help(FILE *f, const char *prog, const tg_cli_opt *opts, int n_opts, const char *about);
 

@@ -214,6 +214,21 @@ tg_status tg_metrics_json_write(const char *path, int n, const char *const *name
 
 /* ---- accuracy --------------------------------------------------------------- */
 
+/* The arg-max of one row, first index on ties. */
+static int argmax_row(const float *row, int n_classes) {
+    int best = 0;
+    for (int c = 1; c < n_classes; c++)
+        if (row[c] > row[best]) best = c;
+    return best;
+}
+
+void tg_argmax_rows(const float *logits, int64_t n_rows, int n_classes, int32_t *out) {
+    TG_CHECK((logits && out) || n_rows == 0, "tg_argmax_rows", "logits and out must not be NULL");
+    TG_CHECK(n_classes >= 1 && n_rows >= 0, "tg_argmax_rows",
+             "need n_classes >= 1, n_rows >= 0, got %d and %lld", n_classes, (long long)n_rows);
+    for (int64_t r = 0; r < n_rows; r++) out[r] = argmax_row(logits + r * (int64_t)n_classes, n_classes);
+}
+
 int64_t tg_count_correct(const float *logits, const int32_t *targets, int64_t n_rows,
                          int n_classes, int ignore_index, int64_t *n_counted) {
     TG_CHECK((logits && targets) || n_rows == 0, "tg_count_correct", "logits and targets must not be NULL");
@@ -224,11 +239,7 @@ int64_t tg_count_correct(const float *logits, const int32_t *targets, int64_t n_
         if (t == ignore_index) continue;
         TG_CHECK(t >= 0 && t < n_classes, "tg_count_correct",
                  "target %d of row %lld outside [0, %d)", t, (long long)r, n_classes);
-        const float *row = logits + r * (int64_t)n_classes;
-        int best = 0;
-        for (int c = 1; c < n_classes; c++)
-            if (row[c] > row[best]) best = c;
-        correct += best == t;
+        correct += argmax_row(logits + r * (int64_t)n_classes, n_classes) == t;
         counted++;
     }
     if (n_counted) *n_counted = counted;

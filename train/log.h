@@ -99,6 +99,11 @@ tg_status tg_metrics_json_write(const char *path, int n, const char *const *name
  * other than ignore_index aborts. */
 int64_t tg_count_correct(const float *logits, const int32_t *targets, int64_t n_rows,
                          int n_classes, int ignore_index, int64_t *n_counted);
+/* The predicted class of every row: out[r] = arg-max of logits row r
+ * (logits [N, n_classes] row-major, first index on ties, the same rule as
+ * tg_count_correct), out: caller array of n_rows.  Errors: n_classes < 1,
+ * n_rows < 0 or NULL arrays (n_rows > 0) abort. */
+void tg_argmax_rows(const float *logits, int64_t n_rows, int n_classes, int32_t *out);
 
 /* ---- early stopping -------------------------------------------------------
  * Stops when the validation metric has not improved for `patience`

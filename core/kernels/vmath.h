@@ -148,4 +148,18 @@ static inline double tg__exp_sum(const float *x, int64_t n, float m, float *y) {
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+/* The masked-row rule shared by softmax, log_softmax and attention
+ * (core/ops/softmax.c, core/ops/attention.c).  Called on a row (or a tile
+ * of one) whose maximum is −inf: each entry is then −inf (masked) or NaN.
+ * Returns 1 when every entry is −inf: a fully masked row, whose output is
+ * defined as 0 with a zero gradient (a query that may look at nothing
+ * contributes nothing).  Returns 0 when some entry is NaN: the row's output
+ * must then be NaN, so that the tape's non-finite check reports it rather
+ * than a NaN input being silently turned into zeros. */
+static inline int tg__row_fully_masked(const float *x, int64_t n) {
+    int masked = 1;
+    for (int64_t j = 0; j < n; j++) masked &= x[j] == -INFINITY;
+    return masked;
+}
+
 #endif

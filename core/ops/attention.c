@@ -192,9 +192,9 @@ static void fwd_tile(const attn_ctx *c, const float *q, const float *k, const fl
         for (int r = 0; r < br; r++) {
             float *s = S + r * BC, mx = row_max(s, bc, mrow[r]);
             if (mx == -INFINITY) { /* nothing visible yet in this row ... */
-                int nan = 0;
-                for (int j = 0; j < bc; j++) nan |= s[j] != s[j];
-                if (nan) lrow[r] = NAN; /* ... unless it is NaN: keep it NaN to the output */
+                /* ... unless it is NaN: keep it NaN to the output (the rule
+                 * of tg__row_fully_masked, as in softmax) */
+                if (!tg__row_fully_masked(s, bc)) lrow[r] = NAN;
                 memset(s, 0, (size_t)bc * sizeof(float));
                 continue;
             }
@@ -268,7 +268,7 @@ static double attn_work(const attn_ctx *c) {
 }
 #endif
 
-void tg__attention_check(const char *op, const tg_tensor *q, const tg_tensor *k,
+void tg_attention_check(const char *op, const tg_tensor *q, const tg_tensor *k,
                          const tg_tensor *v, int n_heads, const tg_attn_mask *mask) {
     TG_CHECK_TENSOR(op, q);
     TG_CHECK_TENSOR(op, k);
@@ -328,7 +328,7 @@ static tg_tensor *attention_forward(tg_tape *tp, attn_ctx c, const float *q, con
 
 tg_tensor *tg_attention(tg_tape *tp, tg_tensor *q, tg_tensor *k, tg_tensor *v, int n_heads,
                         float scale, const tg_attn_mask *mask, float *weights_out) {
-    tg__attention_check("tg_attention", q, k, v, n_heads, mask);
+    tg_attention_check("tg_attention", q, k, v, n_heads, mask);
     int D = q->shape[2] / n_heads, Dv = v->shape[2] / n_heads;
     attn_ctx c = {.B = q->shape[0], .Lq = q->shape[1], .Lk = k->shape[1], .H = n_heads,
                   .D = D, .Dv = Dv, .ldq = n_heads * D, .ldk = n_heads * D,

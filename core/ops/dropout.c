@@ -9,7 +9,7 @@
  * Drawing the mask is the serial part, so it avoids floats and calls: keep
  * iff u_i >= p with u_i = (r_i >> 8)·2⁻²⁴ (tg_rng_uniform) is the integer
  * test (r_i >> 8) >= ⌈p·2²⁴⌉ on the raw 32-bit draw r_i, and r_i comes from
- * tg__rng_next (tg_rng_u32's step, core/tensor.h) on a local copy of the state.  The
+ * tg_rng_next (tg_rng_u32's step, core/tensor.h) on a local copy of the state.  The
  * mask is bit-identical to drawing tg_rng_uniform per element
  * (tests/test_vmath.c checks it against that stream).
  */
@@ -37,7 +37,7 @@ tg_tensor *tg_dropout(tg_tape *tp, tg_tensor *x, float p, tg_rng *rng) {
     /* u >= p  <=>  (r >> 8)·2⁻²⁴ >= p  <=>  (r >> 8) >= ⌈p·2²⁴⌉ (p·2²⁴ is exact) */
     uint32_t thresh = (uint32_t)ceilf(p * 0x1.0p24f);
     uint32_t s[4] = {rng->s[0], rng->s[1], rng->s[2], rng->s[3]};
-    for (int64_t i = 0; i < N; i++) mask[i] = (tg__rng_next(s) >> 8) >= thresh ? keep : 0.0f;
+    for (int64_t i = 0; i < N; i++) mask[i] = (tg_rng_next(s) >> 8) >= thresh ? keep : 0.0f;
     memcpy(rng->s, s, sizeof s);
     tg_tensor *out = tg__out(tp, x->ndim, x->shape);
     TG_OMP_FOR(N) for (int64_t i = 0; i < N; i++) out->data[i] = x->data[i] * mask[i];

@@ -27,7 +27,7 @@ tg_tensor *tg_embedding(tg_tape *tp, tg_tensor *weight, const int32_t *ids, int 
     TG_CHECK(weight->ndim == 2, op, "weight must be [V, C], got %s", TG_SHAPE_STR(weight));
     TG_CHECK(ndim >= 1 && ndim < TG_MAX_DIMS, op, "ids must have 1 to %d dims, got %d",
              TG_MAX_DIMS - 1, ndim);
-    tg__check_shape(op, ndim, shape);
+    tg_check_shape(op, ndim, shape);
     int V = weight->shape[0], C = weight->shape[1];
     int64_t P = tg_shape_numel(ndim, shape);
     for (int64_t p = 0; p < P; p++)

@@ -5,25 +5,20 @@
 #include <string.h>
 
 #include "core/ops.h"
+#include "core/parallel.h" /* TG_PAR_MIN, TG_OMP_FOR */
 
-/* Loops with at least this many elements run under OpenMP; smaller ones
- * are not worth waking the team.  Only loops over independent outputs are
- * parallel, so results do not depend on the thread count. */
-#define TG_PAR_MIN 16384
-
-#ifdef _OPENMP
-#define TG_PRAGMA(x) _Pragma(#x)
-#define TG_OMP_FOR(n) TG_PRAGMA(omp parallel for schedule(static) if ((n) >= TG_PAR_MIN))
-#else
-#define TG_OMP_FOR(n)
-#endif
-
-/* A shape as a string for error messages: TG_SHAPE_STR(t) uses a buffer on
- * the caller's stack, valid for the enclosing full expression. */
-#define TG_SHAPE_STR(t) tg_shape_str((t), (char[TG_SHAPE_STR_LEN]){0}, TG_SHAPE_STR_LEN)
-
-/* Checks a tensor argument is not NULL. */
-#define TG_CHECK_TENSOR(op, t) TG_CHECK((t) != NULL, (op), "argument `%s` is NULL", #t)
+/* For the operation files only (they define the ops of the X-macro list):
+ * tg__out: a new output tensor on the arena (data NOT zeroed).
+ * tg__record: appends a node when recording is on and some input requires
+ * grad; marks out TG_REQUIRES_GRAD; returns the node (NULL when nothing
+ * is recorded — the forward then needs to save nothing).
+ * tg__node_ctx: ctx_bytes of zeroed arena memory attached to node n.
+ * Code outside core/ makes tensors with tg_tape_tensor and its own ops with
+ * tg_custom (core/tape.h). */
+tg_tensor *tg__out(tg_tape *tp, int ndim, const int *shape);
+tg_node *tg__record(tg_tape *tp, tg_op op, tg_tensor *out, int n_in,
+                    tg_tensor *const *in);
+void *tg__node_ctx(tg_tape *tp, tg_node *n, size_t ctx_bytes);
 
 /* NumPy broadcasting of a and b to out, any ndim up to TG_MAX_DIMS: both
  * aligned at their trailing dims against the output's ndim = max(a, b)

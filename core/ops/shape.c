@@ -180,7 +180,7 @@ void tg__permute_bwd(tg_tape *tp, tg_node *n) {
  * the flat order of elements is unchanged.  Saves nothing. */
 tg_tensor *tg_reshape(tg_tape *tp, tg_tensor *x, int ndim, const int *shape) {
     TG_CHECK_TENSOR("tg_reshape", x);
-    tg__check_shape("tg_reshape", ndim, shape);
+    tg_check_shape("tg_reshape", ndim, shape);
     /* only the struct is new: an arena tensor whose data is x's */
     tg_tensor *out = tg_tape_alloc(tp, sizeof *out);
     *out = (tg_tensor){.ndim = ndim, .size = tg_shape_numel(ndim, shape), .data = x->data,

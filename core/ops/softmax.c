@@ -12,7 +12,9 @@
  *     −inf there; the gradient into x there is 0 for both;
  *   - fully masked row (every z_i = −inf): both give 0 in every entry and a
  *     zero gradient, never NaN (an attention query that may look at nothing
- *     contributes nothing).
+ *     contributes nothing).  A row holding a NaN is not masked: its output is NaN, so
+ *     the tape's non-finite check reports it.  The rule is one function,
+ *     tg__row_fully_masked (core/kernels/vmath.h), shared with attention.
  * Each row is independent: rows run in parallel, each row's sums are serial
  * (double accumulators), so results do not depend on the thread count.
  */
@@ -50,9 +52,7 @@ static int sm_row(const float *x, const float *m, int64_t ms, int C, int is_log,
     for (int j = 0; j < C; j++) y[j] = m ? x[j] + m[j * ms] : x[j];
     float mx = tg__max(y, C); /* split max: vectorises, the same value */
     if (mx == -INFINITY) { /* every entry masked: define the row as 0 ... */
-        int masked = 1;
-        for (int j = 0; j < C; j++) masked &= y[j] == -INFINITY;
-        if (!masked) { /* ... but a row of NaNs stays NaN, so the tape reports it */
+        if (!tg__row_fully_masked(y, C)) { /* ... but a NaN row stays NaN */
             for (int j = 0; j < C; j++) y[j] = NAN;
             return 0;
         }

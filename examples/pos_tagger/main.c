@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "data/conllu.h"
 #include "data/vocab.h"
@@ -27,29 +26,15 @@
 #include "train/log.h"
 #include "train/plot.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Under MPI this ends every rank, not only the one that failed. */
 static void die(const char *what) { tg_dist_abort(1, "pos_tagger: %s", what); }
 
 /* Seconds since t0; under MPI the slowest rank's, so that every rank takes
  * the same time-budget decisions (learning rate, when to stop). */
 static double elapsed(double t0) {
-    double t = now() - t0;
+    double t = tg_now() - t0;
     tg_dist_allreduce(&t, 1, TG_DIST_MAX);
     return t;
-}
-
-/* ---- prediction and scoring --------------------------------------------- */
-
-static double accuracy(const tg_conllu *c, const int8_t *pred) {
-    int64_t ok = 0;
-    for (int64_t w = 0; w < c->n_words; w++) ok += pred[w] == c->upos[w];
-    return c->n_words ? (double)ok / (double)c->n_words : 0.0;
 }
 
 /* ---- the data a run needs ----------------------------------------------- */
@@ -119,248 +104,289 @@ static void load_model(const char *path, pos_model *m, tg_vocab *words, tg_vocab
 
 typedef struct {
     const char *train, *dev, *test, *ud, *save, *metrics_json, *log_csv, *tape_png;
-    int epochs, batch_size, threads, min_count, warmup;
+    int epochs, batch_size, threads, min_count, warmup, patience, max_steps;
     int seed;
-    double time_budget, lr, lr_min, ema;
+    double time_budget, lr, lr_min, ema, label_smoothing;
     pos_config cfg;
+    char *found[3]; /* the files found under --ud, owned */
 } train_opts;
 
-static int cmd_train(int argc, char **argv) {
-    train_opts o = {.epochs = 100, .batch_size = 32, .threads = 0, .min_count = 2, .warmup = 200,
-                    .seed = 1, .time_budget = 0, .lr = 2e-3, .lr_min = 1e-4, .ema = 0.999,
-                    .cfg = {.d_word = 128, .d_char = 48, .n_filters = 256, .d_model = 128,
-                            .n_layers = 2, .n_heads = 4, .d_ff = 256, .char_pool = 1, .learned_pos = 0,
-                            .max_len = 512, .emb_std = 0.1f, .dropout = 0.3f, .word_dropout = 0.3f}};
-    float dropout = o.cfg.dropout, word_dropout = o.cfg.word_dropout, emb_std = o.cfg.emb_std;
+/* The options of `train`, with their defaults; returns -1 to go on, or the
+ * exit status (--help, a bad option). */
+static int train_opts_parse(train_opts *o, int argc, char **argv) {
+    *o = (train_opts){.epochs = 30, .batch_size = 32, .threads = 0, .min_count = 2, .warmup = 200,
+                      .patience = 0, .max_steps = 0, .seed = 1, .time_budget = 0, .lr = 2e-3,
+                      .lr_min = 1e-4, .ema = 0.999, .label_smoothing = 0.1,
+                      .cfg = {.d_word = 128, .d_char = 48, .n_filters = 256, .d_model = 128,
+                              .n_layers = 2, .n_heads = 4, .d_ff = 256, .char_pool = 1,
+                              .learned_pos = 0, .max_len = 512, .emb_std = 0.1f, .dropout = 0.3f,
+                              .word_dropout = 0.3f}};
     const tg_cli_opt opts[] = {
-        {"ud", TG_CLI_STRING, &o.ud, "UD folder holding *-ud-{train,dev,test}.conllu[.gz]"},
-        {"train", TG_CLI_STRING, &o.train, "training file (overrides --ud)"},
-        {"dev", TG_CLI_STRING, &o.dev, "development file, evaluated each epoch (overrides --ud)"},
-        {"test", TG_CLI_STRING, &o.test, "test file, evaluated once at the end (overrides --ud)"},
-        {"epochs", TG_CLI_INT, &o.epochs, "at most this many epochs"},
-        {"time-budget", TG_CLI_DOUBLE, &o.time_budget, "stop training after this many seconds (0: none)"},
-        {"batch-size", TG_CLI_INT, &o.batch_size, "sentences per batch (per rank under MPI)"},
-        {"lr", TG_CLI_DOUBLE, &o.lr, "peak Adam learning rate"},
-        {"lr-min", TG_CLI_DOUBLE, &o.lr_min, "learning rate at the end of the cosine decay"},
-        {"warmup", TG_CLI_INT, &o.warmup, "linear warm-up steps"},
-        {"ema", TG_CLI_DOUBLE, &o.ema, "evaluate and save an exponential moving average of the weights with this decay (0: off)"},
-        {"d-model", TG_CLI_INT, &o.cfg.d_model, "Transformer width d_model"},
-        {"layers", TG_CLI_INT, &o.cfg.n_layers, "encoder blocks"},
-        {"heads", TG_CLI_INT, &o.cfg.n_heads, "attention heads n_heads"},
-        {"d-ff", TG_CLI_INT, &o.cfg.d_ff, "MLP hidden width"},
-        {"d-word", TG_CLI_INT, &o.cfg.d_word, "word embedding width"},
-        {"d-char", TG_CLI_INT, &o.cfg.d_char, "character embedding width"},
-        {"filters", TG_CLI_INT, &o.cfg.n_filters, "character convolution filters"},
-        {"char-pool", TG_CLI_INT, &o.cfg.char_pool, "1: max-pool the character CNN; 0: attention pooling"},
-        {"learned-pos", TG_CLI_INT, &o.cfg.learned_pos, "1: learned positional embedding; 0: sinusoidal"},
-        {"emb-std", TG_CLI_FLOAT, &emb_std, "initial std of word and character embeddings"},
-        {"dropout", TG_CLI_FLOAT, &dropout, "dropout probability"},
-        {"word-dropout", TG_CLI_FLOAT, &word_dropout, "probability of replacing a training word by <unk>"},
-        {"min-count", TG_CLI_INT, &o.min_count, "words seen fewer times are <unk>"},
-        {"threads", TG_CLI_INT, &o.threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)"},
-        {"seed", TG_CLI_INT, &o.seed, "seed of initialisation, shuffling and dropout"},
-        {"save", TG_CLI_STRING, &o.save, "write the best model (by dev accuracy) here, .safetensors"},
-        {"metrics-json", TG_CLI_STRING, &o.metrics_json, "write the final metrics here as one JSON object"},
-        {"log-csv", TG_CLI_STRING, &o.log_csv, "write per-epoch metrics here as CSV"},
-        {"tape-png", TG_CLI_STRING, &o.tape_png, "draw the tape of the first training step here (.png, .svg, .dot)"},
+        {"ud", TG_CLI_STRING, &o->ud, "UD folder holding *-ud-{train,dev,test}.conllu[.gz]"},
+        {"train", TG_CLI_STRING, &o->train, "training file (overrides --ud)"},
+        {"dev", TG_CLI_STRING, &o->dev, "development file, evaluated each epoch (overrides --ud)"},
+        {"test", TG_CLI_STRING, &o->test, "test file, evaluated once at the end (overrides --ud)"},
+        {"epochs", TG_CLI_INT, &o->epochs, "epochs; the learning-rate schedule spans them"},
+        {"time-budget", TG_CLI_DOUBLE, &o->time_budget, "guard: stop training after this many seconds (0: none); the schedule does not depend on it"},
+        {"max-steps", TG_CLI_INT, &o->max_steps, "stop after this many steps (0: none; for benchmarks)"},
+        {"patience", TG_CLI_INT, &o->patience, "stop after this many epochs without a better dev accuracy (0: never)"},
+        {"batch-size", TG_CLI_INT, &o->batch_size, "sentences per batch (per rank under MPI)"},
+        {"lr", TG_CLI_DOUBLE, &o->lr, "peak Adam learning rate"},
+        {"lr-min", TG_CLI_DOUBLE, &o->lr_min, "learning rate at the end of the cosine decay"},
+        {"warmup", TG_CLI_INT, &o->warmup, "linear warm-up steps"},
+        {"label-smoothing", TG_CLI_DOUBLE, &o->label_smoothing, "label smoothing ε of the cross-entropy (0: off)"},
+        {"ema", TG_CLI_DOUBLE, &o->ema, "evaluate and save an exponential moving average of the weights with this decay (0: off)"},
+        {"d-model", TG_CLI_INT, &o->cfg.d_model, "Transformer width d_model"},
+        {"layers", TG_CLI_INT, &o->cfg.n_layers, "encoder blocks"},
+        {"heads", TG_CLI_INT, &o->cfg.n_heads, "attention heads n_heads"},
+        {"d-ff", TG_CLI_INT, &o->cfg.d_ff, "MLP hidden width"},
+        {"d-word", TG_CLI_INT, &o->cfg.d_word, "word embedding width"},
+        {"words-only", TG_CLI_INT, &o->cfg.words_only, "1: word embeddings only, no character CNN (needs --d-word = --d-model); 0: both"},
+        {"d-char", TG_CLI_INT, &o->cfg.d_char, "character embedding width"},
+        {"filters", TG_CLI_INT, &o->cfg.n_filters, "character convolution filters"},
+        {"char-pool", TG_CLI_INT, &o->cfg.char_pool, "1: max-pool the character CNN; 0: attention pooling"},
+        {"learned-pos", TG_CLI_INT, &o->cfg.learned_pos, "1: learned positional embedding; 0: sinusoidal"},
+        {"emb-std", TG_CLI_FLOAT, &o->cfg.emb_std, "initial std of word and character embeddings"},
+        {"dropout", TG_CLI_FLOAT, &o->cfg.dropout, "dropout probability"},
+        {"word-dropout", TG_CLI_FLOAT, &o->cfg.word_dropout, "probability of replacing a training word by <unk>"},
+        {"min-count", TG_CLI_INT, &o->min_count, "words seen fewer times are <unk>"},
+        {"threads", TG_CLI_INT, &o->threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)"},
+        {"seed", TG_CLI_INT, &o->seed, "seed of initialisation, shuffling and dropout"},
+        {"save", TG_CLI_STRING, &o->save, "write the best model (by dev accuracy) here, .safetensors"},
+        {"metrics-json", TG_CLI_STRING, &o->metrics_json, "write the final metrics here as one JSON object"},
+        {"log-csv", TG_CLI_STRING, &o->log_csv, "write per-epoch metrics here as CSV"},
+        {"tape-png", TG_CLI_STRING, &o->tape_png, "draw the tape of the first training step here (.png, .svg, .dot)"},
     };
     int r = tg_cli_subcommand(argc, argv, "pos_tagger train", opts, (int)(sizeof opts / sizeof *opts), "Trains the tagger.");
     if (r >= 0) return r;
-    if (o.batch_size < 1 || o.epochs < 1 || o.warmup < 1)
-        die("--batch-size, --epochs and --warmup must be >= 1");
-    o.cfg.dropout = dropout;
-    o.cfg.word_dropout = word_dropout;
-    o.cfg.emb_std = emb_std;
-    if (!tg_dist_is_root()) o.metrics_json = o.log_csv = o.tape_png = NULL; /* rank 0 reports */
-    if (o.threads > 0) tg_set_num_threads(o.threads);
-    char *found[3] = {NULL, NULL, NULL};
-    if (o.ud) {
+    if (o->batch_size < 1 || o->epochs < 1 || o->warmup < 1 || o->patience < 0 || o->max_steps < 0)
+        die("--batch-size, --epochs and --warmup must be >= 1, --patience and --max-steps >= 0");
+    if (!tg_dist_is_root()) o->metrics_json = o->log_csv = o->tape_png = NULL; /* rank 0 reports */
+    if (o->ud) {
         const char *parts[3] = {"train", "dev", "test"};
-        for (int i = 0; i < 3; i++) found[i] = ud_file(o.ud, parts[i]);
-        if (!o.train) o.train = found[0];
-        if (!o.dev) o.dev = found[1];
-        if (!o.test) o.test = found[2];
+        for (int i = 0; i < 3; i++) o->found[i] = ud_file(o->ud, parts[i]);
+        if (!o->train) o->train = o->found[0];
+        if (!o->dev) o->dev = o->found[1];
+        if (!o->test) o->test = o->found[2];
     }
-    if (!o.train) die("no training file: give --train FILE or --ud DIR (see --help)");
+    if (!o->train) die("no training file: give --train FILE or --ud DIR (see --help)");
+    return -1;
+}
 
-    double t_load = now();
+/* The corpora, their vocabularies (from the training file) and batches. */
+typedef struct {
     tg_conllu train_c;
-    if (tg_conllu_read(o.train, TG_CONLLU_NONEMPTY, &train_c) != TG_OK) die(tg_last_error());
     tg_vocab words, chars;
-    tg_vocab_build_words(&train_c, o.min_count, 0, &words);
-    tg_vocab_build_chars(&train_c, 1, &chars);
     pos_batches train_b;
-    pos_batches_make(&train_b, &train_c, &words, &chars, o.batch_size);
     split dev, test;
-    split_load(&dev, o.dev, &words, &chars, 64, 1);
-    split_load(&test, o.test, &words, &chars, 64, 1);
-    o.cfg.word_vocab = words.size;
-    o.cfg.char_vocab = chars.size;
-    if (pos_config_check(&o.cfg) != TG_OK || pos_config_check_corpus(&o.cfg, &train_c, o.train) != TG_OK ||
-        pos_config_check_corpus(&o.cfg, &dev.corpus, o.dev) != TG_OK ||
-        pos_config_check_corpus(&o.cfg, &test.corpus, o.test) != TG_OK)
-        die(tg_last_error());
+} train_data;
+
+static void train_data_load(train_data *d, const train_opts *o) {
+    if (tg_conllu_read(o->train, TG_CONLLU_NONEMPTY, &d->train_c) != TG_OK) die(tg_last_error());
+    tg_vocab_build_words(&d->train_c, o->min_count, 0, &d->words);
+    tg_vocab_build_chars(&d->train_c, 1, &d->chars);
+    pos_batches_make(&d->train_b, &d->train_c, &d->words, &d->chars, o->batch_size);
+    split_load(&d->dev, o->dev, &d->words, &d->chars, 64, 1);
+    split_load(&d->test, o->test, &d->words, &d->chars, 64, 1);
     printf("train %s: %lld sentences, %lld words; vocabulary %d words (min count %d), %d characters\n",
-           o.train, (long long)train_c.n_sents, (long long)train_c.n_words, words.size, o.min_count,
-           chars.size);
-    if (o.dev) printf("dev   %s: %lld sentences, %lld words\n", o.dev, (long long)dev.corpus.n_sents,
-                      (long long)dev.corpus.n_words);
+           o->train, (long long)d->train_c.n_sents, (long long)d->train_c.n_words, d->words.size,
+           o->min_count, d->chars.size);
+    if (o->dev) printf("dev   %s: %lld sentences, %lld words\n", o->dev, (long long)d->dev.corpus.n_sents,
+                       (long long)d->dev.corpus.n_words);
+}
 
+static void train_data_free(train_data *d) {
+    split_free(&d->dev);
+    split_free(&d->test);
+    pos_batches_free(&d->train_b);
+    tg_vocab_free(&d->words);
+    tg_vocab_free(&d->chars);
+    tg_conllu_free(&d->train_c);
+}
+
+/* What a training run holds and counts. */
+typedef struct {
     pos_model m;
-    pos_model_init(&m, &o.cfg, (uint64_t)o.seed);
-    tg_dist_broadcast_params(&m.ps); /* every rank starts from rank 0's weights */
-    if (tg_dist_rank() > 0) tg_rng_seed(&m.drop_rng, (uint64_t)o.seed * 1000003u + (uint64_t)tg_dist_rank());
-    printf("model: %lld parameters, d_model %d, %d layers, %d heads, d_ff %d; %d threads x %d ranks; loaded in %.1f s\n",
-           (long long)tg_params_count(&m.ps), o.cfg.d_model, o.cfg.n_layers, o.cfg.n_heads, o.cfg.d_ff,
-           tg_get_num_threads(), tg_dist_world(), now() - t_load);
-    fflush(stdout); /* before the progress lines on stderr */
-
     tg_adam opt;
-    tg_adam_init(&opt, &m.ps, (float)o.lr, 0.9f, 0.999f, 1e-8f, 0.0f);
-    tg_ema ema = {0};
-    if (o.ema > 0) tg_ema_init(&ema, &m.ps, (float)o.ema);
-    tg_tape *tp = tg_tape_new(64u << 20);
-    if (o.tape_png) tg_tape_set_keep_grads(tp, 1); /* the picture shows every gradient */
+    tg_ema ema;            /* used when ema_on */
+    int ema_on;
+    tg_tape *tp;
     tg_rng shuffle;
-    tg_rng_seed(&shuffle, (uint64_t)o.seed + 1);
-    tg_batcher order; /* of the length-bucketed batches; under MPI, each rank takes one of every world */
-    tg_batcher_init(&order, train_b.n_batches, 1, 0, &shuffle);
-    tg_batcher_shard(&order, tg_dist_rank(), tg_dist_world());
-    int8_t *dev_pred = tg_xmalloc((size_t)(dev.corpus.n_words + 1));
+    tg_batcher order;      /* of the length-bucketed batches; under MPI each rank takes one of every world */
+    int64_t step, total_steps;
+    double t0, seconds, words_all; /* training clock; words over every rank */
+    int out_of_budget;     /* the time or step guard ended the run */
+} trainer;
+
+static void trainer_init(trainer *t, train_opts *o, const train_data *d) {
+    memset(t, 0, sizeof *t);
+    double t_load = tg_now();
+    o->cfg.word_vocab = d->words.size;
+    o->cfg.char_vocab = d->chars.size;
+    if (pos_config_check(&o->cfg) != TG_OK || pos_config_check_corpus(&o->cfg, &d->train_c, o->train) != TG_OK ||
+        pos_config_check_corpus(&o->cfg, &d->dev.corpus, o->dev) != TG_OK ||
+        pos_config_check_corpus(&o->cfg, &d->test.corpus, o->test) != TG_OK)
+        die(tg_last_error());
+    pos_model_init(&t->m, &o->cfg, (uint64_t)o->seed);
+    tg_dist_broadcast_params(&t->m.ps); /* every rank starts from rank 0's weights */
+    if (tg_dist_rank() > 0) tg_rng_seed(&t->m.drop_rng, (uint64_t)o->seed * 1000003u + (uint64_t)tg_dist_rank());
+    printf("model: %lld parameters, d_model %d, %d layers, %d heads, d_ff %d; %d threads x %d ranks; built in %.1f s\n",
+           (long long)tg_params_count(&t->m.ps), o->cfg.d_model, o->cfg.n_layers, o->cfg.n_heads, o->cfg.d_ff,
+           tg_get_num_threads(), tg_dist_world(), tg_now() - t_load);
+    fflush(stdout); /* before the progress lines on stderr */
+    tg_adam_init(&t->opt, &t->m.ps, (float)o->lr, 0.9f, 0.999f, 1e-8f, 0.0f);
+    t->ema_on = o->ema > 0;
+    if (t->ema_on) tg_ema_init(&t->ema, &t->m.ps, (float)o->ema);
+    t->tp = tg_tape_new(64u << 20);
+    if (o->tape_png) tg_tape_set_keep_grads(t->tp, 1); /* the picture shows every gradient */
+    tg_rng_seed(&t->shuffle, (uint64_t)o->seed + 1);
+    tg_batcher_init(&t->order, d->train_b.n_batches, 1, 0, &t->shuffle);
+    tg_batcher_shard(&t->order, tg_dist_rank(), tg_dist_world());
+    t->total_steps = (int64_t)o->epochs * tg_batcher_n_batches(&t->order);
+}
+
+static void trainer_free(trainer *t) {
+    tg_batcher_free(&t->order);
+    tg_tape_free(t->tp);
+    tg_adam_free(&t->opt);
+    if (t->ema_on) tg_ema_free(&t->ema);
+    pos_model_free(&t->m);
+}
+
+/* One optimizer step on batch b; returns the summed loss. */
+static float train_step(trainer *t, const train_opts *o, const pos_batch *b) {
+    /* Warm-up, then cosine decay over the epochs: by steps, so the run does
+     * not depend on the machine's speed. */
+    t->opt.lr = tg_lr_warmup_cosine_frac(t->step, (double)t->step / (double)t->total_steps, o->lr, o->lr_min,
+                                         o->warmup);
+    tg_tape_reset(t->tp);
+    tg_params_zero_grad(&t->m.ps);
+    tg_tensor *logits = pos_model_forward(t->tp, &t->m, b);
+    tg_tensor *loss = tg_cross_entropy_smoothed(t->tp, logits, b->targets, -1, TG_SUM, (float)o->label_smoothing);
+    if (tg_backward(t->tp, loss) != TG_OK) die(tg_last_error());
+    tg_dist_allreduce_grads(&t->m.ps, TG_DIST_SUM); /* summed loss: Σ over ranks */
+    if (t->step == 0 && o->tape_png) { /* one step of the real model, values and gradients */
+        if (tg_tape_render(t->tp, o->tape_png, NULL) != TG_OK) die(tg_last_error());
+        printf("tape of step 1 (%d nodes) drawn to %s\n", tg_tape_n_nodes(t->tp), o->tape_png);
+        tg_tape_set_keep_grads(t->tp, 0);
+    }
+    tg_adam_step(&t->opt);
+    if (t->ema_on) tg_ema_update(&t->ema);
+    t->step++;
+    return loss->data[0];
+}
+
+/* One epoch over the shuffled batches; returns the mean training loss per
+ * word over every rank.  Sets t->out_of_budget when a guard ends it. */
+static double train_epoch(trainer *t, const train_opts *o, const train_data *d, int epoch) {
+    tg_batcher_epoch(&t->order);
+    double sums[3] = {0, 0, 0}; /* loss, words, words of every epoch so far (this rank) */
+    tg_progress prog;
+    tg_progress_start(&prog, epoch, o->epochs, tg_batcher_n_batches(&t->order), 100);
+    if (!tg_dist_is_root()) prog.out = NULL;
+    const int64_t *next;
+    for (int k = 0; tg_batcher_next(&t->order, &next) > 0; k++) {
+        const pos_batch *b = &d->train_b.batches[next[0]];
+        float loss = train_step(t, o, b);
+        sums[0] += loss;
+        sums[1] += b->n_words;
+        tg_progress_update(&prog, k + 1, loss / (float)b->n_words, b->n_words);
+        if ((o->time_budget > 0 && elapsed(t->t0) >= o->time_budget) ||
+            (o->max_steps > 0 && t->step >= o->max_steps)) {
+            t->out_of_budget = 1;
+            break;
+        }
+    }
+    tg_progress_end(&prog);
+    t->seconds = tg_now() - t->t0;
+    tg_dist_allreduce(sums, 2, TG_DIST_SUM); /* over every rank */
+    t->words_all += sums[1];
+    return sums[0] / (sums[1] > 0 ? sums[1] : 1);
+}
+
+/* The model to evaluate: the averaged weights when EMA is on. */
+static void use_averaged(trainer *t) {
+    if (t->ema_on) tg_ema_swap(&t->ema);
+}
+
+/* Final scores of the best model (the one saved; without --save the last
+ * epoch's weights, averaged as the per-epoch lines were). */
+static void final_scores(trainer *t, const train_opts *o, const train_data *d, double *dev_acc,
+                         double *test_acc) {
+    if (o->save) {
+        pos_model_free(&t->m);
+        tg_vocab wv, cv;
+        load_model(o->save, &t->m, &wv, &cv);
+        tg_vocab_free(&wv);
+        tg_vocab_free(&cv);
+    } else {
+        use_averaged(t);
+    }
+    *dev_acc = o->dev ? pos_model_accuracy(&t->m, t->tp, &d->dev.batches) : 0;
+    *test_acc = o->test ? pos_model_accuracy(&t->m, t->tp, &d->test.batches) : NAN;
+}
+
+static void print_dist_stats(double train_seconds) {
+    if (tg_dist_world() <= 1) return;
+    tg_dist_stats ds = tg_dist_get_stats();
+    const double calls = (double)(ds.calls ? ds.calls : 1);
+    printf("gradient all-reduce on rank 0: %.2f ms per step for %.1f MB, + %.2f ms waiting for the slower "
+           "rank (%.1f%% and %.1f%% of training time)\n", 1e3 * ds.seconds / calls, ds.bytes / calls / 1e6,
+           1e3 * ds.wait_seconds / calls, 100 * ds.seconds / train_seconds, 100 * ds.wait_seconds / train_seconds);
+}
+
+static int cmd_train(int argc, char **argv) {
+    train_opts o;
+    int r = train_opts_parse(&o, argc, argv);
+    if (r >= 0) return r;
+    if (o.threads > 0) tg_set_num_threads(o.threads);
+    train_data d = {0};
+    train_data_load(&d, &o);
+    trainer t;
+    trainer_init(&t, &o, &d);
     tg_csv_log csv = {0};
     static const char *const csv_cols[] = {"epoch", "step", "train_loss", "dev_accuracy", "seconds"};
     if (o.log_csv && tg_csv_log_open(&csv, o.log_csv, 5, csv_cols) != TG_OK) die(tg_last_error());
+    tg_early_stop es; /* tracks the best dev epoch; stops only with --patience */
+    tg_early_stop_init(&es, TG_MAXIMIZE, o.patience > 0 ? o.patience : o.epochs, 0.0);
 
-    const int64_t total_steps = (int64_t)o.epochs * tg_batcher_n_batches(&order);
-    double t0 = now(), train_seconds = 0, best_dev = -1, words_all = 0;
-    int64_t step = 0, tokens = 0;
-    int best_epoch = 0, epoch, stop = 0;
-    for (epoch = 1; epoch <= o.epochs && !stop; epoch++) {
-        tg_batcher_epoch(&order);
-        double loss_sum = 0;
-        int64_t loss_words = 0;
-        tg_progress prog;
-        tg_progress_start(&prog, epoch, o.epochs, tg_batcher_n_batches(&order), 100);
-        if (!tg_dist_is_root()) prog.out = NULL;
-        const int64_t *next;
-        for (int k = 0; tg_batcher_next(&order, &next) > 0; k++) {
-            const pos_batch *b = &train_b.batches[next[0]];
-            /* Warm-up, then cosine decay over the budget (steps or seconds, whichever ends first). */
-            double frac = total_steps ? (double)step / (double)total_steps : 0;
-            const double spent = o.time_budget > 0 ? elapsed(t0) / o.time_budget : 0;
-            if (spent > frac) frac = spent;
-            if (frac > 1) frac = 1;
-            float lr = (float)(o.lr_min + 0.5 * (o.lr - o.lr_min) * (1 + cos(3.14159265358979 * frac)));
-            if (step < o.warmup) lr = (float)o.lr * (float)(step + 1) / (float)o.warmup;
-            opt.lr = lr;
-
-            tg_tape_reset(tp);
-            tg_params_zero_grad(&m.ps);
-            tg_tensor *logits = pos_model_forward(tp, &m, b);
-            tg_tensor *loss = tg_cross_entropy(tp, logits, b->targets, -1, TG_SUM);
-            if (tg_backward(tp, loss) != TG_OK) die(tg_last_error());
-            tg_dist_allreduce_grads(&m.ps, TG_DIST_SUM); /* summed loss: Σ over ranks */
-            if (step == 0 && o.tape_png) { /* one step of the real model, values and gradients */
-                if (tg_tape_render(tp, o.tape_png, NULL) != TG_OK) die(tg_last_error());
-                printf("tape of step 1 (%d nodes) drawn to %s\n", tg_tape_n_nodes(tp), o.tape_png);
-                tg_tape_set_keep_grads(tp, 0);
-            }
-            tg_adam_step(&opt);
-            if (o.ema > 0) tg_ema_update(&ema);
-            step++;
-            tokens += b->n_words;
-            loss_sum += loss->data[0];
-            loss_words += b->n_words;
-            tg_progress_update(&prog, k + 1, loss->data[0] / (float)b->n_words, b->n_words);
-            if (o.time_budget > 0 && elapsed(t0) >= o.time_budget) {
-                stop = 1;
-                break;
-            }
-        }
-        tg_progress_end(&prog);
-        train_seconds = now() - t0;
-        double sums[3] = {loss_sum, (double)loss_words, (double)tokens}; /* over every rank */
-        tg_dist_allreduce(sums, 3, TG_DIST_SUM);
-        words_all = sums[2];
-        double dev_acc = 0;
-        if (o.ema > 0) tg_ema_swap(&ema); /* evaluate (and save) the averaged weights */
-        if (o.dev) {
-            pos_model_predict(&m, tp, &dev.batches, &dev.corpus, dev_pred);
-            dev_acc = accuracy(&dev.corpus, dev_pred);
-        }
+    t.t0 = tg_now();
+    int epoch = 0;
+    while (epoch < o.epochs && !t.out_of_budget && !tg_early_stop_should_stop(&es)) {
+        epoch++;
+        double loss = train_epoch(&t, &o, &d, epoch);
+        use_averaged(&t); /* evaluate (and save) the averaged weights */
+        double dev_acc = o.dev ? pos_model_accuracy(&t.m, t.tp, &d.dev.batches) : 0;
         printf("epoch %d: step %lld, train loss %.4f per word, dev accuracy %.2f%%, %.0f s, %.0f words/s\n",
-               epoch, (long long)step, sums[0] / (sums[1] > 0 ? sums[1] : 1), 100 * dev_acc,
-               train_seconds, words_all / train_seconds);
-        if (o.log_csv) {
-            const double row[5] = {epoch, (double)step, sums[0] / (sums[1] > 0 ? sums[1] : 1), dev_acc,
-                                   train_seconds};
-            if (tg_csv_log_row(&csv, row) != TG_OK) die(tg_last_error());
-        }
-        if (dev_acc > best_dev || !o.dev) {
-            best_dev = dev_acc;
-            best_epoch = epoch;
-            if (o.save && save_model(o.save, &m, &words, &chars, epoch) != TG_OK) die(tg_last_error());
-        }
-        if (o.ema > 0) tg_ema_swap(&ema); /* back to the training weights */
+               epoch, (long long)t.step, loss, 100 * dev_acc, t.seconds, t.words_all / t.seconds);
+        const double row[5] = {epoch, (double)t.step, loss, dev_acc, t.seconds};
+        if (o.log_csv && tg_csv_log_row(&csv, row) != TG_OK) die(tg_last_error());
+        /* without a dev file every epoch is the best so far */
+        if (tg_early_stop_update(&es, epoch, o.dev ? dev_acc : (double)epoch) && o.save &&
+            save_model(o.save, &t.m, &d.words, &d.chars, epoch) != TG_OK)
+            die(tg_last_error());
+        use_averaged(&t); /* back to the training weights */
         fflush(stdout);
     }
-    epoch--;
-    /* Evaluate on dev and test the best model (the one saved); without --save,
-     * the last epoch's weights, averaged as the per-epoch lines were. */
-    if (o.save) {
-        pos_model_free(&m);
-        tg_vocab wv, cv;
-        load_model(o.save, &m, &wv, &cv);
-        tg_vocab_free(&wv);
-        tg_vocab_free(&cv);
-    } else if (o.ema > 0) {
-        tg_ema_swap(&ema);
-        best_epoch = epoch;
-    }
-    double dev_acc = 0, test_acc = 0;
-    if (o.dev) {
-        pos_model_predict(&m, tp, &dev.batches, &dev.corpus, dev_pred);
-        dev_acc = accuracy(&dev.corpus, dev_pred);
-    }
-    if (o.test) {
-        int8_t *pred = tg_xmalloc((size_t)test.corpus.n_words + 1);
-        pos_model_predict(&m, tp, &test.batches, &test.corpus, pred);
-        test_acc = accuracy(&test.corpus, pred);
-        free(pred);
-    }
+    int best_epoch = o.save ? es.best_epoch : epoch;
+    double dev_acc, test_acc;
+    final_scores(&t, &o, &d, &dev_acc, &test_acc);
     printf("best epoch %d of %d: dev UPOS accuracy %.2f%%", best_epoch, epoch, 100 * dev_acc);
     if (o.test) printf(", test UPOS accuracy %.2f%%", 100 * test_acc);
-    printf("; training %.0f s, %.0f words/s\n", train_seconds, words_all / train_seconds);
-    if (tg_dist_world() > 1) {
-        tg_dist_stats ds = tg_dist_get_stats();
-        const double calls = (double)(ds.calls ? ds.calls : 1);
-        printf("gradient all-reduce on rank 0: %.2f ms per step for %.1f MB, + %.2f ms waiting for the slower "
-               "rank (%.1f%% and %.1f%% of training time)\n", 1e3 * ds.seconds / calls, ds.bytes / calls / 1e6,
-               1e3 * ds.wait_seconds / calls, 100 * ds.seconds / train_seconds, 100 * ds.wait_seconds / train_seconds);
-    }
+    printf("; training %.0f s, %.0f words/s\n", t.seconds, t.words_all / t.seconds);
+    print_dist_stats(t.seconds);
     if (o.metrics_json) {
         static const char *const names[] = {"dev_accuracy", "test_accuracy", "train_seconds",
                                             "train_words_per_second", "epochs", "best_epoch", "steps",
                                             "parameters"};
-        const double values[] = {dev_acc, o.test ? test_acc : NAN, train_seconds,
-                                 words_all / train_seconds, epoch, best_epoch, (double)step,
-                                 (double)tg_params_count(&m.ps)};
+        const double values[] = {dev_acc, test_acc, t.seconds, t.words_all / t.seconds, epoch, best_epoch,
+                                 (double)t.step, (double)tg_params_count(&t.m.ps)};
         if (tg_metrics_json_write(o.metrics_json, 8, names, values) != TG_OK) die(tg_last_error());
     }
     if (o.log_csv && tg_csv_log_close(&csv) != TG_OK) die(tg_last_error());
-    tg_batcher_free(&order);
-    free(dev_pred);
-    tg_tape_free(tp);
-    tg_adam_free(&opt);
-    if (o.ema > 0) tg_ema_free(&ema);
-    pos_model_free(&m);
-    split_free(&dev);
-    split_free(&test);
-    pos_batches_free(&train_b);
-    tg_vocab_free(&words);
-    tg_vocab_free(&chars);
-    tg_conllu_free(&train_c);
-    for (int i = 0; i < 3; i++) free(found[i]);
+    trainer_free(&t);
+    train_data_free(&d);
+    for (int i = 0; i < 3; i++) free(o.found[i]);
     return 0;
 }
 
@@ -413,7 +439,9 @@ static int cmd_eval(int argc, char **argv) {
     const int8_t *pred = run.pred;
     int64_t conf[TG_UPOS_COUNT][TG_UPOS_COUNT] = {{0}};
     for (int64_t w = 0; w < c->n_words; w++) conf[c->upos[w]][pred[w]]++;
-    double acc = accuracy(c, pred);
+    int64_t right = 0;
+    for (int y = 0; y < TG_UPOS_COUNT; y++) right += conf[y][y];
+    double acc = c->n_words ? (double)right / (double)c->n_words : 0.0;
     int64_t n_unk = 0, unk_ok = 0; /* words the model knows only through their characters */
     for (int64_t w = 0; w < c->n_words; w++)
         if (tg_vocab_word_id(&run.words, tg_conllu_form(c, w), (size_t)tg_conllu_form_len(c, w)) == TG_VOCAB_UNK) {

@@ -1,7 +1,6 @@
 /* examples/pos_tagger/model.c — see model.h. */
 #include "examples/pos_tagger/model.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +8,9 @@
 
 #include "nn/posenc.h"
 #include "train/checkpoint.h"
+#include "train/config.h"
 #include "train/dist.h"
+#include "train/log.h" /* tg_argmax_rows, tg_count_correct */
 
 void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
     const pos_config *c = cfg;
@@ -24,11 +25,16 @@ void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
     tg_rng_seed(&m->drop_rng, seed ^ 0x5eedf00dull);
     tg_params_init(&m->ps);
     tg_embedding_layer_init(&m->word_emb, &m->ps, "word_emb", c->word_vocab, c->d_word, &rng);
-    tg_embedding_layer_init(&m->char_emb, &m->ps, "char_emb", c->char_vocab, c->d_char, &rng);
-    tg_linear_init(&m->char_conv, &m->ps, "char_conv", POS_KW * c->d_char, c->n_filters, TG_NN_BIAS, &rng);
-    if (!c->char_pool)
-        tg_linear_init(&m->char_score, &m->ps, "char_score", c->n_filters, 1, TG_NN_BIAS, &rng);
-    tg_linear_init(&m->proj, &m->ps, "proj", c->d_word + c->n_filters, c->d_model, TG_NN_BIAS, &rng);
+    TG_CHECK(!c->words_only || c->d_word == c->d_model, "pos_model_init",
+             "without characters the word embedding is the model's input: d_word %d must equal "
+             "d_model %d", c->d_word, c->d_model);
+    if (!c->words_only) {
+        tg_embedding_layer_init(&m->char_emb, &m->ps, "char_emb", c->char_vocab, c->d_char, &rng);
+        tg_linear_init(&m->char_conv, &m->ps, "char_conv", POS_KW * c->d_char, c->n_filters, TG_NN_BIAS, &rng);
+        if (!c->char_pool)
+            tg_linear_init(&m->char_score, &m->ps, "char_score", c->n_filters, 1, TG_NN_BIAS, &rng);
+        tg_linear_init(&m->proj, &m->ps, "proj", c->d_word + c->n_filters, c->d_model, TG_NN_BIAS, &rng);
+    }
     if (c->learned_pos) tg_posenc_learned_init(&m->pos, &m->ps, "pos_emb", c->max_len, c->d_model, &rng);
     tg_block_config bc = {.d_model = c->d_model, .n_heads = c->n_heads, .d_ff = c->d_ff,
                           .dropout = c->dropout, .pre_ln = 1, .flags = TG_NN_BIAS,
@@ -41,34 +47,23 @@ void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
     tg_layernorm_layer_init(&m->ln_f, &m->ps, "ln_f", c->d_model, TG_NN_BIAS);
     tg_linear_init(&m->head, &m->ps, "head", c->d_model, TG_UPOS_COUNT, TG_NN_BIAS, &rng);
     tg_init_normal(m->word_emb.weight, &rng, 0.0f, c->emb_std);
-    tg_init_normal(m->char_emb.weight, &rng, 0.0f, c->emb_std);
+    if (!c->words_only) tg_init_normal(m->char_emb.weight, &rng, 0.0f, c->emb_std);
     if (c->learned_pos) tg_init_normal(m->pos.weight, &rng, 0.0f, 0.02f);
 }
 
 void pos_model_free(pos_model *m) { tg_params_free(&m->ps); }
 
-tg_tensor *pos_model_forward(tg_tape *tp, pos_model *m, const pos_batch *b) {
+/* The character view of every word [B, T, F], once per distinct form:
+ * windows of POS_KW character embeddings side by side [NT, LW, KW·d_char]
+ * → one GEMM = the convolution, pooled over the windows inside the form. */
+static tg_tensor *char_view(tg_tape *tp, pos_model *m, const pos_batch *b) {
     const pos_config *c = &m->cfg;
     const int B = b->B, T = b->T, NT = b->n_types, F = c->n_filters;
-
-    /* Word view [B, T, d_word]; word dropout teaches the <unk> row. */
-    const int32_t *wids = b->word_ids;
-    if (tg_tape_training(tp) && c->word_dropout > 0) {
-        int32_t *w = tg_tape_alloc(tp, (size_t)B * T * sizeof *w);
-        for (int i = 0; i < B * T; i++)
-            w[i] = b->key_padding[i] && tg_rng_uniform(&m->drop_rng) < c->word_dropout
-                       ? TG_VOCAB_UNK : b->word_ids[i];
-        wids = w;
-    }
-    tg_tensor *we = tg_embedding_layer_forward(tp, &m->word_emb, wids, TG_SHAPE(B, T));
-
-    /* Character view, once per distinct form: windows of POS_KW character
-     * embeddings side by side [NT, LW, KW·d_char] → one GEMM = the convolution. */
     tg_tensor *ce = tg_embedding_layer_forward(tp, &m->char_emb, b->type_chars, TG_SHAPE(NT, POS_LC));
     tg_tensor *win[POS_KW];
     for (int k = 0; k < POS_KW; k++) win[k] = tg_slice(tp, ce, 1, k, POS_LW);
     tg_tensor *h = tg_relu(tp, tg_linear_forward(tp, &m->char_conv, tg_concat(tp, POS_KW, win, 2)));
-    tg_tensor *mask = tg__out(tp, TG_SHAPE(NT, POS_LW, 1)); /* 0 inside the form, −inf past it */
+    tg_tensor *mask = tg_tape_tensor(tp, TG_SHAPE(NT, POS_LW, 1)); /* 0 inside the form, −inf past it */
     memcpy(mask->data, b->type_mask, (size_t)NT * POS_LW * sizeof(float));
     tg_tensor *pooled;                                        /* [NT, F] */
     if (c->char_pool) {
@@ -82,10 +77,32 @@ tg_tensor *pos_model_forward(tg_tape *tp, pos_model *m, const pos_batch *b) {
     }
     /* Row 0 of the table is the padding position's zero vector. */
     tg_tensor *table = tg_concat(tp, 2, (tg_tensor *[]){tg_tape_tensor(tp, TG_SHAPE(1, F)), pooled}, 0);
-    tg_tensor *cw = tg_embedding(tp, table, b->type_ids, TG_SHAPE(B, T));            /* [B, T, F] */
+    return tg_embedding(tp, table, b->type_ids, TG_SHAPE(B, T));            /* [B, T, F] */
+}
 
-    tg_tensor *x = tg_dropout(tp, tg_concat(tp, 2, (tg_tensor *[]){we, cw}, 2), c->dropout, &m->drop_rng);
-    x = tg_linear_forward(tp, &m->proj, x);                                         /* [B, T, d_model] */
+tg_tensor *pos_model_forward(tg_tape *tp, pos_model *m, const pos_batch *b) {
+    const pos_config *c = &m->cfg;
+    const int B = b->B, T = b->T;
+
+    /* Word view [B, T, d_word]; word dropout teaches the <unk> row. */
+    const int32_t *wids = b->word_ids;
+    if (tg_tape_training(tp) && c->word_dropout > 0) {
+        int32_t *w = tg_tape_alloc(tp, (size_t)B * T * sizeof *w);
+        for (int i = 0; i < B * T; i++)
+            w[i] = b->key_padding[i] && tg_rng_uniform(&m->drop_rng) < c->word_dropout
+                       ? TG_VOCAB_UNK : b->word_ids[i];
+        wids = w;
+    }
+    tg_tensor *we = tg_embedding_layer_forward(tp, &m->word_emb, wids, TG_SHAPE(B, T));
+
+    tg_tensor *x = we;                                                              /* [B, T, d_model] */
+    if (!c->words_only) {
+        tg_tensor *cw = char_view(tp, m, b);
+        x = tg_dropout(tp, tg_concat(tp, 2, (tg_tensor *[]){we, cw}, 2), c->dropout, &m->drop_rng);
+        x = tg_linear_forward(tp, &m->proj, x);
+    } else {
+        x = tg_dropout(tp, we, c->dropout, &m->drop_rng);
+    }
     x = c->learned_pos ? tg_posenc_learned_forward(tp, &m->pos, x) : tg_posenc_sinusoidal(tp, x);
     tg_attn_mask am = {.key_padding = b->key_padding};
     for (int l = 0; l < c->n_layers; l++) x = tg_encoder_block_forward(tp, &m->layers[l], x, &am);
@@ -99,15 +116,11 @@ void pos_model_predict(pos_model *m, tg_tape *tp, const pos_batches *bs, const t
         const pos_batch *b = &bs->batches[k];
         tg_tape_reset(tp);
         tg_tensor *logits = pos_model_forward(tp, m, b); /* [B, T, 17] */
+        int32_t *tags = tg_tape_alloc(tp, (size_t)b->B * b->T * sizeof *tags);
+        tg_argmax_rows(logits->data, (int64_t)b->B * b->T, TG_UPOS_COUNT, tags);
         for (int i = 0; i < b->B; i++) {
             int64_t w0 = c->sent_start[b->sent[i]], len = c->sent_start[b->sent[i] + 1] - w0;
-            for (int t = 0; t < len; t++) {
-                const float *z = logits->data + ((size_t)i * b->T + t) * TG_UPOS_COUNT;
-                int best = 0;
-                for (int y = 1; y < TG_UPOS_COUNT; y++)
-                    if (z[y] > z[best]) best = y;
-                pred[w0 + t] = (int8_t)best;
-            }
+            for (int t = 0; t < len; t++) pred[w0 + t] = (int8_t)tags[(size_t)i * b->T + t];
         }
     }
     tg_tape_reset(tp);
@@ -115,23 +128,37 @@ void pos_model_predict(pos_model *m, tg_tape *tp, const pos_batches *bs, const t
     tg_tape_set_training(tp, old_train);
 }
 
+double pos_model_accuracy(pos_model *m, tg_tape *tp, const pos_batches *bs) {
+    int old_grad = tg_tape_set_grad(tp, 0), old_train = tg_tape_set_training(tp, 0);
+    int64_t correct = 0, counted = 0;
+    for (int k = 0; k < bs->n_batches; k++) {
+        const pos_batch *b = &bs->batches[k];
+        tg_tape_reset(tp);
+        tg_tensor *logits = pos_model_forward(tp, m, b); /* [B, T, 17]; padding targets are -1 */
+        int64_t n = 0;
+        correct += tg_count_correct(logits->data, b->targets, (int64_t)b->B * b->T, TG_UPOS_COUNT, -1, &n);
+        counted += n;
+    }
+    tg_tape_reset(tp);
+    tg_tape_set_grad(tp, old_grad);
+    tg_tape_set_training(tp, old_train);
+    return counted ? (double)correct / (double)counted : 0.0;
+}
+
 /* ---- configuration as JSON (checkpoint metadata) ------------------------ */
 
-#define POS_CONFIG_INTS(X)                                                                       \
-    X(word_vocab) X(char_vocab) X(d_word) X(d_char) X(n_filters) X(d_model) X(n_layers)          \
-    X(n_heads) X(d_ff) X(char_pool) X(learned_pos) X(max_len)
-#define POS_CONFIG_FLOATS(X) X(emb_std) X(dropout) X(word_dropout)
+#define F(kind, name) TG_CONFIG_##kind(pos_config, name)
+static const tg_config_field pos_config_fields[] = {
+    F(INT, word_vocab), F(INT, char_vocab), F(INT, d_word), F(INT, d_char), F(INT, n_filters),
+    F(INT, d_model), F(INT, n_layers), F(INT, n_heads), F(INT, d_ff), F(INT, char_pool),
+    F(INT, learned_pos), F(INT, max_len), F(FLOAT, emb_std), F(FLOAT, dropout), F(FLOAT, word_dropout),
+    /* added later: a checkpoint without it has the character view */
+    TG_CONFIG_INT_OPTIONAL(pos_config, words_only, 0),
+};
+#undef F
+#define POS_N_FIELDS ((int)(sizeof pos_config_fields / sizeof *pos_config_fields))
 
-char *pos_config_to_json(const pos_config *cfg) {
-    cJSON *o = cJSON_CreateObject();
-#define ADD(name) cJSON_AddNumberToObject(o, #name, cfg->name);
-    POS_CONFIG_INTS(ADD)
-    POS_CONFIG_FLOATS(ADD)
-#undef ADD
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
-}
+char *pos_config_to_json(const pos_config *cfg) { return tg_config_to_json(cfg, pos_config_fields, POS_N_FIELDS); }
 
 /* Each field's accepted range: values from a file are checked against
  * these before anything is built (pos_model_init aborts outside them). */
@@ -145,6 +172,7 @@ tg_status pos_config_check(const pos_config *c) {
         {"n_layers", c->n_layers, 1, POS_MAX_LAYERS},    {"n_heads", c->n_heads, 1, POS_MAX_WIDTH},
         {"d_ff", c->d_ff, 1, POS_MAX_WIDTH},             {"char_pool", c->char_pool, 0, 1},
         {"learned_pos", c->learned_pos, 0, 1},           {"max_len", c->max_len, 1, POS_MAX_WIDTH},
+        {"words_only", c->words_only, 0, 1},
     };
     for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
         if (r[i].v < r[i].lo || r[i].v > r[i].hi)
@@ -153,7 +181,9 @@ tg_status pos_config_check(const pos_config *c) {
     if (c->d_model % c->n_heads)
         return tg_set_error(TG_ERR_ARG, "model config: n_heads %d does not divide d_model %d", c->n_heads,
                             c->d_model);
-    if (!(c->emb_std >= 0) || !(c->dropout >= 0 && c->dropout < 1) || !(c->word_dropout >= 0 && c->word_dropout < 1))
+    if (c->words_only && c->d_word != c->d_model)
+        return tg_set_error(TG_ERR_ARG, "model config: words_only needs d_word %d = d_model %d", c->d_word, c->d_model);
+    if (!(c->emb_std >= 0 && isfinite(c->emb_std)) || !(c->dropout >= 0 && c->dropout < 1) || !(c->word_dropout >= 0 && c->word_dropout < 1))
         return tg_set_error(TG_ERR_ARG,
                             "model config: emb_std %g, dropout %g, word_dropout %g: expected emb_std >= 0 and "
                             "the dropouts in [0, 1)",
@@ -162,39 +192,9 @@ tg_status pos_config_check(const pos_config *c) {
 }
 
 tg_status pos_config_from_json(const char *json, pos_config *cfg) {
-    cJSON *o = cJSON_Parse(json);
-    if (!o || !cJSON_IsObject(o)) {
-        cJSON_Delete(o);
-        return tg_set_error(TG_ERR_FORMAT, "model config: not a JSON object");
-    }
-    pos_config c = {0};
-    const char *missing = NULL, *bad = NULL;
-    /* integers must be integral and within int; floats finite */
-#define GET_INT(name)                                                                       \
-    {                                                                                       \
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, #name);                              \
-        if (!cJSON_IsNumber(v)) { if (!missing) missing = #name; }                          \
-        else if (!(v->valuedouble >= -POS_MAX_WIDTH && v->valuedouble <= POS_MAX_WIDTH) ||  \
-                 v->valuedouble != (double)(int)v->valuedouble) { if (!bad) bad = #name; }  \
-        else c.name = (int)v->valuedouble;                                                  \
-    }
-#define GET_FLOAT(name)                                                                     \
-    {                                                                                       \
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, #name);                              \
-        if (!cJSON_IsNumber(v)) { if (!missing) missing = #name; }                          \
-        else if (!isfinite(v->valuedouble) || fabs(v->valuedouble) > 1e6) { if (!bad) bad = #name; } \
-        else c.name = (float)v->valuedouble;                                                \
-    }
-    POS_CONFIG_INTS(GET_INT)
-    POS_CONFIG_FLOATS(GET_FLOAT)
-#undef GET_INT
-#undef GET_FLOAT
-    cJSON_Delete(o);
-    if (missing) return tg_set_error(TG_ERR_FORMAT, "model config: missing number '%s'", missing);
-    if (bad)
-        return tg_set_error(TG_ERR_FORMAT, "model config: '%s' is not %s in range", bad,
-                            strcmp(bad, "emb_std") && strcmp(bad, "dropout") && strcmp(bad, "word_dropout")
-                                ? "an integer" : "a finite number");
+    pos_config c;
+    tg_status st = tg_config_from_json(json, &c, sizeof c, pos_config_fields, POS_N_FIELDS);
+    if (st != TG_OK) return st;
     if (pos_config_check(&c) != TG_OK) return TG_ERR_FORMAT;
     *cfg = c;
     return TG_OK;
@@ -207,9 +207,11 @@ tg_status pos_config_from_json(const char *json, pos_config *cfg) {
 static int pos_config_shapes(const pos_config *c, tg_ckpt_shape *w) {
     int n = 0;
     w[n++] = (tg_ckpt_shape){"word_emb.weight", 2, {c->word_vocab, c->d_word}};
-    w[n++] = (tg_ckpt_shape){"char_emb.weight", 2, {c->char_vocab, c->d_char}};
-    w[n++] = (tg_ckpt_shape){"char_conv.weight", 2, {c->n_filters, POS_KW * c->d_char}};
-    w[n++] = (tg_ckpt_shape){"proj.weight", 2, {c->d_model, c->d_word + c->n_filters}};
+    if (!c->words_only) {
+        w[n++] = (tg_ckpt_shape){"char_emb.weight", 2, {c->char_vocab, c->d_char}};
+        w[n++] = (tg_ckpt_shape){"char_conv.weight", 2, {c->n_filters, POS_KW * c->d_char}};
+        w[n++] = (tg_ckpt_shape){"proj.weight", 2, {c->d_model, c->d_word + c->n_filters}};
+    }
     if (c->learned_pos) w[n++] = (tg_ckpt_shape){"pos_emb.weight", 2, {c->max_len, c->d_model}};
     for (int l = 0; l < c->n_layers; l++) {
         tg_ckpt_shape *x = &w[n++];

@@ -2,14 +2,19 @@
  * 17 UPOS logits per word out.
  *
  *   word  ──emb──────────────────────────────┐
- *   chars ──emb── conv(width 3) ── ReLU ── attention pooling ──┤ concat [Dw + F]
- *                                                              │ Linear → d_model, + sinusoidal PE
+ *   chars ──emb── conv(width 3) ── ReLU ── max/attention pooling ──┤ concat [Dw + F]
+ *                                                              │ Linear → d_model, + positions
  *                                     N × Transformer encoder block (pre-LN, key padding mask)
  *                                     LayerNorm ── Linear → 17 UPOS logits
  *
  * The character view gives unseen words a representation (suffixes such as
  * -ly, -ing, capitalisation, digits); self-attention lets each tag depend on
  * the whole sentence ("I saw a saw": VERB then NOUN).
+ *
+ * With words_only = 1 the character view and the Linear are left out: the
+ * word embedding (d_word = d_model) goes straight to the positions — with
+ * learned positions and no dropout, the W5 model of shared/bench/WORKLOADS.md
+ * (bench/pos_torch.py is the same model in PyTorch).
  */
 #ifndef POS_MODEL_H
 #define POS_MODEL_H
@@ -17,7 +22,7 @@
 #include "examples/pos_tagger/corpus.h"
 #include "nn/layers.h"
 #include "nn/linear.h"
-#include "nn/params.h"
+#include "core/params.h"
 #include "nn/posenc.h"
 #include "nn/transformer.h"
 
@@ -25,6 +30,7 @@ typedef struct {
     int word_vocab, char_vocab;  /* from the vocabularies */
     int d_word, d_char, n_filters;
     int d_model, n_layers, n_heads, d_ff;
+    int words_only;              /* 0: the character view and the Linear; 1: words only */
     int char_pool;               /* 1: max-pool the character windows; 0: attention pooling */
     int learned_pos;             /* 1: learned positions [max_len, d_model]; 0: sinusoidal */
     int max_len;                 /* longest sentence a learned table covers */
@@ -62,6 +68,9 @@ tg_tensor *pos_model_forward(tg_tape *tp, pos_model *m, const pos_batch *b);
  * batch by batch, with recording and dropout off; resets tp. */
 void pos_model_predict(pos_model *m, tg_tape *tp, const pos_batches *bs, const tg_conllu *c,
                        int8_t *pred);
+/* UPOS accuracy over the labelled words of bs (tg_count_correct), with
+ * recording and dropout off; resets tp.  0 when bs has no labelled word. */
+double pos_model_accuracy(pos_model *m, tg_tape *tp, const pos_batches *bs);
 
 /* TG_ERR_ARG "model config: ..." when a field is outside the range
  * pos_model_init accepts (every width 1..2^20, n_layers 1..8, n_heads

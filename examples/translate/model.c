@@ -1,14 +1,13 @@
 /* examples/translate/model.c — see model.h. */
 #include "examples/translate/model.h"
 
-#include <cjson/cJSON.h>
-#include <math.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "nn/posenc.h"
 #include "train/checkpoint.h"
+#include "train/config.h"
 
 /* torch.nn.MultiheadAttention draws W_q, W_k, W_v as one packed [3C, C]
  * Xavier matrix (bound √(6/4C)); tg_mha draws each [C, C] (bound √(6/2C)).
@@ -120,19 +119,15 @@ tg_decoder tr_stepper_decoder(tr_stepper *s) {
 
 /* ---- configuration as JSON (checkpoint metadata) ------------------------ */
 
-#define TR_CONFIG_INTS(X) X(src_vocab) X(tgt_vocab) X(d_model) X(n_heads) X(d_ff) X(n_enc) X(n_dec)
-#define TR_CONFIG_FLOATS(X) X(dropout)
+#define F(kind, name) TG_CONFIG_##kind(tr_config, name)
+static const tg_config_field tr_config_fields[] = {
+    F(INT, src_vocab), F(INT, tgt_vocab), F(INT, d_model), F(INT, n_heads), F(INT, d_ff),
+    F(INT, n_enc), F(INT, n_dec), F(FLOAT, dropout),
+};
+#undef F
+#define TR_N_FIELDS ((int)(sizeof tr_config_fields / sizeof *tr_config_fields))
 
-char *tr_config_to_json(const tr_config *cfg) {
-    cJSON *o = cJSON_CreateObject();
-#define ADD(name) cJSON_AddNumberToObject(o, #name, cfg->name);
-    TR_CONFIG_INTS(ADD)
-    TR_CONFIG_FLOATS(ADD)
-#undef ADD
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
-}
+char *tr_config_to_json(const tr_config *cfg) { return tg_config_to_json(cfg, tr_config_fields, TR_N_FIELDS); }
 
 /* Every field in the range tr_model_init and the blocks accept. */
 tg_status tr_config_check(const tr_config *c) {
@@ -155,33 +150,9 @@ tg_status tr_config_check(const tr_config *c) {
 }
 
 tg_status tr_config_from_json(const char *json, tr_config *cfg) {
-    cJSON *o = cJSON_Parse(json);
-    if (!o || !cJSON_IsObject(o)) {
-        cJSON_Delete(o);
-        return tg_set_error(TG_ERR_FORMAT, "model config: not a JSON object");
-    }
-    tr_config c = {0};
-    const char *missing = NULL, *bad = NULL;
-    /* integers integral and within the widths' range; floats finite */
-#define GET(name, integral)                                                 \
-    {                                                                       \
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, #name);              \
-        if (!cJSON_IsNumber(v)) { if (!missing) missing = #name; }          \
-        else if (!(fabs(v->valuedouble) <= TR_MAX_WIDTH) ||                 \
-                 (integral && (int)v->valuedouble != v->valuedouble)) {     \
-            if (!bad) bad = #name;                                          \
-        } else c.name = (__typeof__(c.name))v->valuedouble;                 \
-    }
-#define GET_INT(name) GET(name, 1)
-#define GET_FLOAT(name) GET(name, 0)
-    TR_CONFIG_INTS(GET_INT)
-    TR_CONFIG_FLOATS(GET_FLOAT)
-#undef GET_INT
-#undef GET_FLOAT
-#undef GET
-    cJSON_Delete(o);
-    if (missing) return tg_set_error(TG_ERR_FORMAT, "model config: missing number '%s'", missing);
-    if (bad) return tg_set_error(TG_ERR_FORMAT, "model config: '%s' is not a number in range (integers integral)", bad);
+    tr_config c;
+    tg_status st = tg_config_from_json(json, &c, sizeof c, tr_config_fields, TR_N_FIELDS);
+    if (st != TG_OK) return st;
     if (tr_config_check(&c) != TG_OK) return TG_ERR_FORMAT;
     *cfg = c;
     return TG_OK;

@@ -28,19 +28,6 @@ static void die(const char *what) {
     exit(1);
 }
 
-/* Parses a command's options; returns -1 to go on, else the exit code. */
-static int parse_args(int argc, char **argv, const char *prog, const tg_cli_opt *opts, int n, const char *about,
-                      const char **files, int max_files, int *n_files) {
-    argv[0] = (char *)prog; /* "usage: vit train [options]" */
-    int r = tg_cli_parse_positional(argc, argv, opts, n, about, files, max_files, n_files);
-    if (r > 0) return 0;
-    if (r < 0) {
-        fprintf(stderr, "%s: %s\n", prog, tg_last_error());
-        return 2;
-    }
-    return -1;
-}
-
 static int argmax(const float *x, int n) {
     int best = 0;
     for (int i = 1; i < n; i++)
@@ -179,7 +166,7 @@ static int cmd_train(int argc, char **argv) {
         {"log-csv", TG_CLI_STRING, &o.log_csv, "write per-epoch metrics here as CSV"},
         {"tape-png", TG_CLI_STRING, &o.tape_png, "draw the tape of the first training step here (.png, .svg, .dot)"},
     };
-    int r = parse_args(argc, argv, "vit train", opts, (int)(sizeof opts / sizeof *opts),
+    int r = tg_cli_subcommand_positional(argc, argv, "vit train", opts, (int)(sizeof opts / sizeof *opts),
                        "Trains a Vision Transformer; selects the epoch by accuracy on a validation slice of the "
                        "training set, reports the test accuracy of that model once at the end.",
                        NULL, 0, NULL);
@@ -343,8 +330,8 @@ static int cmd_eval(int argc, char **argv) {
         {"batch-size", TG_CLI_INT, &batch, "images per forward pass"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},
     };
-    int r = parse_args(argc, argv, "vit eval", opts, (int)(sizeof opts / sizeof *opts),
-                       "Top-1 and per-class accuracy and the confusion matrix on a test set.", NULL, 0, NULL);
+    int r = tg_cli_subcommand(argc, argv, "vit eval", opts, (int)(sizeof opts / sizeof *opts),
+                       "Top-1 and per-class accuracy and the confusion matrix on a test set.");
     if (r >= 0) return r;
     if (!model || !data) die("eval needs --model and --data (see --help)");
     if (batch < 1) die("--batch-size must be >= 1");
@@ -409,7 +396,7 @@ static int cmd_predict(int argc, char **argv) {
         {"top", TG_CLI_INT, &top, "classes to list per image"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},
     };
-    int r = parse_args(argc, argv, "vit predict", opts, (int)(sizeof opts / sizeof *opts),
+    int r = tg_cli_subcommand_positional(argc, argv, "vit predict", opts, (int)(sizeof opts / sizeof *opts),
                        "Classifies PNG files (vit predict --model M FILE.png...): each is converted to the "
                        "model's channels, resized to its size, and its top classes printed with their "
                        "probabilities.",
@@ -493,7 +480,7 @@ static int cmd_attention(int argc, char **argv) {
         {"zoom", TG_CLI_INT, &zoom, "enlarge each panel this many times (0: to about 160 pixels)"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},
     };
-    int r = parse_args(argc, argv, "vit attention", opts, (int)(sizeof opts / sizeof *opts),
+    int r = tg_cli_subcommand_positional(argc, argv, "vit attention", opts, (int)(sizeof opts / sizeof *opts),
                        "Writes, for test images, a PNG of the image beside the [CLS] token's attention over the "
                        "patches in the last layer (mean over heads) and the attention rollout over all layers "
                        "(Abnar & Zuidema 2020), both upsampled to the image.",

@@ -1,4 +1,4 @@
-/* nn/params.h — a model's parameters: named tensors in one long-lived block.
+/* core/params.h — a model's parameters: named tensors in one long-lived block.
  *
  *   tg_params ps;
  *   tg_params_init(&ps);
@@ -13,8 +13,8 @@
  * parameter has a hierarchical, PyTorch-style name
  * ("encoder.layers.0.attn.w_q.weight"), unique within its tg_params.
  */
-#ifndef TG_NN_PARAMS_H
-#define TG_NN_PARAMS_H
+#ifndef TG_CORE_PARAMS_H
+#define TG_CORE_PARAMS_H
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
-/* nn/params.c — the parameter block. */
-#include "nn/params.h"
+/* core/params.c — the parameter block. */
+#include "core/params.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -52,7 +52,7 @@ tg_tensor *tg_params_new(tg_params *ps, int ndim, const int *shape, const char *
              name);
     TG_CHECK(!tg_params_find(ps, name), "tg_params_new", "a parameter named \"%s\" exists already",
              name);
-    tg__check_shape("tg_params_new", ndim, shape);
+    tg_check_shape("tg_params_new", ndim, shape);
     int64_t size = tg_shape_numel(ndim, shape);
     /* keep every tensor 16-float (64-byte) aligned inside the block */
     int64_t off = (ps->total + 15) & ~(int64_t)15;
