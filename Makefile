@@ -7,6 +7,7 @@
 #   make demo-translate  fra->eng translation vs PyTorch (docs/translate.md)
 #   make demo-vit     the Vision Transformer on MNIST (docs/vit.md)
 #   make demo-gat     graph attention on Cora, 10 seeds (docs/gat.md)
+#   make fuzz SECONDS=60  every libFuzzer target in tests/fuzz (needs clang)
 #   make data         place the datasets in ./data (DATA_MIRROR or download)
 #   make deps         apt-get install the Debian packages that are missing
 #   make install PREFIX=/usr/local
@@ -97,6 +98,8 @@ $(BUILD)/exercise: $(BUILD)/exercises
 examples: $(BUILD)/exercise
 $(BUILD)/tests/test_exercises: $(BUILD)/exercise
 $(BUILD)/tests/test_tutorial_attention: $(BUILD)/tutorial_attention
+# runs the examples' binaries on crafted bad inputs
+$(BUILD)/tests/test_hardening: $(EX_BIN)
 
 # Benchmarks link OpenBLAS (the peer of W1) whatever BLAS says.
 $(BENCH_BIN): $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libtapegrad.a
@@ -143,23 +146,47 @@ demo-gat:
 data:
 	@DATA_MIRROR="$(DATA_MIRROR)" sh scripts/fetch_data.sh
 
-# Fuzz the image readers (IDX, CIFAR-10, PNG) with libFuzzer for FUZZ_SECONDS;
-# needs clang and libfuzzer-14-dev (optional, not in DEB_PKGS).
-FUZZ_SECONDS ?= 60
-.PHONY: fuzz-image
-fuzz-image:
-	@mkdir -p $(BUILD)/fuzz/corpus
-	clang -g -O1 -std=c11 -I. -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_image.c \
-	  data/image.c data/png.c data/io.c core/error.c core/tensor.c -o $(BUILD)/fuzz/fuzz_image -lpng -lz -lm
-	@printf '\000\000\000\010\003\000\000\000\002\000\000\000\002\000\000\000\002\000\001\002\003\004\005\006\007' > $(BUILD)/fuzz/corpus/idx
-	@for f in $$(ls data/cifar10_png/test/cat/*.png 2>/dev/null | head -2); do \
-	  (printf '\003'; cat $$f) > $(BUILD)/fuzz/corpus/$$(basename $$f); done
-	$(BUILD)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=1024 $(BUILD)/fuzz/corpus
+# Fuzzing (tests/fuzz, docs/hardening.md): one libFuzzer target per reader
+# and loader, built with clang -fsanitize=fuzzer,address,undefined against a
+# copy of the library built the same way (no OpenMP) in build/fuzz.
+#   make fuzz SECONDS=60       every target for SECONDS each, from the seeds in
+#                              tests/fuzz/corpus/<target>; fails on a crash,
+#                              leak, timeout or broken invariant (a half-load)
+#   make fuzz-<target>         one target (fuzz-image, fuzz-checkpoint, ...)
+# Inputs that once crashed live in tests/fuzz/regress/<target>/ and are
+# replayed by `make test` (tests/test_fuzz_regress.c, the normal compiler).
+SECONDS ?= 60
+FUZZ_SECONDS ?= $(SECONDS)
+FUZZ_TARGETS = conllu checkpoint config image graph pairs text
+FUZZ_BUILD = build/fuzz
+FUZZ_CC = clang
+FUZZ_FLAGS = -g -O1 -std=c11 -I. -I/usr/include/plplot -Wno-unknown-pragmas -MMD -MP \
+             -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ = $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_BIN = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+# the examples' configuration parsers (fuzz_config)
+FUZZ_EXTRA_config = examples/pos_tagger/model.c examples/pos_tagger/corpus.c examples/translate/model.c \
+                    examples/translate/corpus.c examples/gat/model.c
+.PHONY: fuzz $(FUZZ_TARGETS:%=fuzz-%)
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_BUILD)/libtapegrad.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(FUZZ_BIN): $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/libtapegrad.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_EXTRA_$*) -o $@ $(FUZZ_BUILD)/libtapegrad.a $(LDLIBS)
+fuzz: $(FUZZ_BIN)
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BUILD) $(FUZZ_TARGETS)
+$(FUZZ_TARGETS:%=fuzz-%): fuzz-%: $(FUZZ_BUILD)/fuzz_%
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BUILD) $*
+$(BUILD)/tests/test_fuzz_regress: $(wildcard tests/fuzz/*.c tests/fuzz/*.h) $(FUZZ_EXTRA_config)
+$(BUILD)/tests/test_fuzz_regress: CFLAGS += -Wno-unused-function
 
 DEB_PKGS = gcc make libcmocka-dev libcjson-dev libpng-dev zlib1g-dev libopenblas-dev pkg-config
 DEB_PKGS += libopenmpi-dev openmpi-bin
 DEB_PKGS += graphviz
 DEB_PKGS += libplplot-dev plplot-driver-cairo
+DEB_PKGS += clang libfuzzer-14-dev
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -177,4 +204,4 @@ install: lib
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

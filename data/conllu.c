@@ -238,7 +238,7 @@ static tg_status parse_conllu(const char *name, const char *buf, size_t len, int
     int64_t ln = 0;
     int64_t first_word = 0;   /* first word of the current sentence */
     int64_t n_tokens = 0;     /* token lines in the current sentence */
-    int64_t last_token_ln = 0, first_comment_ln = 0;
+    int64_t last_token_ln = 0, first_comment_ln = 0, first_token_ln = 0;
     long next_id = 1, range_end = 0;
     int64_t sid = -1, txt = -1;
     while (next_line(buf, len, &pos, &p, &e)) {
@@ -249,6 +249,9 @@ static tg_status parse_conllu(const char *name, const char *buf, size_t len, int
                 if (range_end >= next_id)
                     return ferr(name, ln, "sentence ends at word %ld but the multiword token before "
                                 "covers words up to %ld: expected more word lines", next_id - 1, range_end);
+                if (k->n_words == first_word)
+                    return ferr(name, first_token_ln, "sentence has no word lines (only empty nodes "
+                                "or multiword ranges): expected a word with ID 1");
                 end_sentence(c, k, first_word, sid, txt);
             } else if (first_comment_ln) {
                 return ferr(name, ln, "expected a token line after the comment lines "
@@ -328,7 +331,7 @@ static tg_status parse_conllu(const char *name, const char *buf, size_t len, int
             return ferr(name, ln, "bad ID '%.*s': expected a word ID (integer %ld), a multiword "
                         "range like 1-2 or an empty node like 1.1", QLEN(fn[0]), f[0], next_id);
         }
-        n_tokens++;
+        if (n_tokens++ == 0) first_token_ln = ln;
         last_token_ln = ln;
     }
     if (n_tokens > 0)
@@ -336,6 +339,9 @@ static tg_status parse_conllu(const char *name, const char *buf, size_t len, int
                     "after this token line");
     if (first_comment_ln)
         return ferr(name, first_comment_ln, "file ends after comment lines: expected a sentence");
+    if (k->n_sents == 0 && (flags & TG_CONLLU_NONEMPTY))
+        return ferr(name, 1, "no sentences: expected at least one (a blank-line-terminated block of "
+                    "token lines)");
     if (c) c->sent_start[k->n_sents] = k->n_words, c->form_off[k->n_words] = k->pool_bytes;
     return TG_OK;
 }

@@ -81,6 +81,9 @@ enum {
     /* Accept UPOS "_" (no tag), stored as -1: for text to be tagged.
      * Without it "_" is an error like any unknown tag. */
     TG_CONLLU_UNLABELLED = 1 << 0,
+    /* a file with no sentence is an error ("path:1: no sentences: ..."),
+     * e.g. for a training file */
+    TG_CONLLU_NONEMPTY = 1 << 1,
 };
 
 /* A corpus. All arrays are owned by the corpus, freed by tg_conllu_free.

@@ -22,6 +22,16 @@ tg_status tg_text_read(const char *path, tg_text *out) {
     }
     size_t bad;
     const char *why;
+    const char *nul = memchr(s, '\0', len);
+    if (nul) {
+        int64_t line = 1;
+        size_t line_start = 0;
+        for (size_t i = 0; i < (size_t)(nul - s); i++)
+            if (s[i] == '\n') line++, line_start = i + 1;
+        size_t at = (size_t)(nul - s) - line_start + 1;
+        free(buf);
+        return tg_set_error_at(TG_ERR_FORMAT, name, line, "NUL byte at byte %zu of the line: expected text", at);
+    }
     if (!tg_utf8_valid(s, len, &bad, &why)) {
         int64_t line = 1;
         size_t line_start = 0;
@@ -177,8 +187,9 @@ tg_status tg_char_vocab_from_string(const char *name, const char *s, tg_char_voc
         int digits = 0;
         for (; (*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'F'); p++, digits++)
             x = x * 16 + (uint32_t)(*p <= '9' ? *p - '0' : *p - 'A' + 10);
+        /* canonical: no leading zero, one space between entries, none at the end */
         int ok = digits >= 1 && digits <= 6 && (*p == ' ' || *p == '\0') && x < 0x110000 &&
-                 !(x >= 0xD800 && x <= 0xDFFF);
+                 !(x >= 0xD800 && x <= 0xDFFF) && !(digits > 1 && *start == '0');
         if (!ok || (n > 0 && x <= cp[n - 1])) {
             free(cp);
             if (!ok)
@@ -191,7 +202,11 @@ tg_status tg_char_vocab_from_string(const char *name, const char *s, tg_char_voc
                                 (int)n);
         }
         cp[n++] = x;
-        if (*p == ' ') p++;
+        if (*p == ' ' && !*++p) {
+            free(cp);
+            return tg_set_error(TG_ERR_FORMAT, "%s: entry %d: expected a hex code point after the space, got the end",
+                                name, (int)n);
+        }
     }
     if (n == 0) {
         free(cp);

@@ -39,7 +39,9 @@ typedef struct tg_text {
  * leaked: TG_ERR_IO / TG_ERR_NOMEM from tg_read_file ("path: cannot open:
  * ..."), TG_ERR_FORMAT "path:line: invalid UTF-8 (<why>) at byte <col> of
  * the line: expected a valid UTF-8 sequence" (line 1-based, byte 1-based),
- * TG_ERR_FORMAT "path: empty file: expected some text". */
+ * TG_ERR_FORMAT "path: empty file: expected some text", TG_ERR_FORMAT
+ * "path:line: NUL byte at byte <col> of the line: expected text" (a NUL
+ * would end the text early for every C string function downstream). */
 tg_status tg_text_read(const char *path, tg_text *out);
 void tg_text_free(tg_text *t);
 
@@ -80,7 +82,9 @@ char *tg_char_vocab_to_string(const tg_char_vocab *v);
 /* Parses tg_char_vocab_to_string's format.  On success fills *out, TG_OK.
  * Errors (*out untouched): TG_ERR_FORMAT "name: entry <i>: expected a hex
  * code point (a Unicode scalar value), got '...'" or "name: entry <i>:
- * code points must be strictly increasing" or "name: empty vocabulary". */
+ * code points must be strictly increasing" or "name: empty vocabulary".
+ * Only the canonical spelling is accepted (upper-case hex without leading
+ * zeros, single spaces, none at the end), so a string means one vocabulary. */
 tg_status tg_char_vocab_from_string(const char *name, const char *s, tg_char_vocab *out);
 
 #endif

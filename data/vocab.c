@@ -153,7 +153,7 @@ static void make_vocab(counter *ct, int64_t min_count, tg_vocab_kind kind, int f
         if (ct->e[j].count >= min_count) ct->e[kept++] = ct->e[j];
     }
     TG_CHECK(kept < INT32_MAX - ns, "tg_vocab_build", "%lld entries: too many", (long long)kept);
-    qsort(ct->e, (size_t)kept, sizeof(entry), entry_cmp);
+    if (kept > 1) qsort(ct->e, (size_t)kept, sizeof(entry), entry_cmp);
     for (int32_t i = 0; i < ns; i++) bytes += (int64_t)strlen(spec[i]) + 1;
     for (int64_t j = 0; j < kept; j++) bytes += ct->e[j].len + 1;
     tg_vocab v = {.kind = kind, .flags = flags, .n_special = ns, .size = (int32_t)(ns + kept)};

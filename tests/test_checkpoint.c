@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "helpers/testutil.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -607,6 +608,222 @@ static void test_reserved_metadata(void **state) {
     tg_params_free(&m.ps);
 }
 
+
+/* ---- hardening: every class of bad input, a clear error, nothing changed -- */
+
+/* header_with(valid w_q) with `meta` (key-value pairs, each followed by a
+ * comma) put first in __metadata__; the caller frees. */
+static char *header_meta(const char *meta) {
+    char *h = header_with("{\"dtype\":\"F32\",\"shape\":[64,32],\"data_offsets\":[376,8568]}", "");
+    const char *at = "{\"__metadata__\":{";
+    size_t k = strlen(at);
+    char *h2 = malloc(strlen(h) + strlen(meta) + 1);
+    snprintf(h2, strlen(h) + strlen(meta) + 1, "%s%s%s", at, meta, h + k);
+    free(h);
+    return h2;
+}
+
+static void write_meta_case(const char *p, const char *meta, const unsigned char *data, size_t n) {
+    char *h = header_meta(meta);
+    write_st(p, h, data, n);
+    free(h);
+}
+
+/* The same file must not mean two things to two readers: no key twice, no
+ * NUL byte cutting a name or value short. */
+static void test_duplicate_keys_and_nul(void **state) {
+    (void)state;
+    const char *p = tu_tmp_path("dup.safetensors");
+    static unsigned char data[8568];
+    write_meta_case(p, "\"config\":\"a\",\"config\":\"b\",", data, sizeof data);
+    expect_load_fails(p, TG_ERR_FORMAT, SNIPS(p, "metadata key 'config' appears twice"));
+    char *v = NULL;
+    assert_int_equal(tg_checkpoint_read_metadata(p, "config", &v), TG_ERR_FORMAT);
+    assert_null(v);
+    assert_non_null(strstr(tg_last_error(), "metadata key 'config' appears twice"));
+
+    char *h = header_with("{\"dtype\":\"F32\",\"shape\":[64,32],\"data_offsets\":[376,8568]}",
+                          "\"__metadata__\":{\"x\":\"1\"},");
+    write_st(p, h, data, sizeof data);
+    free(h);
+    expect_load_fails(p, TG_ERR_FORMAT, SNIPS(p, "\"__metadata__\" must be one object of strings"));
+
+    h = header_with("{\"dtype\":\"F32\",\"dtype\":\"F16\",\"shape\":[64,32],\"data_offsets\":[376,8568]}", "");
+    write_st(p, h, data, sizeof data);
+    free(h);
+    expect_load_fails(p, TG_ERR_FORMAT, SNIPS(p, "tensor 'encoder.layers.0.attn.w_q.weight': key 'dtype' appears twice"));
+
+    write_meta_case(p, "\"config\":\"a\\u0000b\",", data, sizeof data);
+    expect_load_fails(p, TG_ERR_FORMAT, SNIPS(p, "NUL byte in the header"));
+    assert_int_equal(tg_checkpoint_read_metadata(p, "config", &v), TG_ERR_FORMAT);
+    write_meta_case(p, "\"con\\u0000fig\":\"a\",", data, sizeof data);
+    expect_load_fails(p, TG_ERR_FORMAT, SNIPS(p, "NUL byte in the header"));
+    /* an escaped backslash before u0000 is not a NUL */
+    write_meta_case(p, "\"config\":\"a\\\\u0000b\",", data, sizeof data);
+    small_model m;
+    small_init(&m, 1);
+    assert_int_equal(tg_checkpoint_read_metadata(p, "config", &v), TG_OK);
+    assert_string_equal(v, "a\\u0000b");
+    free(v);
+    /* a raw NUL inside a string */
+    char raw[] = "{\"__metadata__\":{\"k\":\"a_b\"}}";
+    strstr(raw, "a_b")[1] = '\0'; /* the value is a NUL b */
+    size_t rl = sizeof raw - 1, padded = (rl + 7) & ~(size_t)7;
+    unsigned char *b = calloc(8 + padded, 1);
+    b[0] = (unsigned char)padded;
+    memcpy(b + 8, raw, rl);
+    memset(b + 8 + rl, ' ', padded - rl);
+    write_raw(p, b, 8 + padded);
+    free(b);
+    expect_load_fails(p, TG_ERR_FORMAT, SNIPS(p, "NUL byte in the header"));
+    tg_params_free(&m.ps);
+}
+
+/* Values a model or a resume must never take in. */
+static void test_bad_values(void **state) {
+    (void)state;
+    const char *p = tu_tmp_path("values.safetensors");
+    static unsigned char data[8568];
+    memset(data, 0, sizeof data);
+    float nan = NAN, inf = -INFINITY;
+    memcpy(data + 376 + 4 * 10, &nan, 4);
+    write_meta_case(p, "", data, sizeof data);
+    expect_load_fails(p, TG_ERR_NONFINITE,
+                      SNIPS(p, "tensor 'encoder.layers.0.attn.w_q.weight': element 10 is nan"));
+    memset(data, 0, sizeof data);
+    memcpy(data + 256 + 4 * 29, &inf, 4);
+    write_meta_case(p, "", data, sizeof data);
+    expect_load_fails(p, TG_ERR_NONFINITE, SNIPS(p, "tensor 'head.weight': element 29 is -inf"));
+    memset(data, 0, sizeof data);
+
+    write_meta_case(p, "\"tapegrad.step\":\"-5\",", data, sizeof data);
+    expect_load_fails(p, TG_ERR_FORMAT, SNIPS(p, "metadata 'tapegrad.step' = \"-5\": expected a count >= 0"));
+    write_meta_case(p, "\"tapegrad.epoch\":\"-1\",", data, sizeof data);
+    expect_load_fails(p, TG_ERR_FORMAT, SNIPS(p, "metadata 'tapegrad.epoch' = \"-1\""));
+    write_meta_case(p, "\"tapegrad.rng.0\":\"0 0 0 0\",", data, sizeof data);
+    expect_load_fails(p, TG_ERR_FORMAT, SNIPS(p, "'tapegrad.rng.0' = \"0 0 0 0\"", "fixed point"));
+    write_meta_case(p, "\"tapegrad.optim\":\"lion\",", data, sizeof data);
+    expect_load_fails(p, TG_ERR_FORMAT, SNIPS(p, "expected adam, adamw or sgd"));
+
+    /* Adam state: v < 0 or NaN m is refused too */
+    small_model a;
+    small_init(&a, 1);
+    tg_adam opt;
+    tg_adam_init(&opt, &a.ps, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
+    tg_checkpoint_extra ex = {.adam = &opt};
+    assert_int_equal(tg_checkpoint_save(p, &a.ps, &ex), TG_OK);
+    size_t n;
+    unsigned char *f = (unsigned char *)tu_slurp(p, &n);
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--) hl = (hl << 8) | f[i];
+    /* the v block of the first parameter starts after the params and the m blocks */
+    float neg = -1.0f;
+    size_t v0 = 8 + hl + 2 * (size_t)a.ps.total * 4;
+    memcpy(f + v0 + 4 * 3, &neg, 4);
+    write_raw(p, f, n);
+    small_model b;
+    small_init(&b, 2);
+    tg_adam ob;
+    tg_adam_init(&ob, &b.ps, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
+    snap s = take(&b.ps);
+    tg_checkpoint_extra in = {.adam = &ob};
+    assert_int_equal(tg_checkpoint_load(p, &b.ps, &in), TG_ERR_NONFINITE);
+    assert_non_null(strstr(tg_last_error(), "tensor '__optim__.v.encoder.layers.0.attn.w_q.weight': element 3 is -1"));
+    expect_same(&s, &b.ps);
+    assert_int_equal(ob.t, 0);
+    /* without an optimizer the same file loads (the state is not read) */
+    assert_int_equal(tg_checkpoint_load(p, &b.ps, NULL), TG_OK);
+    free(s.data);
+    free(f);
+    tg_adam_free(&opt);
+    tg_adam_free(&ob);
+    tg_params_free(&a.ps);
+    tg_params_free(&b.ps);
+}
+
+/* The two lenient cases: optimizer state for a parameter the model lacks,
+ * and an AdamW file loaded into Adam (or the reverse, or SGD into Adam). */
+static void test_optimizer_strict(void **state) {
+    (void)state;
+    const char *p = tu_tmp_path("optim.safetensors");
+    static unsigned char data[8568 + 16];
+    char *h = header_with("{\"dtype\":\"F32\",\"shape\":[64,32],\"data_offsets\":[376,8568]}",
+                          "\"__optim__.m.gone.weight\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8568,8584]},");
+    write_st(p, h, data, sizeof data);
+    free(h);
+    expect_load_fails(p, TG_ERR_FORMAT,
+                      SNIPS(p, "tensor '__optim__.m.gone.weight' is optimizer state for 'gone.weight', which is not a parameter"));
+    h = header_with("{\"dtype\":\"F32\",\"shape\":[64,32],\"data_offsets\":[376,8568]}",
+                    "\"__optim__.q.head.weight\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8568,8584]},");
+    write_st(p, h, data, sizeof data);
+    free(h);
+    expect_load_fails(p, TG_ERR_FORMAT, SNIPS(p, "tensor '__optim__.q.head.weight': unknown optimizer state"));
+
+    small_model a, b;
+    small_init(&a, 1);
+    small_init(&b, 2);
+    tg_adam w, plain;
+    tg_adamw_init(&w, &a.ps, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f);
+    tg_adam_init(&plain, &b.ps, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
+    for (int64_t i = 0; i < a.ps.total; i++) a.ps.grad[i] = 0.5f;
+    tg_adam_step(&w);
+    tg_checkpoint_extra ex = {.adam = &w};
+    assert_int_equal(tg_checkpoint_save(p, &a.ps, &ex), TG_OK);
+    snap s = take(&b.ps);
+    tg_checkpoint_extra in = {.adam = &plain};
+    assert_int_equal(tg_checkpoint_load(p, &b.ps, &in), TG_ERR_FORMAT);
+    assert_non_null(strstr(tg_last_error(), "'tapegrad.optim' = \"adamw\": the file holds adamw state, the optimizer given is adam"));
+    expect_same(&s, &b.ps);
+    assert_int_equal(plain.t, 0);
+    /* SGD with momentum from an AdamW file: the kind is named */
+    tg_sgd sg;
+    tg_sgd_init(&sg, &b.ps, 0.1f, 0.0f, 0.0f, 0);
+    tg_checkpoint_extra isg = {.sgd = &sg};
+    assert_int_equal(tg_checkpoint_load(p, &b.ps, &isg), TG_ERR_FORMAT);
+    assert_non_null(strstr(tg_last_error(), "the optimizer given is sgd"));
+    expect_same(&s, &b.ps);
+    /* the matching kind loads */
+    tg_adam w2;
+    tg_adamw_init(&w2, &b.ps, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f);
+    tg_checkpoint_extra iw = {.adam = &w2};
+    assert_int_equal(tg_checkpoint_load(p, &b.ps, &iw), TG_OK);
+    assert_int_equal(w2.t, 1);
+    free(s.data);
+    tg_sgd_free(&sg);
+    tg_adam_free(&w);
+    tg_adam_free(&w2);
+    tg_adam_free(&plain);
+    tg_params_free(&a.ps);
+    tg_params_free(&b.ps);
+}
+
+/* A loader checks the shapes a metadata config implies before allocating. */
+static void test_expect_shape(void **state) {
+    (void)state;
+    const char *p = tu_tmp_path("expect.safetensors");
+    small_model a;
+    small_init(&a, 1);
+    assert_int_equal(tg_checkpoint_save(p, &a.ps, NULL), TG_OK);
+    tg_ckpt_shape w[2] = {{"encoder.layers.0.attn.w_q.bias", 1, {64}}, {"head.weight", 3, {3, 2, 5}}};
+    assert_int_equal(tg_checkpoint_expect_shapes(p, 2, w), TG_OK);
+    w[1].shape[2] = 500000000;
+    assert_int_equal(tg_checkpoint_expect_shapes(p, 2, w), TG_ERR_SHAPE);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s: tensor 'head.weight': F32 [3, 2, 5] in file, the metadata's configuration gives F32 [3, 2, 500000000]", p);
+    assert_string_equal(tg_last_error(), want);
+    w[1] = (tg_ckpt_shape){"head.weight", 1, {30}};
+    assert_int_equal(tg_checkpoint_expect_shapes(p, 2, w), TG_ERR_SHAPE);
+    w[1] = (tg_ckpt_shape){"head.weight", 3, {3, -2, 5}};
+    assert_int_equal(tg_checkpoint_expect_shapes(p, 2, w), TG_ERR_SHAPE);
+    assert_non_null(strstr(tg_last_error(), "gives F32 [3, -2, 5]"));
+    w[0] = (tg_ckpt_shape){"nope", 1, {1}};
+    assert_int_equal(tg_checkpoint_expect_shapes(p, 2, w), TG_ERR_NOT_FOUND);
+    assert_non_null(strstr(tg_last_error(), "tensor 'nope' missing"));
+    assert_int_equal(tg_checkpoint_expect_shapes(tu_tmp_path("absent"), 1, w), TG_ERR_IO);
+    tg_params_free(&a.ps);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_and_layout),
@@ -619,6 +836,10 @@ int main(void) {
         cmocka_unit_test(test_unknown_tensors),
         cmocka_unit_test(test_atomic_save),
         cmocka_unit_test(test_reserved_metadata),
+        cmocka_unit_test(test_duplicate_keys_and_nul),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_optimizer_strict),
+        cmocka_unit_test(test_expect_shape),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

@@ -203,6 +203,22 @@ static void test_err_ids(void **state) {
                  "up to 2: expected more word lines");
 }
 
+/* A sentence of only empty nodes (0.1 precedes word 1 in UD) has no words. */
+static void test_err_no_words(void **state) {
+    (void)state;
+    expect_error(T1 "\n# sent_id = 2\n0.1\tx\tx\tX\t_\t_\t_\t_\t0:root\t_\n0.2\ty\ty\tX\t_\t_\t_\t_\t0:root\t_\n\n",
+                 0, TG_ERR_FORMAT,
+                 "t.conllu:4: sentence has no word lines (only empty nodes or multiword ranges): "
+                 "expected a word with ID 1");
+    expect_error("", TG_CONLLU_NONEMPTY, TG_ERR_FORMAT,
+                 "t.conllu:1: no sentences: expected at least one (a blank-line-terminated block of token lines)");
+    expect_error("# only a comment\n\n", TG_CONLLU_NONEMPTY, TG_ERR_FORMAT,
+                 "t.conllu:2: expected a token line after the comment lines (from line 1), found a blank line");
+    expect_error("1-2\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n\n", 0, TG_ERR_FORMAT,
+                 "t.conllu:2: sentence ends at word 0 but the multiword token before covers words up "
+                 "to 2: expected more word lines");
+}
+
 static void test_err_upos(void **state) {
     (void)state;
     expect_error(T1 "2\tdog\tdog\tNOUNS\tNN\t_\t0\troot\t_\t_\n\n", 0, TG_ERR_FORMAT,
@@ -656,7 +672,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upos_table),     cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_valid_small),    cmocka_unit_test(test_err_columns),
-        cmocka_unit_test(test_err_ids),        cmocka_unit_test(test_err_upos),
+        cmocka_unit_test(test_err_ids),
+        cmocka_unit_test(test_err_no_words),
+        cmocka_unit_test(test_err_upos),
         cmocka_unit_test(test_err_utf8),       cmocka_unit_test(test_err_structure),
         cmocka_unit_test(test_long_line),      cmocka_unit_test(test_files),
         cmocka_unit_test(test_gzip_corrupt),   cmocka_unit_test(test_write_roundtrip),

@@ -61,6 +61,7 @@ static void test_read_errors(void **state) {
                       ":1: invalid UTF-8 (overlong encoding) at byte 1 of the line: expected a "
                       "valid UTF-8 sequence");
     expect_read_error("empty.txt", "", 0, TG_ERR_FORMAT, ": empty file: expected some text");
+    expect_read_error("nul.txt", "zen:\nBcg\0d", 9, TG_ERR_FORMAT, ":2: NUL byte at byte 4 of the line: expected text");
     tg_text t;
     assert_int_equal(tg_text_read(tu_tmp_path("missing.txt"), &t), TG_ERR_IO);
     assert_non_null(strstr(tg_last_error(), "missing.txt: cannot open"));
@@ -114,6 +115,15 @@ static void test_vocab(void **state) {
     assert_string_equal(tg_last_error(),
                         "meta: entry 1: expected a hex code point (a Unicode scalar value), got 'zz'");
     assert_int_equal(tg_char_vocab_from_string("meta", "D800", &w), TG_ERR_FORMAT);
+    /* one spelling per vocabulary (found by tests/fuzz/fuzz_config): no
+     * trailing or doubled space, no leading zero */
+    assert_int_equal(tg_char_vocab_from_string("meta", "A ", &w), TG_ERR_FORMAT);
+    assert_string_equal(tg_last_error(), "meta: entry 1: expected a hex code point after the space, got the end");
+    assert_int_equal(tg_char_vocab_from_string("meta", "A  20", &w), TG_ERR_FORMAT);
+    assert_int_equal(tg_char_vocab_from_string("meta", "0A 20", &w), TG_ERR_FORMAT);
+    assert_int_equal(tg_char_vocab_from_string("meta", "0 A", &w), TG_OK);
+    tg_char_vocab_free(&w);
+    w.size = -1;
     assert_int_equal(tg_char_vocab_from_string("meta", "", &w), TG_ERR_FORMAT);
     assert_string_equal(tg_last_error(), "meta: empty vocabulary");
     assert_int_equal(w.size, -1);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,19 +205,44 @@ tg_status tg_checkpoint_save(const char *path, const tg_params *ps,
     return st;
 }
 
-/* ---- reading and validating ---------------------------------------------- */
+/* ---- loading: parse -> validate -> commit -----------------------------------
+ *
+ * ck_parse reads the file and checks everything the file says about itself
+ * (header length, JSON, no duplicate keys, no NUL bytes, every entry's dtype,
+ * shape and offsets, no overlap, the reserved metadata well formed).
+ * ck_validate matches it against the model and the optimizer (names, shapes,
+ * finite values, the optimizer kind) and produces a ck_plan: where each of
+ * the model's tensors comes from and the scalars to set.  ck_commit copies
+ * the plan in and cannot fail.  Nothing the caller owns is written before
+ * ck_commit. */
 
+/* The file: its bytes and its parsed header. */
 typedef struct {
     cJSON *root;
-    unsigned char *buf; /* the whole file (or the first 8 + N bytes) */
+    unsigned char *buf; /* the file after the length field (or only the header) */
     const unsigned char *data;
-    uint64_t data_len;
+    uint64_t data_len;  /* bytes of the data section in the file (also when header-only) */
+    int header_only;
 } ckfile;
 
 static void ckfile_free(ckfile *f) {
     cJSON_Delete(f->root);
     free(f->buf);
     memset(f, 0, sizeof *f);
+}
+
+/* A NUL byte, raw or escaped as \u0000, inside the JSON text [s, s + n):
+ * cJSON would cut a name or value short there, so two readers could
+ * disagree on what the file says.  Returns the offset or -1. */
+static int64_t find_nul(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\0') return (int64_t)i;
+        if (s[i] == '\\' && i + 1 < n) {
+            if (s[i + 1] == 'u' && i + 5 < n && !memcmp(s + i + 2, "0000", 4)) return (int64_t)i;
+            i++; /* the escaped character */
+        }
+    }
+    return -1;
 }
 
 /* Reads path (only the header when header_only) and parses the header. */
@@ -293,10 +319,20 @@ static tg_status ckfile_read(const char *path, int header_only, ckfile *out) {
             return tg_set_error(TG_ERR_FORMAT, "%s: unexpected bytes after the JSON header (header byte %zu)",
                                 path, at);
         }
+    int64_t nul = find_nul((const char *)buf, (size_t)(end - (const char *)buf));
+    if (nul >= 0) {
+        cJSON_Delete(root);
+        free(buf);
+        return tg_set_error(TG_ERR_FORMAT,
+                            "%s: NUL byte in the header (header byte %" PRId64 "): names and metadata "
+                            "values must not contain NUL",
+                            path, nul);
+    }
     out->root = root;
     out->buf = buf;
     out->data = buf + n;
-    out->data_len = header_only ? 0 : size - 8 - n;
+    out->data_len = size - 8 - n;
+    out->header_only = header_only;
     return TG_OK;
 }
 
@@ -329,23 +365,6 @@ static char *shape_str(const uint64_t *dims, int nd, char *buf, size_t len) {
     return buf;
 }
 
-/* One validated entry of the header. */
-typedef struct {
-    const char *name;
-    uint64_t begin, end;
-} entry;
-
-static int cmp_entry(const void *a, const void *b) {
-    const entry *x = a, *y = b;
-    return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : (x->end > y->end) - (x->end < y->end);
-}
-
-static int find_param(const tg_params *ps, const char *name) {
-    for (int i = 0; i < ps->n; i++)
-        if (strcmp(ps->t[i]->name, name) == 0) return i;
-    return -1;
-}
-
 /* Strict decimal int64 / uint32 from a metadata string. */
 static int parse_i64(const char *s, int64_t *v) {
     if (!s || !*s) return 0;
@@ -376,7 +395,368 @@ static int parse_rng(const char *s, tg_rng *r) {
     return *p == '\0';
 }
 
+/* One entry of the header, checked against itself and the file size. */
+typedef struct {
+    const char *name;
+    const char *dtype;
+    int ndim;
+    uint64_t dims[MAX_FILE_DIMS];
+    uint64_t begin, end;
+} ck_entry;
+
+/* The reserved metadata, parsed (has_* = the key is present). */
+typedef struct {
+    int64_t step, epoch, optim_t;
+    int has_optim_t;
+    const char *optim; /* "adam", "adamw", "sgd" or NULL */
+    tg_rng rng[TG_CKPT_MAX_RNG];
+    int has_rng[TG_CKPT_MAX_RNG];
+} ck_reserved;
+
+/* What the file says, model-independent. */
+typedef struct {
+    ckfile f;
+    ck_entry *ents;
+    int n_ents;
+    const cJSON *meta; /* the "__metadata__" object or NULL */
+    ck_reserved res;
+} ck_parsed;
+
+static void ck_parsed_free(ck_parsed *p) {
+    free(p->ents);
+    ckfile_free(&p->f);
+    memset(p, 0, sizeof *p);
+}
+
+static int cmp_str_ptr(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first key of obj that appears twice, or NULL.  (cJSON keeps both; a
+ * lookup finds the first, another reader may take the last.) */
+static const char *duplicate_key(const cJSON *obj) {
+    int n = cJSON_GetArraySize(obj);
+    if (n < 2) return NULL;
+    const char **k = malloc((size_t)n * sizeof *k);
+    TG_CHECK(k, "tg_checkpoint_load", "out of memory checking the header keys");
+    int i = 0;
+    for (const cJSON *e = obj->child; e; e = e->next) k[i++] = e->string;
+    qsort(k, (size_t)n, sizeof *k, cmp_str_ptr);
+    const char *dup = NULL;
+    for (i = 1; i < n && !dup; i++)
+        if (strcmp(k[i - 1], k[i]) == 0) dup = k[i];
+    free(k);
+    return dup;
+}
+
+static int cmp_entry(const void *a, const void *b) {
+    const ck_entry *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : (x->end > y->end) - (x->end < y->end);
+}
+
+/* One tensor entry e (key name) into *out. */
+static tg_status parse_entry(const char *path, const cJSON *e, uint64_t data_len, ck_entry *out) {
+    const char *name = e->string;
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
+    const cJSON *of = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+    if (!cJSON_IsObject(e) || !cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(of) ||
+        cJSON_GetArraySize(of) != 2)
+        return tg_set_error(TG_ERR_FORMAT,
+                            "%s: tensor '%s': expected {\"dtype\": string, \"shape\": [dims], "
+                            "\"data_offsets\": [begin, end]}",
+                            path, name);
+    const char *dup = duplicate_key(e);
+    if (dup) return tg_set_error(TG_ERR_FORMAT, "%s: tensor '%s': key '%s' appears twice", path, name, dup);
+    int nd = cJSON_GetArraySize(sh);
+    if (nd > MAX_FILE_DIMS)
+        return tg_set_error(TG_ERR_FORMAT, "%s: tensor '%s': %d dimensions, at most %d supported", path,
+                            name, nd, MAX_FILE_DIMS);
+    uint64_t numel = 1;
+    int d = 0;
+    for (const cJSON *x = sh->child; x; x = x->next, d++) {
+        if (!json_u64(x, &out->dims[d]) || (out->dims[d] && numel > (UINT64_C(1) << 53) / out->dims[d]))
+            return tg_set_error(TG_ERR_FORMAT, "%s: tensor '%s': shape entries must be non-negative integers",
+                                path, name);
+        numel *= out->dims[d];
+    }
+    uint64_t begin, end;
+    if (!json_u64(of->child, &begin) || !json_u64(of->child->next, &end))
+        return tg_set_error(TG_ERR_FORMAT, "%s: tensor '%s': data_offsets must be non-negative integers",
+                            path, name);
+    if (end < begin || end > data_len)
+        return tg_set_error(TG_ERR_FORMAT,
+                            "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
+                            "] out of range (the data section is %" PRIu64 " bytes; truncated file?)",
+                            path, name, begin, end, data_len);
+    int ds = dtype_size(dt->valuestring);
+    if (ds && end - begin != numel * (uint64_t)ds) {
+        char s1[256];
+        return tg_set_error(TG_ERR_FORMAT,
+                            "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64
+                            " bytes, shape %s of %s needs %" PRIu64,
+                            path, name, begin, end, end - begin, shape_str(out->dims, nd, s1, sizeof s1),
+                            dt->valuestring, numel * (uint64_t)ds);
+    }
+    out->name = name;
+    out->dtype = dt->valuestring;
+    out->ndim = nd;
+    out->begin = begin;
+    out->end = end;
+    return TG_OK;
+}
+
+/* The "tapegrad.*" keys of the metadata object into *r. */
+static tg_status parse_reserved(const char *path, const cJSON *meta, ck_reserved *r) {
+    memset(r, 0, sizeof *r);
+    const cJSON *x;
+    const char *keys[3] = {RESERVED "step", RESERVED "epoch", RESERVED "optim.t"};
+    int64_t *vals[3] = {&r->step, &r->epoch, &r->optim_t};
+    for (int i = 0; i < 3; i++) {
+        if (!(x = cJSON_GetObjectItemCaseSensitive(meta, keys[i]))) continue;
+        if (!parse_i64(x->valuestring, vals[i]))
+            return tg_set_error(TG_ERR_FORMAT, "%s: metadata '%s' = \"%s\" is not an integer", path, keys[i],
+                                x->valuestring);
+        if (*vals[i] < 0)
+            return tg_set_error(TG_ERR_FORMAT, "%s: metadata '%s' = \"%s\": expected a count >= 0", path,
+                                keys[i], x->valuestring);
+        if (i == 2) r->has_optim_t = 1;
+    }
+    if ((x = cJSON_GetObjectItemCaseSensitive(meta, RESERVED "optim"))) {
+        const char *o = x->valuestring;
+        if (strcmp(o, "adam") && strcmp(o, "adamw") && strcmp(o, "sgd"))
+            return tg_set_error(TG_ERR_FORMAT, "%s: metadata '" RESERVED "optim' = \"%s\": expected adam, adamw or sgd",
+                                path, o);
+        r->optim = o;
+    }
+    for (int i = 0; i < TG_CKPT_MAX_RNG; i++) {
+        char key[64];
+        snprintf(key, sizeof key, RESERVED "rng.%d", i);
+        if (!(x = cJSON_GetObjectItemCaseSensitive(meta, key))) continue;
+        if (!parse_rng(x->valuestring, &r->rng[i]))
+            return tg_set_error(TG_ERR_FORMAT, "%s: metadata '%s' = \"%s\": expected 4 decimal 32-bit words",
+                                path, key, x->valuestring);
+        const uint32_t *s = r->rng[i].s;
+        if (!(s[0] | s[1] | s[2] | s[3]))
+            return tg_set_error(TG_ERR_FORMAT,
+                                "%s: metadata '%s' = \"0 0 0 0\": the all-zero state is the generator's fixed "
+                                "point (it would only ever give 0)",
+                                path, key);
+        r->has_rng[i] = 1;
+    }
+    return TG_OK;
+}
+
+/* Parse: the file read and checked against itself (see above). */
+static tg_status ck_parse(const char *path, int header_only, ck_parsed *out) {
+    memset(out, 0, sizeof *out);
+    tg_status st = ckfile_read(path, header_only, &out->f);
+    if (st != TG_OK) return st;
+    const cJSON *root = out->f.root;
+    const char *dup = duplicate_key(root);
+    if (dup) {
+        st = strcmp(dup, "__metadata__") == 0
+                 ? tg_set_error(TG_ERR_FORMAT, "%s: \"__metadata__\" must be one object of strings (it appears twice)", path)
+                 : tg_set_error(TG_ERR_FORMAT, "%s: tensor '%s' appears twice in the header", path, dup);
+        goto fail;
+    }
+    out->ents = calloc((size_t)cJSON_GetArraySize(root) + 1, sizeof *out->ents);
+    if (!out->ents) {
+        st = tg_set_error(TG_ERR_NOMEM, "%s: out of memory reading the header", path);
+        goto fail;
+    }
+    for (const cJSON *e = root->child; e; e = e->next) {
+        if (strcmp(e->string, "__metadata__") == 0) {
+            if (!cJSON_IsObject(e)) {
+                st = tg_set_error(TG_ERR_FORMAT, "%s: \"__metadata__\" must be one object of strings", path);
+                goto fail;
+            }
+            for (const cJSON *m = e->child; m; m = m->next)
+                if (!cJSON_IsString(m)) {
+                    st = tg_set_error(TG_ERR_FORMAT, "%s: metadata '%s' is not a string", path, m->string);
+                    goto fail;
+                }
+            if ((dup = duplicate_key(e))) {
+                st = tg_set_error(TG_ERR_FORMAT, "%s: metadata key '%s' appears twice", path, dup);
+                goto fail;
+            }
+            out->meta = e;
+            continue;
+        }
+        if ((st = parse_entry(path, e, out->f.data_len, &out->ents[out->n_ents])) != TG_OK) goto fail;
+        out->n_ents++;
+    }
+    /* no two tensors share bytes (sorted by offset; the file order is kept in the JSON) */
+    ck_entry *by_off = malloc(((size_t)out->n_ents + 1) * sizeof *by_off);
+    if (!by_off) {
+        st = tg_set_error(TG_ERR_NOMEM, "%s: out of memory reading the header", path);
+        goto fail;
+    }
+    memcpy(by_off, out->ents, (size_t)out->n_ents * sizeof *by_off);
+    qsort(by_off, (size_t)out->n_ents, sizeof *by_off, cmp_entry);
+    const ck_entry *reach = NULL; /* the non-empty entry reaching furthest so far */
+    for (int i = 0; i < out->n_ents && st == TG_OK; i++) {
+        if (by_off[i].end == by_off[i].begin) continue; /* empty tensors hold no bytes */
+        if (reach && by_off[i].begin < reach->end)
+            st = tg_set_error(TG_ERR_FORMAT,
+                              "%s: tensors '%s' and '%s' overlap (bytes [%" PRIu64 ", %" PRIu64
+                              ") and [%" PRIu64 ", %" PRIu64 "))",
+                              path, reach->name, by_off[i].name, reach->begin, reach->end,
+                              by_off[i].begin, by_off[i].end);
+        if (!reach || by_off[i].end > reach->end) reach = &by_off[i];
+    }
+    free(by_off);
+    if (st != TG_OK) goto fail;
+    if ((st = parse_reserved(path, out->meta, &out->res)) != TG_OK) goto fail;
+    return TG_OK;
+fail:
+    ck_parsed_free(out);
+    return st;
+}
+
 enum { K_PARAM, K_M, K_V, K_B, N_KIND };
+static const char *const kind_prefix[N_KIND] = {"", OPTIM_PREFIX "m.", OPTIM_PREFIX "v.", OPTIM_PREFIX "b."};
+
+/* What a load will write: src[k * n + i] is where tensor i of kind k
+ * starts in the file's data (unaligned bytes), plus the scalars. */
+typedef struct {
+    int n;
+    const unsigned char **src;
+    ck_reserved res;
+} ck_plan;
+
+static int find_param(const tg_params *ps, const char *name) {
+    for (int i = 0; i < ps->n; i++)
+        if (strcmp(ps->t[i]->name, name) == 0) return i;
+    return -1;
+}
+
+/* The first non-finite float of the n at p (or, with nonneg, the first
+ * negative one), or -1. */
+static int64_t first_bad_float(const unsigned char *p, int64_t n, int nonneg) {
+    for (int64_t i = 0; i < n; i++) {
+        float x;
+        memcpy(&x, p + 4 * i, 4);
+        if (!isfinite(x) || (nonneg && x < 0)) return i;
+    }
+    return -1;
+}
+
+/* Validate: the parsed file against the model and what extra asks for. */
+static tg_status ck_validate(const char *path, const ck_parsed *pf, const tg_params *ps,
+                             const tg_checkpoint_extra *extra, ck_plan *plan) {
+    const tg_adam *adam = extra ? extra->adam : NULL;
+    const tg_sgd *sgd = extra ? extra->sgd : NULL;
+    const int ignore_unknown = extra && (extra->flags & TG_CKPT_IGNORE_UNKNOWN);
+    const int need[N_KIND] = {1, adam != NULL, adam != NULL, sgd != NULL && sgd->b != NULL};
+    const int n = ps->n;
+    plan->n = n;
+    plan->res = pf->res;
+    plan->src = calloc((size_t)N_KIND * (size_t)(n + 1), sizeof *plan->src);
+    if (!plan->src) return tg_set_error(TG_ERR_NOMEM, "%s: out of memory validating the header", path);
+    char s1[256], s2[256];
+    for (int j = 0; j < pf->n_ents; j++) {
+        const ck_entry *e = &pf->ents[j];
+        /* which tensor of ours is this? */
+        int kind = -1, idx = -1;
+        if (strncmp(e->name, OPTIM_PREFIX, strlen(OPTIM_PREFIX)) == 0) {
+            for (int k = K_M; k < N_KIND; k++)
+                if (strncmp(e->name, kind_prefix[k], strlen(kind_prefix[k])) == 0) {
+                    kind = k;
+                    idx = find_param(ps, e->name + strlen(kind_prefix[k]));
+                }
+            if (kind >= 0 && idx < 0 && !ignore_unknown)
+                return tg_set_error(TG_ERR_FORMAT,
+                                    "%s: tensor '%s' is optimizer state for '%s', which is not a parameter of "
+                                    "the model (use TG_CKPT_IGNORE_UNKNOWN to skip it)",
+                                    path, e->name, e->name + strlen(kind_prefix[kind]));
+            if (kind < 0 && !ignore_unknown)
+                return tg_set_error(TG_ERR_FORMAT,
+                                    "%s: tensor '%s': unknown optimizer state (expected " OPTIM_PREFIX
+                                    "m., v. or b. followed by a parameter name)",
+                                    path, e->name);
+            if (kind < 0 || idx < 0 || !need[kind]) continue; /* optimizer state this load does not want */
+        } else {
+            idx = find_param(ps, e->name);
+            if (idx < 0) {
+                if (ignore_unknown) continue;
+                return tg_set_error(TG_ERR_FORMAT,
+                                    "%s: tensor '%s' is not a parameter of the model (use "
+                                    "TG_CKPT_IGNORE_UNKNOWN to skip it)",
+                                    path, e->name);
+            }
+            kind = K_PARAM;
+        }
+        /* one of ours: F32, the model's shape, finite */
+        if (strcmp(e->dtype, "F32") != 0)
+            return tg_set_error(TG_ERR_FORMAT, "%s: tensor '%s': dtype %s in file, F32 expected", path, e->name,
+                                e->dtype);
+        const tg_tensor *t = ps->t[idx];
+        int same = e->ndim == t->ndim;
+        for (int i = 0; same && i < e->ndim; i++) same = e->dims[i] == (uint64_t)t->shape[i];
+        if (!same)
+            return tg_set_error(TG_ERR_SHAPE, "%s: tensor '%s': shape %s in file, %s in model", path, e->name,
+                                shape_str(e->dims, e->ndim, s1, sizeof s1), tg_shape_str(t, s2, sizeof s2));
+        int64_t bad = first_bad_float(pf->f.data + e->begin, t->size, kind == K_V);
+        if (bad >= 0) {
+            float x;
+            memcpy(&x, pf->f.data + e->begin + 4 * bad, 4);
+            return tg_set_error(TG_ERR_NONFINITE, "%s: tensor '%s': element %" PRId64 " is %g (expected %s)",
+                                path, e->name, bad, (double)x,
+                                kind == K_V ? "a finite second moment >= 0" : "a finite value");
+        }
+        plan->src[kind * (n + 1) + idx] = pf->f.data + e->begin;
+    }
+    /* everything the model and the optimizer need is there */
+    for (int k = 0; k < N_KIND; k++)
+        for (int i = 0; need[k] && i < n; i++)
+            if (!plan->src[k * (n + 1) + i])
+                return tg_set_error(TG_ERR_NOT_FOUND, "%s: tensor '%s%s' missing (the %s has it, the file does not)",
+                                    path, kind_prefix[k], ps->t[i]->name, k == K_PARAM ? "model" : "optimizer");
+    /* the optimizer state is for this kind of optimizer */
+    if (adam || sgd) {
+        const char *want = sgd ? "sgd" : adam->decoupled ? "adamw" : "adam";
+        if (!pf->res.has_optim_t)
+            return tg_set_error(TG_ERR_NOT_FOUND, "%s: metadata '" RESERVED "optim.t' missing (no optimizer state in the file)", path);
+        if (pf->res.optim && strcmp(pf->res.optim, want) != 0)
+            return tg_set_error(TG_ERR_FORMAT,
+                                "%s: metadata '" RESERVED "optim' = \"%s\": the file holds %s state, the "
+                                "optimizer given is %s",
+                                path, pf->res.optim, pf->res.optim, want);
+    }
+    for (int r = 0; extra && r < TG_CKPT_MAX_RNG; r++)
+        if (extra->rng[r] && !pf->res.has_rng[r])
+            return tg_set_error(TG_ERR_NOT_FOUND, "%s: metadata '" RESERVED "rng.%d' missing (the generator state)",
+                                path, r);
+    return TG_OK;
+}
+
+/* Commit: the plan into the model, the optimizer and extra.  Cannot fail. */
+static void ck_commit(const ck_plan *plan, const cJSON *meta, tg_params *ps, tg_checkpoint_extra *extra) {
+    tg_adam *adam = extra ? extra->adam : NULL;
+    tg_sgd *sgd = extra ? extra->sgd : NULL;
+    const int n = plan->n;
+    for (int i = 0; i < n; i++) {
+        const tg_tensor *t = ps->t[i];
+        size_t bytes = (size_t)t->size * sizeof(float);
+        memcpy(t->data, plan->src[K_PARAM * (n + 1) + i], bytes);
+        if (adam) {
+            memcpy(adam->m + ps->offset[i], plan->src[K_M * (n + 1) + i], bytes);
+            memcpy(adam->v + ps->offset[i], plan->src[K_V * (n + 1) + i], bytes);
+        }
+        if (sgd && sgd->b) memcpy(sgd->b + ps->offset[i], plan->src[K_B * (n + 1) + i], bytes);
+    }
+    if (adam) adam->t = plan->res.optim_t;
+    if (sgd) sgd->t = plan->res.optim_t;
+    if (!extra) return;
+    extra->step = plan->res.step;
+    extra->epoch = plan->res.epoch;
+    for (int r = 0; r < TG_CKPT_MAX_RNG; r++)
+        if (extra->rng[r]) *extra->rng[r] = plan->res.rng[r];
+    meta_clear(extra);
+    for (const cJSON *m = meta ? meta->child : NULL; m; m = m->next)
+        if (strncmp(m->string, RESERVED, strlen(RESERVED)) != 0) meta_put(extra, m->string, m->valuestring);
+}
 
 tg_status tg_checkpoint_load(const char *path, tg_params *ps, tg_checkpoint_extra *extra) {
     TG_CHECK(path && ps, "tg_checkpoint_load", "path and ps must not be NULL");
@@ -389,240 +769,58 @@ tg_status tg_checkpoint_load(const char *path, tg_params *ps, tg_checkpoint_extr
     TG_CHECK(!sgd || (sgd->decay && sgd->n == ps->total), "tg_checkpoint_load",
              "the SGD optimizer was made for %lld floats, the parameters have %lld",
              sgd ? (long long)sgd->n : 0LL, (long long)ps->total);
-    const int ignore_unknown = extra && (extra->flags & TG_CKPT_IGNORE_UNKNOWN);
-    /* which kinds of tensor this load needs */
-    int need[N_KIND] = {1, adam != NULL, adam != NULL, sgd != NULL && sgd->b != NULL};
-    static const char *kind_prefix[N_KIND] = {"", OPTIM_PREFIX "m.", OPTIM_PREFIX "v.",
-                                              OPTIM_PREFIX "b."};
-
-    ckfile f;
-    tg_status st = ckfile_read(path, 0, &f);
+    ck_parsed pf;
+    tg_status st = ck_parse(path, 0, &pf);
     if (st != TG_OK) return st;
-
-    /* src[k][i]: where tensor i of kind k sits in the file's data */
-    const unsigned char **src = calloc((size_t)N_KIND * (size_t)(ps->n + 1), sizeof *src);
-    int n_items = cJSON_GetArraySize(f.root);
-    entry *ents = calloc((size_t)n_items + 1, sizeof *ents);
-    const cJSON *meta = NULL;
-    int n_ents = 0;
-    if (!src || !ents) {
-        st = tg_set_error(TG_ERR_NOMEM, "%s: out of memory validating the header", path);
-        goto done;
-    }
-    char s1[256], s2[256];
-    for (const cJSON *e = f.root->child; e; e = e->next) {
-        const char *name = e->string;
-        if (strcmp(name, "__metadata__") == 0) {
-            if (meta || !cJSON_IsObject(e)) {
-                st = tg_set_error(TG_ERR_FORMAT, "%s: \"__metadata__\" must be one object of strings", path);
-                goto done;
-            }
-            for (const cJSON *m = e->child; m; m = m->next)
-                if (!cJSON_IsString(m)) {
-                    st = tg_set_error(TG_ERR_FORMAT, "%s: metadata '%s' is not a string", path, m->string);
-                    goto done;
-                }
-            meta = e;
-            continue;
-        }
-        /* which tensor of ours is this? */
-        int kind = -1, idx = -1;
-        if (strncmp(name, OPTIM_PREFIX, strlen(OPTIM_PREFIX)) == 0) {
-            for (int k = K_M; k < N_KIND; k++)
-                if (strncmp(name, kind_prefix[k], strlen(kind_prefix[k])) == 0) {
-                    kind = k;
-                    idx = find_param(ps, name + strlen(kind_prefix[k]));
-                }
-            if (kind < 0 || !need[kind] || idx < 0) kind = -2; /* optimizer state we do not want */
-        } else {
-            idx = find_param(ps, name);
-            kind = idx >= 0 ? K_PARAM : -1;
-        }
-        if (kind == -1 && !ignore_unknown) {
-            st = tg_set_error(TG_ERR_FORMAT,
-                              "%s: tensor '%s' is not a parameter of the model (use "
-                              "TG_CKPT_IGNORE_UNKNOWN to skip it)",
-                              path, name);
-            goto done;
-        }
-        const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
-        const cJSON *sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
-        const cJSON *of = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
-        if (!cJSON_IsObject(e) || !cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(of) ||
-            cJSON_GetArraySize(of) != 2) {
-            st = tg_set_error(TG_ERR_FORMAT,
-                              "%s: tensor '%s': expected {\"dtype\": string, \"shape\": [dims], "
-                              "\"data_offsets\": [begin, end]}",
-                              path, name);
-            goto done;
-        }
-        int nd = cJSON_GetArraySize(sh);
-        uint64_t dims[MAX_FILE_DIMS], numel = 1;
-        if (nd > MAX_FILE_DIMS) {
-            st = tg_set_error(TG_ERR_FORMAT, "%s: tensor '%s': %d dimensions, at most %d supported",
-                              path, name, nd, MAX_FILE_DIMS);
-            goto done;
-        }
-        int d = 0;
-        for (const cJSON *x = sh->child; x; x = x->next, d++) {
-            if (!json_u64(x, &dims[d]) || (dims[d] && numel > (UINT64_C(1) << 53) / dims[d])) {
-                st = tg_set_error(TG_ERR_FORMAT, "%s: tensor '%s': shape entries must be non-negative integers",
-                                  path, name);
-                goto done;
-            }
-            numel *= dims[d];
-        }
-        uint64_t begin, end;
-        if (!json_u64(of->child, &begin) || !json_u64(of->child->next, &end)) {
-            st = tg_set_error(TG_ERR_FORMAT, "%s: tensor '%s': data_offsets must be non-negative integers",
-                              path, name);
-            goto done;
-        }
-        if (kind >= 0) {
-            /* one of ours: F32, the model's shape */
-            if (strcmp(dt->valuestring, "F32") != 0) {
-                st = tg_set_error(TG_ERR_FORMAT, "%s: tensor '%s': dtype %s in file, F32 expected",
-                                  path, name, dt->valuestring);
-                goto done;
-            }
-            const tg_tensor *t = ps->t[idx];
-            int same = nd == t->ndim;
-            for (int i = 0; same && i < nd; i++) same = dims[i] == (uint64_t)t->shape[i];
-            if (!same) {
-                st = tg_set_error(TG_ERR_SHAPE, "%s: tensor '%s': shape %s in file, %s in model", path,
-                                  name, shape_str(dims, nd, s1, sizeof s1), tg_shape_str(t, s2, sizeof s2));
-                goto done;
-            }
-            if (src[kind * (ps->n + 1) + idx]) {
-                st = tg_set_error(TG_ERR_FORMAT, "%s: tensor '%s' appears twice in the header", path, name);
-                goto done;
-            }
-        }
-        if (end < begin || end > f.data_len) {
-            st = tg_set_error(TG_ERR_FORMAT,
-                              "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
-                              "] out of range (the data section is %" PRIu64 " bytes; truncated file?)",
-                              path, name, begin, end, f.data_len);
-            goto done;
-        }
-        int ds = dtype_size(dt->valuestring);
-        if (ds && end - begin != numel * (uint64_t)ds) {
-            st = tg_set_error(TG_ERR_FORMAT,
-                              "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64
-                              " bytes, shape %s of %s needs %" PRIu64,
-                              path, name, begin, end, end - begin, shape_str(dims, nd, s1, sizeof s1),
-                              dt->valuestring, numel * (uint64_t)ds);
-            goto done;
-        }
-        ents[n_ents++] = (entry){name, begin, end};
-        if (kind >= 0) src[kind * (ps->n + 1) + idx] = f.data + begin;
-    }
-    /* no two tensors share bytes */
-    qsort(ents, (size_t)n_ents, sizeof *ents, cmp_entry);
-    const entry *reach = NULL; /* the non-empty entry reaching furthest so far */
-    for (int i = 0; i < n_ents; i++) {
-        if (ents[i].end == ents[i].begin) continue; /* empty tensors hold no bytes */
-        if (reach && ents[i].begin < reach->end) {
-            st = tg_set_error(TG_ERR_FORMAT,
-                              "%s: tensors '%s' and '%s' overlap (bytes [%" PRIu64 ", %" PRIu64
-                              ") and [%" PRIu64 ", %" PRIu64 "))",
-                              path, reach->name, ents[i].name, reach->begin, reach->end,
-                              ents[i].begin, ents[i].end);
-            goto done;
-        }
-        if (!reach || ents[i].end > reach->end) reach = &ents[i];
-    }
-    /* everything the model and the optimizer need is there */
-    for (int k = 0; k < N_KIND; k++)
-        for (int i = 0; need[k] && i < ps->n; i++)
-            if (!src[k * (ps->n + 1) + i]) {
-                st = tg_set_error(TG_ERR_NOT_FOUND, "%s: tensor '%s%s' missing (the %s has it, the file does not)",
-                                  path, kind_prefix[k], ps->t[i]->name, k == K_PARAM ? "model" : "optimizer");
-                goto done;
-            }
-    /* reserved metadata */
-    int64_t step = 0, epoch = 0, opt_t = 0;
-    tg_rng rngs[TG_CKPT_MAX_RNG];
-    if (extra) {
-        const cJSON *x;
-        const char *keys[2] = {RESERVED "step", RESERVED "epoch"};
-        int64_t *vals[2] = {&step, &epoch};
-        for (int i = 0; i < 2; i++)
-            if ((x = cJSON_GetObjectItemCaseSensitive(meta, keys[i])) && !parse_i64(x->valuestring, vals[i])) {
-                st = tg_set_error(TG_ERR_FORMAT, "%s: metadata '%s' = \"%s\" is not an integer", path,
-                                  keys[i], x->valuestring);
-                goto done;
-            }
-        if (adam || sgd) {
-            x = cJSON_GetObjectItemCaseSensitive(meta, RESERVED "optim.t");
-            if (!x) {
-                st = tg_set_error(TG_ERR_NOT_FOUND, "%s: metadata '" RESERVED "optim.t' missing (no optimizer state in the file)", path);
-                goto done;
-            }
-            if (!parse_i64(x->valuestring, &opt_t) || opt_t < 0) {
-                st = tg_set_error(TG_ERR_FORMAT, "%s: metadata '" RESERVED "optim.t' = \"%s\" is not a step count",
-                                  path, x->valuestring);
-                goto done;
-            }
-        }
-        for (int r = 0; r < TG_CKPT_MAX_RNG; r++) {
-            if (!extra->rng[r]) continue;
-            char key[64];
-            snprintf(key, sizeof key, RESERVED "rng.%d", r);
-            x = cJSON_GetObjectItemCaseSensitive(meta, key);
-            if (!x) {
-                st = tg_set_error(TG_ERR_NOT_FOUND, "%s: metadata '%s' missing (the generator state)", path, key);
-                goto done;
-            }
-            if (!parse_rng(x->valuestring, &rngs[r])) {
-                st = tg_set_error(TG_ERR_FORMAT, "%s: metadata '%s' = \"%s\": expected 4 decimal 32-bit words",
-                                  path, key, x->valuestring);
-                goto done;
-            }
-        }
-    }
-
-    /* all checked: commit */
-    for (int i = 0; i < ps->n; i++) {
-        const tg_tensor *t = ps->t[i];
-        memcpy(t->data, src[K_PARAM * (ps->n + 1) + i], (size_t)t->size * sizeof(float));
-        if (adam) {
-            memcpy(adam->m + ps->offset[i], src[K_M * (ps->n + 1) + i], (size_t)t->size * sizeof(float));
-            memcpy(adam->v + ps->offset[i], src[K_V * (ps->n + 1) + i], (size_t)t->size * sizeof(float));
-        }
-        if (sgd && sgd->b)
-            memcpy(sgd->b + ps->offset[i], src[K_B * (ps->n + 1) + i], (size_t)t->size * sizeof(float));
-    }
-    if (adam) adam->t = opt_t;
-    if (sgd) sgd->t = opt_t;
-    if (extra) {
-        extra->step = step;
-        extra->epoch = epoch;
-        for (int r = 0; r < TG_CKPT_MAX_RNG; r++)
-            if (extra->rng[r]) *extra->rng[r] = rngs[r];
-        meta_clear(extra);
-        for (const cJSON *m = meta ? meta->child : NULL; m; m = m->next)
-            if (strncmp(m->string, RESERVED, strlen(RESERVED)) != 0) meta_put(extra, m->string, m->valuestring);
-    }
-    st = TG_OK;
-done:
-    free(src);
-    free(ents);
-    ckfile_free(&f);
+    ck_plan plan = {0};
+    st = ck_validate(path, &pf, ps, extra, &plan);
+    if (st == TG_OK) ck_commit(&plan, pf.meta, ps, extra);
+    free(plan.src);
+    ck_parsed_free(&pf);
     return st;
 }
 
 tg_status tg_checkpoint_read_metadata(const char *path, const char *key, char **value) {
     TG_CHECK(path && key && value, "tg_checkpoint_read_metadata", "arguments must not be NULL");
     *value = NULL;
-    ckfile f;
-    tg_status st = ckfile_read(path, 1, &f);
+    ck_parsed pf;
+    tg_status st = ck_parse(path, 1, &pf);
     if (st != TG_OK) return st;
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(f.root, "__metadata__");
-    const cJSON *x = cJSON_IsObject(meta) ? cJSON_GetObjectItemCaseSensitive(meta, key) : NULL;
+    const cJSON *x = pf.meta ? cJSON_GetObjectItemCaseSensitive(pf.meta, key) : NULL;
     if (!x) st = tg_set_error(TG_ERR_NOT_FOUND, "%s: no metadata key '%s'", path, key);
-    else if (!cJSON_IsString(x)) st = tg_set_error(TG_ERR_FORMAT, "%s: metadata '%s' is not a string", path, key);
     else *value = xstrdup(x->valuestring);
-    ckfile_free(&f);
+    ck_parsed_free(&pf);
+    return st;
+}
+
+tg_status tg_checkpoint_expect_shapes(const char *path, int n, const tg_ckpt_shape *want) {
+    TG_CHECK(path && (want || n == 0) && n >= 0, "tg_checkpoint_expect_shapes", "need path and n >= 0 shapes");
+    ck_parsed pf;
+    tg_status st = ck_parse(path, 1, &pf);
+    if (st != TG_OK) return st;
+    char s1[256], s2[256];
+    for (int k = 0; k < n && st == TG_OK; k++) {
+        const tg_ckpt_shape *w = &want[k];
+        TG_CHECK(w->ndim >= 1 && w->ndim <= MAX_FILE_DIMS, "tg_checkpoint_expect_shapes",
+                 "'%s': ndim must be in 1..%d, got %d", w->name, MAX_FILE_DIMS, w->ndim);
+        const ck_entry *e = NULL;
+        for (int j = 0; j < pf.n_ents && !e; j++)
+            if (strcmp(pf.ents[j].name, w->name) == 0) e = &pf.ents[j];
+        int same = e && e->ndim == w->ndim && strcmp(e->dtype, "F32") == 0;
+        for (int i = 0; same && i < w->ndim; i++) same = w->shape[i] >= 0 && e->dims[i] == (uint64_t)w->shape[i];
+        if (!e) {
+            st = tg_set_error(TG_ERR_NOT_FOUND, "%s: tensor '%s' missing (the metadata's configuration has it)",
+                              path, w->name);
+        } else if (!same) {
+            size_t k2 = (size_t)snprintf(s2, sizeof s2, "[");
+            for (int i = 0; i < w->ndim && k2 < sizeof s2; i++)
+                k2 += (size_t)snprintf(s2 + k2, sizeof s2 - k2, "%s%d", i ? ", " : "", w->shape[i]);
+            if (k2 < sizeof s2) snprintf(s2 + k2, sizeof s2 - k2, "]");
+            st = tg_set_error(TG_ERR_SHAPE,
+                              "%s: tensor '%s': %s %s in file, the metadata's configuration gives F32 %s", path,
+                              w->name, e->dtype, shape_str(e->dims, e->ndim, s1, sizeof s1), s2);
+        }
+    }
+    ck_parsed_free(&pf);
     return st;
 }

@@ -35,12 +35,19 @@
  * fsync'ed, renamed over path, and the directory fsync'ed; on any failure the
  * temporary file is removed and an existing file at path is untouched.
  *
- * Loading validates the whole file before changing anything: header length
- * against the file size, the JSON, every entry's dtype, shape, offsets (in
- * bounds, consistent with the shape, not overlapping), every parameter and
- * optimizer tensor present with the model's shape, no unknown tensors (unless
- * TG_CKPT_IGNORE_UNKNOWN), the reserved metadata well formed.  Only then are
- * ps, the optimizer and the generators written.  On error: a negative status,
+ * Loading validates the whole file before changing anything, in three steps
+ * (train/checkpoint.c: ck_parse -> ck_validate -> ck_commit).  Parse: header
+ * length against the file size, the JSON, no key twice (in the header, an
+ * entry or __metadata__), no NUL byte (raw or \u0000) in a name or value,
+ * every entry's dtype, shape, offsets (in bounds, consistent with the shape,
+ * not overlapping), the reserved metadata well formed (step, epoch, optim.t
+ * integers >= 0, optim one of adam/adamw/sgd, rng 4 words not all zero).
+ * Validate: every parameter and optimizer tensor present with the model's
+ * shape, F32 and finite (Adam's v also >= 0), no unknown tensors and no
+ * optimizer state for a parameter the model lacks (unless
+ * TG_CKPT_IGNORE_UNKNOWN), the file's optimizer kind equal to the one given
+ * (an AdamW file does not load into Adam).  Only then, commit: ps, the
+ * optimizer and the generators are written.  On error: a negative status,
  * a message such as
  *   run/ck.safetensors: tensor 'encoder.layers.0.attn.w_q.weight': shape [64, 64] in file, [64, 32] in model
  * in tg_last_error(), and nothing changed.
@@ -102,9 +109,11 @@ tg_status tg_checkpoint_save(const char *path, const tg_params *ps,
 /* Reads path into ps (and extra, which may be NULL: then optimizer tensors
  * and metadata in the file are ignored).  All-or-nothing, see above.
  * Errors: TG_ERR_IO (open/read), TG_ERR_FORMAT (truncated, header length,
- * JSON, offsets, dtype, unknown or duplicate tensor, bad reserved metadata),
- * TG_ERR_SHAPE (shape differs), TG_ERR_NOT_FOUND (a parameter or optimizer
- * tensor missing), TG_ERR_NOMEM; message "path: ..." in tg_last_error(). */
+ * JSON, offsets, dtype, unknown or duplicate tensor or key, NUL byte, bad
+ * reserved metadata, another optimizer's state), TG_ERR_SHAPE (shape
+ * differs), TG_ERR_NONFINITE (a NaN/Inf value, named by tensor and element),
+ * TG_ERR_NOT_FOUND (a parameter or optimizer tensor missing), TG_ERR_NOMEM;
+ * message "path: ..." in tg_last_error(). */
 tg_status tg_checkpoint_load(const char *path, tg_params *ps, tg_checkpoint_extra *extra);
 
 /* Reads one metadata string without loading tensors (e.g. the model
@@ -112,5 +121,24 @@ tg_status tg_checkpoint_load(const char *path, tg_params *ps, tg_checkpoint_extr
  * caller frees.  Errors: as tg_checkpoint_load for the header;
  * TG_ERR_NOT_FOUND when the key is absent ("path: no metadata key 'k'"). */
 tg_status tg_checkpoint_read_metadata(const char *path, const char *key, char **value);
+
+/* A tensor a configuration implies: name and shape [shape[0], ...,
+ * shape[ndim-1]] (ndim 1..8). */
+typedef struct {
+    char name[128];
+    int ndim;
+    int shape[8];
+} tg_ckpt_shape;
+
+/* Checks, reading only the header, that path holds every want[k] as an F32
+ * tensor of exactly that shape (within the file's bounds, as every entry).
+ * A loader calls it for the tensors that carry each dimension of a
+ * configuration read from the metadata BEFORE building the model, so that a
+ * few-KB file cannot make it allocate gigabytes (each checked tensor's bytes
+ * are in the file).  Errors: the header's (as tg_checkpoint_read_metadata),
+ * TG_ERR_NOT_FOUND "path: tensor 'name' missing ...", TG_ERR_SHAPE "path:
+ * tensor 'name': F32 [..] in file, the metadata's configuration gives F32
+ * [..]" (the first that differs).  ndim outside 1..8 aborts. */
+tg_status tg_checkpoint_expect_shapes(const char *path, int n, const tg_ckpt_shape *want);
 
 #endif

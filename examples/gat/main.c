@@ -208,8 +208,10 @@ static int cmd_train(int argc, char **argv) {
                        "(Velickovic et al. 2018, transductive setup).");
     if (r >= 0) return r;
     if (!parse_layer(layer, &cfg.layer)) die("--layer: expected gat or dot");
-    if (seeds < 1 || heads < 1 || hidden < 1 || out_heads < 1 || o.max_epochs < 1 || o.patience < 1)
-        die("--seeds, --heads, --hidden, --out-heads, --epochs, --patience must be >= 1");
+    if (seeds < 1 || heads < 1 || hidden < 1 || out_heads < 1 || o.max_epochs < 1 || o.patience < 1 ||
+        out_heads > 4096 || (int64_t)heads * hidden > 4096)
+        die("--seeds, --heads, --hidden, --out-heads, --epochs, --patience must be >= 1; heads x hidden "
+            "and --out-heads at most 4096");
     if (!(cfg.in_dropout >= 0 && cfg.in_dropout < 1 && cfg.attn_dropout >= 0 && cfg.attn_dropout < 1 &&
           cfg.value_dropout >= 0 && cfg.value_dropout < 1))
         die("--dropout, --attn-dropout and --value-dropout must be in [0, 1)");
@@ -289,6 +291,7 @@ static int cmd_embed(int argc, char **argv) {
     model m;
     tg_rng rng;
     tg_rng_seed(&rng, 1);
+    if (model_check_checkpoint(path, &cfg, gd.d.n_features, gd.d.n_classes) != TG_OK) die(tg_last_error());
     model_init(&m, &cfg, gd.d.n_features, gd.d.n_classes, &rng);
     if (tg_checkpoint_load(path, &m.ps, NULL) != TG_OK) die(tg_last_error());
 

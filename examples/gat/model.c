@@ -1,7 +1,9 @@
 /* examples/gat/model.c — see model.h. */
 #include "examples/gat/model.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void model_init(model *m, const model_config *cfg, int n_features, int n_classes, tg_rng *rng) {
@@ -55,17 +57,46 @@ void model_config_format(const model_config *cfg, char *buf, size_t len) {
              cfg->layer == LAYER_GAT ? "gat" : "dot", cfg->heads, cfg->hidden, cfg->out_heads);
 }
 
+/* "key=N" at *s (an integer 1..GAT_MAX_WIDTH, then a space or the end). */
+#define GAT_MAX_WIDTH 4096
+static int take_int(const char **s, const char *key, int *v) {
+    size_t k = strlen(key);
+    if (strncmp(*s, key, k) || (*s)[k] != '=') return 0;
+    const char *p = *s + k + 1;
+    if (*p < '0' || *p > '9') return 0;
+    char *end;
+    errno = 0;
+    long x = strtol(p, &end, 10);
+    if (errno || x < 1 || x > GAT_MAX_WIDTH || (*end != ' ' && *end != '\0')) return 0;
+    *v = (int)x;
+    *s = *end ? end + 1 : end;
+    return 1;
+}
+
 tg_status model_config_parse(const char *s, const char *path, model_config *cfg) {
-    char layer[16];
     model_config c = *cfg;
-    if (sscanf(s, "layer=%15s heads=%d hidden=%d out_heads=%d", layer, &c.heads, &c.hidden,
-               &c.out_heads) != 4 ||
-        (strcmp(layer, "gat") && strcmp(layer, "dot")) || c.heads < 1 || c.hidden < 1 ||
-        c.out_heads < 1)
+    const char *p = s;
+    int ok = 1;
+    if (!strncmp(p, "layer=gat ", 10)) c.layer = LAYER_GAT;
+    else if (!strncmp(p, "layer=dot ", 10)) c.layer = LAYER_DOT;
+    else ok = 0;
+    p += ok ? 10 : 0;
+    ok = ok && take_int(&p, "heads", &c.heads) && take_int(&p, "hidden", &c.hidden) &&
+         take_int(&p, "out_heads", &c.out_heads) && *p == '\0' && c.heads * c.hidden <= GAT_MAX_WIDTH;
+    if (!ok)
         return tg_set_error(TG_ERR_FORMAT,
                             "%s: metadata gat.config: expected \"layer=gat|dot heads=N hidden=N "
-                            "out_heads=N\", found \"%.80s\"", path, s);
-    c.layer = strcmp(layer, "gat") ? LAYER_DOT : LAYER_GAT;
+                            "out_heads=N\" (N in 1..%d, heads x hidden at most %d), found \"%.80s\"",
+                            path, GAT_MAX_WIDTH, GAT_MAX_WIDTH, s);
     *cfg = c;
     return TG_OK;
+}
+
+tg_status model_check_checkpoint(const char *path, const model_config *cfg, int n_features, int n_classes) {
+    const char *w = cfg->layer == LAYER_GAT ? "lin.weight" : "lin_query.weight";
+    int HD = cfg->heads * cfg->hidden;
+    tg_ckpt_shape want[2] = {{"", 2, {HD, n_features}}, {"", 2, {cfg->out_heads * n_classes, HD}}};
+    snprintf(want[0].name, sizeof want[0].name, "conv1.%s", w);
+    snprintf(want[1].name, sizeof want[1].name, "conv2.%s", w);
+    return tg_checkpoint_expect_shapes(path, 2, want);
 }

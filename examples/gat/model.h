@@ -44,5 +44,10 @@ tg_tensor *model_forward(tg_tape *tp, const model *m, const tg_sparse *xs, tg_te
  * a message naming path on a bad string. */
 void model_config_format(const model_config *cfg, char *buf, size_t len);
 tg_status model_config_parse(const char *s, const char *path, model_config *cfg);
+/* Before building a model from a checkpoint's config for a graph of
+ * n_features features and n_classes classes: both layers' projection
+ * weights in the file's header have the shapes they imply (so nothing is
+ * allocated for a config the file does not hold).  "path: tensor ..." errors. */
+tg_status model_check_checkpoint(const char *path, const model_config *cfg, int n_features, int n_classes);
 
 #endif

@@ -94,24 +94,10 @@ static tg_status save_model(const char *path, pos_model *m, const tg_vocab *word
     return st;
 }
 
-/* Reads the configuration and vocabularies first, builds the model, then
- * loads the parameters (which checks every tensor before touching one). */
+/* Reads and checks the configuration and vocabularies, builds the model,
+ * loads the parameters (pos_model_load: nothing is built from a bad file). */
 static void load_model(const char *path, pos_model *m, tg_vocab *words, tg_vocab *chars) {
-    char *cfg_s = NULL, *wv = NULL, *cv = NULL;
-    if (tg_checkpoint_read_metadata(path, "config", &cfg_s) != TG_OK ||
-        tg_checkpoint_read_metadata(path, "word_vocab", &wv) != TG_OK ||
-        tg_checkpoint_read_metadata(path, "char_vocab", &cv) != TG_OK)
-        die(tg_last_error());
-    pos_config cfg;
-    if (pos_config_from_json(cfg_s, &cfg) != TG_OK)
-        tg_dist_abort(1, "pos_tagger: %s: %s (a checkpoint of another model or version?)", path, tg_last_error());
-    if (tg_vocab_from_string(path, wv, words) != TG_OK) die(tg_last_error());
-    if (tg_vocab_from_string(path, cv, chars) != TG_OK) die(tg_last_error());
-    free(cfg_s);
-    free(wv);
-    free(cv);
-    pos_model_init(m, &cfg, 1);
-    if (tg_dist_checkpoint_load(path, &m->ps, NULL) != TG_OK) die(tg_last_error());
+    if (pos_model_load(path, m, words, chars) != TG_OK) die(tg_last_error());
 }
 
 /* ---- train --------------------------------------------------------------- */
@@ -196,7 +182,7 @@ typedef struct {
 } train_data;
 
 static void train_data_load(train_data *d, const train_opts *o) {
-    if (tg_conllu_read(o->train, 0, &d->train_c) != TG_OK) die(tg_last_error());
+    if (tg_conllu_read(o->train, TG_CONLLU_NONEMPTY, &d->train_c) != TG_OK) die(tg_last_error());
     tg_vocab_build_words(&d->train_c, o->min_count, 0, &d->words);
     tg_vocab_build_chars(&d->train_c, 1, &d->chars);
     pos_batches_make(&d->train_b, &d->train_c, &d->words, &d->chars, o->batch_size);
@@ -237,6 +223,10 @@ static void trainer_init(trainer *t, train_opts *o, const train_data *d) {
     double t_load = tg_now();
     o->cfg.word_vocab = d->words.size;
     o->cfg.char_vocab = d->chars.size;
+    if (pos_config_check(&o->cfg) != TG_OK || pos_config_check_corpus(&o->cfg, &d->train_c, o->train) != TG_OK ||
+        pos_config_check_corpus(&o->cfg, &d->dev.corpus, o->dev) != TG_OK ||
+        pos_config_check_corpus(&o->cfg, &d->test.corpus, o->test) != TG_OK)
+        die(tg_last_error());
     pos_model_init(&t->m, &o->cfg, (uint64_t)o->seed);
     tg_dist_broadcast_params(&t->m.ps); /* every rank starts from rank 0's weights */
     if (tg_dist_rank() > 0) tg_rng_seed(&t->m.drop_rng, (uint64_t)o->seed * 1000003u + (uint64_t)tg_dist_rank());
@@ -411,6 +401,7 @@ typedef struct {
 static void tagged_run(tagged *r, const char *model, const char *path, int labelled) {
     load_model(model, &r->m, &r->words, &r->chars);
     split_load(&r->s, path, &r->words, &r->chars, 64, labelled);
+    if (pos_config_check_corpus(&r->m.cfg, &r->s.corpus, path) != TG_OK) die(tg_last_error());
     r->pred = tg_xmalloc((size_t)r->s.corpus.n_words + 1);
     tg_tape *tp = tg_tape_new(16u << 20);
     pos_model_predict(&r->m, tp, &r->s.batches, &r->s.corpus, r->pred);
@@ -527,7 +518,7 @@ static int cmd_baseline(int argc, char **argv) {
     if (r >= 0) return r;
     if (!train || !data) die("baseline needs --train and --data (see --help)");
     tg_conllu tc, dc;
-    if (tg_conllu_read(train, 0, &tc) != TG_OK || tg_conllu_read(data, 0, &dc) != TG_OK) die(tg_last_error());
+    if (tg_conllu_read(train, TG_CONLLU_NONEMPTY, &tc) != TG_OK || tg_conllu_read(data, 0, &dc) != TG_OK) die(tg_last_error());
     tg_vocab v;
     tg_vocab_build_words(&tc, 1, 0, &v);
     int64_t *counts = tg_xcalloc((size_t)v.size * TG_UPOS_COUNT * sizeof *counts);

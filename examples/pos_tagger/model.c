@@ -1,11 +1,15 @@
 /* examples/pos_tagger/model.c — see model.h. */
 #include "examples/pos_tagger/model.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/posenc.h"
+#include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/dist.h"
 #include "train/log.h" /* tg_argmax_rows, tg_count_correct */
 
 void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
@@ -156,6 +160,135 @@ static const tg_config_field pos_config_fields[] = {
 
 char *pos_config_to_json(const pos_config *cfg) { return tg_config_to_json(cfg, pos_config_fields, POS_N_FIELDS); }
 
+/* Each field's accepted range: values from a file are checked against
+ * these before anything is built (pos_model_init aborts outside them). */
+#define POS_MAX_WIDTH (1 << 20)
+
+tg_status pos_config_check(const pos_config *c) {
+    struct { const char *name; int v, lo, hi; } r[] = {
+        {"word_vocab", c->word_vocab, 2, POS_MAX_WIDTH}, {"char_vocab", c->char_vocab, 4, POS_MAX_WIDTH},
+        {"d_word", c->d_word, 1, POS_MAX_WIDTH},         {"d_char", c->d_char, 1, POS_MAX_WIDTH},
+        {"n_filters", c->n_filters, 1, POS_MAX_WIDTH},   {"d_model", c->d_model, 1, POS_MAX_WIDTH},
+        {"n_layers", c->n_layers, 1, POS_MAX_LAYERS},    {"n_heads", c->n_heads, 1, POS_MAX_WIDTH},
+        {"d_ff", c->d_ff, 1, POS_MAX_WIDTH},             {"char_pool", c->char_pool, 0, 1},
+        {"learned_pos", c->learned_pos, 0, 1},           {"max_len", c->max_len, 1, POS_MAX_WIDTH},
+        {"words_only", c->words_only, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+        if (r[i].v < r[i].lo || r[i].v > r[i].hi)
+            return tg_set_error(TG_ERR_ARG, "model config: %s = %d, expected %d..%d", r[i].name, r[i].v,
+                                r[i].lo, r[i].hi);
+    if (c->d_model % c->n_heads)
+        return tg_set_error(TG_ERR_ARG, "model config: n_heads %d does not divide d_model %d", c->n_heads,
+                            c->d_model);
+    if (c->words_only && c->d_word != c->d_model)
+        return tg_set_error(TG_ERR_ARG, "model config: words_only needs d_word %d = d_model %d", c->d_word, c->d_model);
+    if (!(c->emb_std >= 0 && isfinite(c->emb_std)) || !(c->dropout >= 0 && c->dropout < 1) || !(c->word_dropout >= 0 && c->word_dropout < 1))
+        return tg_set_error(TG_ERR_ARG,
+                            "model config: emb_std %g, dropout %g, word_dropout %g: expected emb_std >= 0 and "
+                            "the dropouts in [0, 1)",
+                            (double)c->emb_std, (double)c->dropout, (double)c->word_dropout);
+    return TG_OK;
+}
+
 tg_status pos_config_from_json(const char *json, pos_config *cfg) {
-    return tg_config_from_json(json, cfg, sizeof *cfg, pos_config_fields, POS_N_FIELDS);
+    pos_config c;
+    tg_status st = tg_config_from_json(json, &c, sizeof c, pos_config_fields, POS_N_FIELDS);
+    if (st != TG_OK) return st;
+    if (pos_config_check(&c) != TG_OK) return TG_ERR_FORMAT;
+    *cfg = c;
+    return TG_OK;
+}
+
+/* ---- loading a checkpoint ------------------------------------------------- */
+
+/* The tensors that carry every dimension of cfg, checked against the file's
+ * header before the model is allocated. */
+static int pos_config_shapes(const pos_config *c, tg_ckpt_shape *w) {
+    int n = 0;
+    w[n++] = (tg_ckpt_shape){"word_emb.weight", 2, {c->word_vocab, c->d_word}};
+    if (!c->words_only) {
+        w[n++] = (tg_ckpt_shape){"char_emb.weight", 2, {c->char_vocab, c->d_char}};
+        w[n++] = (tg_ckpt_shape){"char_conv.weight", 2, {c->n_filters, POS_KW * c->d_char}};
+        w[n++] = (tg_ckpt_shape){"proj.weight", 2, {c->d_model, c->d_word + c->n_filters}};
+    }
+    if (c->learned_pos) w[n++] = (tg_ckpt_shape){"pos_emb.weight", 2, {c->max_len, c->d_model}};
+    for (int l = 0; l < c->n_layers; l++) {
+        tg_ckpt_shape *x = &w[n++];
+        snprintf(x->name, sizeof x->name, "layers.%d.mlp.fc1.weight", l);
+        x->ndim = 2, x->shape[0] = c->d_ff, x->shape[1] = c->d_model;
+    }
+    w[n++] = (tg_ckpt_shape){"head.weight", 2, {TG_UPOS_COUNT, c->d_model}};
+    return n;
+}
+
+/* A vocabulary from metadata `key`: of the kind expected, of the size the config says. */
+static tg_status pos_load_vocab(const char *path, const char *key, tg_vocab_kind kind, int size, tg_vocab *v) {
+    char *s = NULL, name[4200];
+    tg_status st = tg_checkpoint_read_metadata(path, key, &s);
+    snprintf(name, sizeof name, "%s: metadata %s", path, key);
+    if (st == TG_OK) st = tg_vocab_from_string(name, s, v);
+    free(s);
+    if (st != TG_OK) return st;
+    static const char *const kinds[] = {"word", "char", "seq"};
+    if (v->kind != kind || v->size != size) {
+        st = tg_set_error(TG_ERR_FORMAT, "%s: a %s vocabulary of %d entries; the config expects a %s vocabulary of %d",
+                          name, kinds[v->kind], (int)v->size, kinds[kind], size);
+        tg_vocab_free(v);
+    }
+    return st;
+}
+
+tg_status pos_model_load(const char *path, pos_model *m, tg_vocab *words, tg_vocab *chars) {
+    char *kind = NULL, *cfg_s = NULL;
+    pos_config cfg;
+    tg_vocab wv = {0}, cv = {0};
+    tg_ckpt_shape want[8 + POS_MAX_LAYERS];
+    tg_status st = tg_checkpoint_read_metadata(path, "model", &kind);
+    if (st == TG_OK && strcmp(kind, "pos_tagger"))
+        st = tg_set_error(TG_ERR_FORMAT, "%s: metadata model '%s': expected 'pos_tagger' (a checkpoint of another model?)",
+                          path, kind);
+    if (st == TG_OK) st = tg_checkpoint_read_metadata(path, "config", &cfg_s);
+    if (st == TG_OK && pos_config_from_json(cfg_s, &cfg) != TG_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", tg_last_error());
+        st = tg_set_error(TG_ERR_FORMAT, "%s: metadata config: %s", path, msg);
+    }
+    if (st == TG_OK) st = pos_load_vocab(path, "word_vocab", TG_VOCAB_WORD, cfg.word_vocab, &wv);
+    if (st == TG_OK && (st = pos_load_vocab(path, "char_vocab", TG_VOCAB_CHAR, cfg.char_vocab, &cv)) != TG_OK)
+        tg_vocab_free(&wv);
+    if (st == TG_OK && (st = tg_checkpoint_expect_shapes(path, pos_config_shapes(&cfg, want), want)) != TG_OK) {
+        tg_vocab_free(&wv);
+        tg_vocab_free(&cv);
+    }
+    free(kind);
+    free(cfg_s);
+    if (st != TG_OK) return st;
+    pos_model mm;
+    pos_model_init(&mm, &cfg, 1);
+    if ((st = tg_dist_checkpoint_load(path, &mm.ps, NULL)) != TG_OK) {
+        pos_model_free(&mm);
+        tg_vocab_free(&wv);
+        tg_vocab_free(&cv);
+        return st;
+    }
+    *m = mm;
+    *words = wv;
+    *chars = cv;
+    return TG_OK;
+}
+
+tg_status pos_config_check_corpus(const pos_config *cfg, const tg_conllu *c, const char *path) {
+    if (!cfg->learned_pos || c->max_sent_len <= cfg->max_len) return TG_OK;
+    if (!path || !strcmp(path, "-")) path = "<stdin>";
+    for (int64_t s = 0; s < c->n_sents; s++) {
+        int64_t len = c->sent_start[s + 1] - c->sent_start[s];
+        if (len <= cfg->max_len) continue;
+        const char *sid = c->sent_id_off[s] >= 0 ? c->meta + c->sent_id_off[s] : "?";
+        return tg_set_error(TG_ERR_ARG,
+                            "%s: sentence %lld (sent_id %s) has %lld words; the model's learned position table "
+                            "covers at most max_len = %d",
+                            path, (long long)s + 1, sid, (long long)len, cfg->max_len);
+    }
+    return TG_OK;
 }

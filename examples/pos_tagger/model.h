@@ -72,8 +72,27 @@ void pos_model_predict(pos_model *m, tg_tape *tp, const pos_batches *bs, const t
  * recording and dropout off; resets tp.  0 when bs has no labelled word. */
 double pos_model_accuracy(pos_model *m, tg_tape *tp, const pos_batches *bs);
 
-/* The configuration as a JSON object string (malloc'd) and back. */
+/* TG_ERR_ARG "model config: ..." when a field is outside the range
+ * pos_model_init accepts (every width 1..2^20, n_layers 1..8, n_heads
+ * dividing d_model, flags 0/1, dropouts in [0, 1)). */
+tg_status pos_config_check(const pos_config *cfg);
+
+/* The configuration as a JSON object string (malloc'd) and back.  From
+ * JSON every field is checked (integral, in its range, n_heads dividing
+ * d_model, dropouts in [0, 1)): TG_ERR_FORMAT "model config: ..." otherwise. */
 char *pos_config_to_json(const pos_config *cfg);
 tg_status pos_config_from_json(const char *json, pos_config *cfg);
+
+/* Reads a checkpoint written by `pos_tagger train --save`: metadata model
+ * "pos_tagger", the config (pos_config_from_json), the word and character
+ * vocabularies (of those kinds, of the sizes the config gives), the shape
+ * of every tensor carrying a config dimension (from the header, before any
+ * allocation), then the parameters (tg_dist_checkpoint_load).  Errors:
+ * "path: ..." statuses; *m, *words, *chars untouched. */
+tg_status pos_model_load(const char *path, pos_model *m, tg_vocab *words, tg_vocab *chars);
+
+/* TG_ERR_ARG "path: sentence S (sent_id X) has N words; ... max_len = M"
+ * when a sentence of c is longer than a learned position table covers. */
+tg_status pos_config_check_corpus(const pos_config *cfg, const tg_conllu *c, const char *path);
 
 #endif

@@ -55,25 +55,10 @@ static tg_status save_model(const char *path, const translator *t, int64_t epoch
     return st;
 }
 
-/* Reads the configuration and vocabularies, builds the model, loads it. */
+/* Reads and checks the configuration and vocabularies, builds the model,
+ * loads it (tr_model_load: nothing is built from a bad file). */
 static void load_model(const char *path, translator *t) {
-    char *cfg_s = NULL, *sv = NULL, *tv = NULL;
-    if (tg_checkpoint_read_metadata(path, "config", &cfg_s) != TG_OK ||
-        tg_checkpoint_read_metadata(path, "src_vocab", &sv) != TG_OK ||
-        tg_checkpoint_read_metadata(path, "tgt_vocab", &tv) != TG_OK)
-        die(tg_last_error());
-    tr_config cfg;
-    if (tr_config_from_json(cfg_s, &cfg) != TG_OK) {
-        fprintf(stderr, "translate: %s: %s (a checkpoint of another model?)\n", path, tg_last_error());
-        exit(1);
-    }
-    if (tg_vocab_from_string(path, sv, &t->src_v) != TG_OK || tg_vocab_from_string(path, tv, &t->tgt_v) != TG_OK)
-        die(tg_last_error());
-    free(cfg_s);
-    free(sv);
-    free(tv);
-    tr_model_init(&t->m, &cfg, 1);
-    if (tg_checkpoint_load(path, &t->m.ps, NULL) != TG_OK) die(tg_last_error());
+    if (tr_model_load(path, &t->m, &t->src_v, &t->tgt_v) != TG_OK) die(tg_last_error());
 }
 
 static void translator_free(translator *t) {
@@ -239,8 +224,9 @@ static int cmd_train(int argc, char **argv) {
                        "Splits the pairs 90/5/5 (seeded), trains on train, keeps the model with the best "
                        "dev BLEU (greedy), reports test BLEU greedy and with beam search.");
     if (r >= 0) return r;
-    if (o.batch_size < 1 || o.epochs < 1 || o.warmup < 0 || o.dec.beam < 1 || o.dec.max_len < 2)
-        die("--batch-size, --epochs, --beam must be >= 1, --warmup >= 0, --max-len >= 2");
+    if (o.batch_size < 1 || o.epochs < 1 || o.warmup < 0 || o.dec.beam < 1 || o.dec.beam > 64 ||
+        o.dec.max_len < 2 || o.dec.max_len > 1024)
+        die("--batch-size, --epochs must be >= 1, --warmup >= 0, --beam in 1..64, --max-len in 2..1024");
     o.cfg.dropout = dropout;
     if (o.threads > 0) tg_set_num_threads(o.threads);
 
@@ -254,6 +240,11 @@ static int cmd_train(int argc, char **argv) {
         snprintf(path[k], sizeof path[k], "%s/%s.tsv", o.dir, parts[k]);
         read_pairs(path[k], &split[k]);
     }
+    if (split[0].n == 0) {
+        fprintf(stderr, "translate: %s: no sentence pairs for training (of %lld kept by the filter): expected "
+                "at least one\n", o.data, (long long)(counts[0] + counts[1] + counts[2]));
+        exit(1);
+    }
     snprintf(model_path, sizeof model_path, "%s/model.safetensors", o.dir);
     const tg_pairs *train = &split[0], *dev = &split[1], *test = &split[2];
 
@@ -265,6 +256,7 @@ static int cmd_train(int argc, char **argv) {
     free(tgt_s);
     o.cfg.src_vocab = t.src_v.size;
     o.cfg.tgt_vocab = t.tgt_v.size;
+    if (tr_config_check(&o.cfg) != TG_OK) die(tg_last_error());
     tr_model_init(&t.m, &o.cfg, (uint64_t)o.seed);
     printf("split (seed %d) of %s: train %lld, dev %lld, test %lld pairs in %s/{train,dev,test}.tsv\n",
            o.split_seed, o.data, (long long)train->n, (long long)dev->n, (long long)test->n, o.dir);
@@ -394,7 +386,7 @@ static int cmd_eval(int argc, char **argv) {
                        "of beam search against the references.");
     if (r >= 0) return r;
     if (!model || !data) die("eval needs --model and --data (see --help)");
-    if (o.beam < 1 || o.max_len < 2) die("--beam must be >= 1 and --max-len >= 2");
+    if (o.beam < 1 || o.beam > 64 || o.max_len < 2 || o.max_len > 1024) die("--beam must be in 1..64 and --max-len in 2..1024");
     if (threads > 0) tg_set_num_threads(threads);
     translator t;
     load_model(model, &t);
@@ -466,7 +458,7 @@ static int cmd_translate(int argc, char **argv) {
                        "(input normalised as in training: lower case, accents dropped, punctuation split).");
     if (r >= 0) return r;
     if (!model) die("translate needs --model (see --help)");
-    if (o.beam < 1 || o.max_len < 2) die("--beam must be >= 1 and --max-len >= 2");
+    if (o.beam < 1 || o.beam > 64 || o.max_len < 2 || o.max_len > 1024) die("--beam must be in 1..64 and --max-len in 2..1024");
     if (threads > 0) tg_set_num_threads(threads);
     translator t;
     load_model(model, &t);
@@ -502,7 +494,7 @@ static int cmd_attention(int argc, char **argv) {
                        "a row per output word, a column per source word.");
     if (r >= 0) return r;
     if (!model || !sentence) die("attention needs --model and --sentence (see --help)");
-    if (o.beam < 1) die("--beam must be >= 1");
+    if (o.beam < 1 || o.beam > 64) die("--beam must be in 1..64");
     if (threads > 0) tg_set_num_threads(threads);
     translator t;
     load_model(model, &t);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "nn/posenc.h"
+#include "train/checkpoint.h"
 #include "train/config.h"
 
 /* torch.nn.MultiheadAttention draws W_q, W_k, W_v as one packed [3C, C]
@@ -128,14 +129,97 @@ static const tg_config_field tr_config_fields[] = {
 
 char *tr_config_to_json(const tr_config *cfg) { return tg_config_to_json(cfg, tr_config_fields, TR_N_FIELDS); }
 
+/* Every field in the range tr_model_init and the blocks accept. */
+tg_status tr_config_check(const tr_config *c) {
+    struct { const char *name; int v, lo, hi; } r[] = {
+        {"src_vocab", c->src_vocab, 5, TR_MAX_WIDTH}, {"tgt_vocab", c->tgt_vocab, 5, TR_MAX_WIDTH},
+        {"d_model", c->d_model, 1, TR_MAX_WIDTH},     {"n_heads", c->n_heads, 1, TR_MAX_WIDTH},
+        {"d_ff", c->d_ff, 1, TR_MAX_WIDTH},           {"n_enc", c->n_enc, 1, TR_MAX_LAYERS},
+        {"n_dec", c->n_dec, 1, TR_MAX_LAYERS},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+        if (r[i].v < r[i].lo || r[i].v > r[i].hi)
+            return tg_set_error(TG_ERR_ARG, "model config: %s = %d, expected %d..%d", r[i].name, r[i].v, r[i].lo,
+                                r[i].hi);
+    if (c->d_model % c->n_heads)
+        return tg_set_error(TG_ERR_ARG, "model config: n_heads %d does not divide d_model %d", c->n_heads,
+                            c->d_model);
+    if (!(c->dropout >= 0 && c->dropout < 1))
+        return tg_set_error(TG_ERR_ARG, "model config: dropout %g, expected [0, 1)", (double)c->dropout);
+    return TG_OK;
+}
+
 tg_status tr_config_from_json(const char *json, tr_config *cfg) {
     tr_config c;
     tg_status st = tg_config_from_json(json, &c, sizeof c, tr_config_fields, TR_N_FIELDS);
     if (st != TG_OK) return st;
-    if (c.n_enc < 1 || c.n_enc > TR_MAX_LAYERS || c.n_dec < 1 || c.n_dec > TR_MAX_LAYERS ||
-        c.d_model < 1 || c.n_heads < 1 || c.d_model % c.n_heads || c.d_ff < 1 || c.src_vocab <= 4 ||
-        c.tgt_vocab <= 4 || !(c.dropout >= 0 && c.dropout < 1))
-        return tg_set_error(TG_ERR_FORMAT, "model config: a value is out of range");
+    if (tr_config_check(&c) != TG_OK) return TG_ERR_FORMAT;
     *cfg = c;
+    return TG_OK;
+}
+
+/* ---- loading a checkpoint ------------------------------------------------- */
+
+/* A sequence vocabulary from metadata `key` of the size the config gives. */
+static tg_status tr_load_vocab(const char *path, const char *key, int size, tg_vocab *v) {
+    char *s = NULL, name[4200];
+    snprintf(name, sizeof name, "%s: metadata %s", path, key);
+    tg_status st = tg_checkpoint_read_metadata(path, key, &s);
+    if (st == TG_OK) st = tg_vocab_from_string(name, s, v);
+    free(s);
+    if (st != TG_OK) return st;
+    if (v->kind != TG_VOCAB_SEQ || v->size != size) {
+        static const char *const kinds[] = {"word", "char", "seq"};
+        st = tg_set_error(TG_ERR_FORMAT, "%s: a %s vocabulary of %d entries; the config expects a seq vocabulary of %d",
+                          name, kinds[v->kind], (int)v->size, size);
+        tg_vocab_free(v);
+    }
+    return st;
+}
+
+tg_status tr_model_load(const char *path, tr_model *m, tg_vocab *src_v, tg_vocab *tgt_v) {
+    char *kind = NULL, *cfg_s = NULL;
+    tr_config cfg;
+    tg_vocab sv = {0}, tv = {0};
+    tg_status st = tg_checkpoint_read_metadata(path, "model", &kind);
+    if (st == TG_OK && strcmp(kind, "translate"))
+        st = tg_set_error(TG_ERR_FORMAT, "%s: metadata model '%s': expected 'translate' (a checkpoint of another model?)",
+                          path, kind);
+    if (st == TG_OK) st = tg_checkpoint_read_metadata(path, "config", &cfg_s);
+    if (st == TG_OK && tr_config_from_json(cfg_s, &cfg) != TG_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", tg_last_error());
+        st = tg_set_error(TG_ERR_FORMAT, "%s: metadata config: %s", path, msg);
+    }
+    free(kind);
+    free(cfg_s);
+    if (st == TG_OK) st = tr_load_vocab(path, "src_vocab", cfg.src_vocab, &sv);
+    if (st == TG_OK && (st = tr_load_vocab(path, "tgt_vocab", cfg.tgt_vocab, &tv)) != TG_OK) tg_vocab_free(&sv);
+    if (st != TG_OK) return st;
+    /* every dimension of the config, checked in the header before allocating */
+    tg_ckpt_shape w[3 + 2 * TR_MAX_LAYERS];
+    int n = 0;
+    w[n++] = (tg_ckpt_shape){"src_emb.weight", 2, {cfg.src_vocab, cfg.d_model}};
+    w[n++] = (tg_ckpt_shape){"tgt_emb.weight", 2, {cfg.tgt_vocab, cfg.d_model}};
+    for (int l = 0; l < cfg.n_enc + cfg.n_dec; l++) {
+        tg_ckpt_shape *x = &w[n++];
+        snprintf(x->name, sizeof x->name, "%s.layers.%d.mlp.fc1.weight", l < cfg.n_enc ? "encoder" : "decoder",
+                 l < cfg.n_enc ? l : l - cfg.n_enc);
+        x->ndim = 2, x->shape[0] = cfg.d_ff, x->shape[1] = cfg.d_model;
+    }
+    w[n++] = (tg_ckpt_shape){"head.weight", 2, {cfg.tgt_vocab, cfg.d_model}};
+    tr_model mm;
+    if ((st = tg_checkpoint_expect_shapes(path, n, w)) == TG_OK) {
+        tr_model_init(&mm, &cfg, 1);
+        if ((st = tg_checkpoint_load(path, &mm.ps, NULL)) != TG_OK) tr_model_free(&mm);
+    }
+    if (st != TG_OK) {
+        tg_vocab_free(&sv);
+        tg_vocab_free(&tv);
+        return st;
+    }
+    *m = mm;
+    *src_v = sv;
+    *tgt_v = tv;
     return TG_OK;
 }

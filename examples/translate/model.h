@@ -15,6 +15,7 @@
 #define TRANSLATE_MODEL_H
 
 #include "core/error.h"
+#include "data/vocab.h"
 #include "nn/decode.h"
 #include "nn/layers.h"
 #include "nn/linear.h"
@@ -22,6 +23,7 @@
 #include "nn/transformer.h"
 
 #define TR_MAX_LAYERS 8
+#define TR_MAX_WIDTH (1 << 20) /* widths and vocabulary sizes at most */
 
 typedef struct {
     int src_vocab, tgt_vocab;    /* from the vocabularies */
@@ -77,5 +79,16 @@ tg_decoder tr_stepper_decoder(tr_stepper *s);
  * "model config: ..." on a missing or bad field). */
 char *tr_config_to_json(const tr_config *cfg);
 tg_status tr_config_from_json(const char *json, tr_config *cfg);
+/* TG_ERR_ARG "model config: ..." when a field is outside what tr_model_init
+ * accepts (layers 1..8, widths 1..2^20, vocabularies 5..2^20, n_heads
+ * dividing d_model, dropout in [0, 1)). */
+tg_status tr_config_check(const tr_config *cfg);
+
+/* Reads a checkpoint written by `translate train`: metadata model
+ * "translate", the config, the source and target vocabularies (kind seq,
+ * of the config's sizes), the shapes carrying each config dimension (from
+ * the header, before allocating), then the parameters.  Errors: "path: ..."
+ * statuses; *m, *src_v, *tgt_v untouched. */
+tg_status tr_model_load(const char *path, tr_model *m, tg_vocab *src_v, tg_vocab *tgt_v);
 
 #endif

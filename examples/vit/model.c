@@ -112,6 +112,33 @@ static tg_status parse_normalize(const char *path, const char *text, int c, floa
     return TG_OK;
 }
 
+/* Limits of a model read from a file, checked before anything is built: at
+ * most VIT_LOAD_MAX_DEPTH blocks and VIT_LOAD_MAX_TOKENS tokens (the
+ * sinusoidal table and a local-window mask grow with them, not with the
+ * file), and every tensor carrying a config dimension present in the header
+ * with that shape (so the widths are bounded by the file's size). */
+#define VIT_LOAD_MAX_DEPTH 64
+#define VIT_LOAD_MAX_TOKENS 4097
+
+static tg_status check_sizes(const char *path, const char *what, const tg_vit_config *c) {
+    int64_t tokens = (int64_t)(c->image_h / c->patch_size) * (c->image_w / c->patch_size) +
+                     (c->pool == TG_VIT_POOL_CLS);
+    if (c->depth > VIT_LOAD_MAX_DEPTH || tokens > VIT_LOAD_MAX_TOKENS)
+        return tg_set_error(TG_ERR_FORMAT, "%s: depth %d, %lld tokens: at most %d and %d from a checkpoint", what,
+                            c->depth, (long long)tokens, VIT_LOAD_MAX_DEPTH, VIT_LOAD_MAX_TOKENS);
+    tg_ckpt_shape w[3 + VIT_LOAD_MAX_DEPTH];
+    int n = 0, d = c->d_model;
+    w[n++] = (tg_ckpt_shape){"patch_embed.proj.weight", 2, {d, c->patch_size * c->patch_size * c->channels}};
+    if (c->pos == TG_VIT_POS_LEARNED) w[n++] = (tg_ckpt_shape){"pos_embed", 3, {1, (int)tokens, d}};
+    for (int i = 0; i < c->depth; i++) {
+        tg_ckpt_shape *x = &w[n++];
+        snprintf(x->name, sizeof x->name, "blocks.%d.mlp.fc1.weight", i);
+        x->ndim = 2, x->shape[0] = c->d_ff, x->shape[1] = d;
+    }
+    w[n++] = (tg_ckpt_shape){"head.weight", 2, {c->n_classes, d}};
+    return tg_checkpoint_expect_shapes(path, n, w);
+}
+
 tg_status vit_model_load(const char *path, vit_model *out) {
     char *kind = NULL, *config = NULL, *classes = NULL, *norm = NULL, **names = NULL;
     tg_vit_config cfg;
@@ -126,6 +153,7 @@ tg_status vit_model_load(const char *path, vit_model *out) {
     if (st == TG_OK) st = tg_vit_config_parse(config, what, &cfg);
     if (st == TG_OK && cfg.channels > 3)
         st = tg_set_error(TG_ERR_FORMAT, "%s: %d channels: expected 1 or 3", what, cfg.channels);
+    if (st == TG_OK) st = check_sizes(path, what, &cfg);
     if (st == TG_OK) st = tg_checkpoint_read_metadata(path, "vit.classes", &classes);
     if (st == TG_OK) st = parse_classes(path, classes, cfg.n_classes, &names);
     if (st == TG_OK) st = tg_checkpoint_read_metadata(path, "vit.normalize", &norm);

@@ -1,0 +1,438 @@
+/* tests/test_hardening.c — the examples' binaries (build/pos_tagger,
+ * translate, vit, gat) on crafted inputs: every class of bad external input
+ * (issue 12) ends in a message naming the file and what was expected, exit
+ * status 1 — never an abort (TG_CHECK), a sanitizer report or a gigabyte
+ * allocation.  Each valid checkpoint is trained here in a second on toy
+ * data; the bad ones are edits of its header or data.  The binaries are
+ * found next to this test's directory ($(BUILD)/tests/.. = $(BUILD)). */
+#define _POSIX_C_SOURCE 200809L
+#include "helpers/testutil.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "data/png.h"
+
+static char build_dir[1024];
+
+/* Runs build/<prog> args... (NULL-terminated) with stdin from `in` (or
+ * /dev/null), stdout to /dev/null; its stderr into err; returns the exit
+ * status, or 128 + signal when it was killed (an abort is 134). */
+static int run(const char *in, char *err, size_t len, const char *prog, ...) {
+    char exe[1200];
+    snprintf(exe, sizeof exe, "%s/%s", build_dir, prog);
+    char *argv[64];
+    int argc = 0;
+    argv[argc++] = exe;
+    va_list ap;
+    va_start(ap, prog);
+    for (const char *a; (a = va_arg(ap, const char *)) != NULL;) argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int i = open(in ? in : "/dev/null", O_RDONLY), o = open("/dev/null", O_WRONLY);
+        dup2(i, 0);
+        dup2(o, 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        execv(exe, argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t k;
+    char sink[512];
+    while ((k = read(fds[0], n + 1 < len ? err + n : sink, n + 1 < len ? len - 1 - n : sizeof sink)) > 0)
+        if (n + 1 < len) n += (size_t)k;
+    err[n] = 0;
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Expects exit status 1 and every snippet in stderr. */
+#define EXPECT_FAIL(in, snips, ...)                                                                 \
+    do {                                                                                             \
+        char e_[8192];                                                                               \
+        int rc_ = run((in), e_, sizeof e_, __VA_ARGS__, NULL);                                       \
+        if (rc_ != 1) fail_msg("%s: exit %d (want 1); stderr: %s", #__VA_ARGS__, rc_, e_);           \
+        for (const char *const *s_ = (snips); *s_; s_++)                                             \
+            if (!strstr(e_, *s_)) fail_msg("%s: stderr \"%s\" lacks \"%s\"", #__VA_ARGS__, e_, *s_); \
+    } while (0)
+#define SNIPS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* ---- editing a checkpoint ------------------------------------------------ */
+
+typedef struct {
+    unsigned char *bytes;
+    size_t n;
+    uint64_t hl;
+    cJSON *header;
+} ckpt;
+
+static void ckpt_read(const char *path, ckpt *c) {
+    c->bytes = (unsigned char *)tu_slurp(path, &c->n);
+    c->hl = 0;
+    for (int i = 7; i >= 0; i--) c->hl = (c->hl << 8) | c->bytes[i];
+    c->header = cJSON_ParseWithLength((const char *)c->bytes + 8, (size_t)c->hl);
+    assert_non_null(c->header);
+}
+
+static void ckpt_free(ckpt *c) {
+    cJSON_Delete(c->header);
+    free(c->bytes);
+}
+
+/* Writes c with its (edited) header, or with `raw_header` when non-NULL. */
+static void ckpt_write(const ckpt *c, const char *path, const char *raw_header) {
+    char *h = raw_header ? (char *)raw_header : cJSON_PrintUnformatted(c->header);
+    size_t hl = strlen(h), padded = (hl + 7) & ~(size_t)7, data = c->n - 8 - (size_t)c->hl;
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    fwrite(len8, 1, 8, f);
+    fwrite(h, 1, hl, f);
+    for (size_t i = hl; i < padded; i++) fputc(' ', f);
+    fwrite(c->bytes + 8 + c->hl, 1, data, f);
+    assert_int_equal(fclose(f), 0);
+    if (!raw_header) free(h);
+}
+
+/* src with metadata key set to value, into dst. */
+static void with_meta(const char *src, const char *dst, const char *key, const char *value) {
+    ckpt c;
+    ckpt_read(src, &c);
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(c.header, "__metadata__");
+    cJSON_DeleteItemFromObjectCaseSensitive(m, key);
+    cJSON_AddStringToObject(m, key, value);
+    ckpt_write(&c, dst, NULL);
+    ckpt_free(&c);
+}
+
+/* src with the JSON config's field set to a number, into dst. */
+static void with_config(const char *src, const char *dst, const char *key, const char *field, double v) {
+    char *s = NULL;
+    assert_int_equal(tg_checkpoint_read_metadata(src, key, &s), TG_OK);
+    cJSON *o = cJSON_Parse(s);
+    free(s);
+    cJSON_DeleteItemFromObjectCaseSensitive(o, field);
+    cJSON_AddNumberToObject(o, field, v);
+    char *t = cJSON_PrintUnformatted(o);
+    with_meta(src, dst, key, t);
+    free(t);
+    cJSON_Delete(o);
+}
+
+/* src with metadata `key` given twice (first a wrong value), into dst. */
+static void with_duplicate_meta(const char *src, const char *dst, const char *key) {
+    ckpt c;
+    ckpt_read(src, &c);
+    char *h = cJSON_PrintUnformatted(c.header);
+    const char *at = strstr(h, "\"__metadata__\":{");
+    assert_non_null(at);
+    size_t k = (size_t)(at - h) + strlen("\"__metadata__\":{");
+    char *h2 = malloc(strlen(h) + strlen(key) + 32);
+    sprintf(h2, "%.*s\"%s\":\"x\",%s", (int)k, h, key, h + k);
+    ckpt_write(&c, dst, h2);
+    free(h2);
+    free(h);
+    ckpt_free(&c);
+}
+
+/* src with element i of tensor `name` set to v, into dst. */
+static void with_value(const char *src, const char *dst, const char *name, int i, float v) {
+    ckpt c;
+    ckpt_read(src, &c);
+    cJSON *e = cJSON_GetObjectItemCaseSensitive(c.header, name);
+    assert_non_null(e);
+    size_t begin = (size_t)cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(e, "data_offsets"), 0)->valuedouble;
+    memcpy(c.bytes + 8 + c.hl + begin + 4 * (size_t)i, &v, 4);
+    ckpt_write(&c, dst, NULL);
+    ckpt_free(&c);
+}
+
+static char *path_in(const char *dir, const char *file) {
+    static char buf[8][1200];
+    static int k;
+    char *p = buf[k++ & 7];
+    snprintf(p, sizeof buf[0], "%s/%s", dir, file);
+    return p;
+}
+
+/* ---- pos_tagger ------------------------------------------------------------ */
+
+static void toy_conllu(const char *path, int n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    static const char *const tags[] = {"NOUN", "VERB", "DET", "ADJ"};
+    for (int s = 0; s < n; s++) {
+        for (int i = 0; i < 2 + s % 4; i++)
+            fprintf(f, "%d\tw%d\t_\t%s\t_\t_\t_\t_\t_\t_\n", i + 1, (s * 7 + i) % 13, tags[(s + i) % 4]);
+        fputc('\n', f);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_pos_tagger(void **state) {
+    (void)state;
+    const char *d = tu_tmpdir();
+    char *train = strdup(path_in(d, "pos_train.conllu")), *good = strdup(path_in(d, "pos.safetensors"));
+    char *bad = strdup(path_in(d, "pos_bad.safetensors"));
+    toy_conllu(train, 20);
+    char err[8192];
+    int rc = run(NULL, err, sizeof err, "pos_tagger", "train", "--train", train, "--epochs", "1", "--d-model", "8",
+                 "--heads", "2", "--d-ff", "8", "--d-word", "8", "--d-char", "4", "--filters", "8", "--layers", "1",
+                 "--learned-pos", "1", "--ema", "0", "--threads", "1", "--save", good, NULL);
+    if (rc != 0) fail_msg("pos_tagger train: exit %d: %s", rc, err);
+
+    rc = run(NULL, err, sizeof err, "pos_tagger", "eval", "--model", good, "--data", train, NULL);
+    if (rc != 0) fail_msg("pos_tagger eval on the good model: exit %d: %s", rc, err);
+    /* a sentence longer than the learned position table (max_len 512) */
+    char *longtxt = strdup(path_in(d, "long.txt"));
+    FILE *f = fopen(longtxt, "wb");
+    for (int i = 0; i < 600; i++) fprintf(f, "w%d ", i % 13);
+    fputs("\n", f);
+    fclose(f);
+    EXPECT_FAIL(longtxt, SNIPS("<stdin>: sentence 1 (sent_id 1) has 600 words", "max_len = 512"), "pos_tagger",
+                "tag", "--model", good);
+    /* CoNLL-U: a sentence with only empty nodes; a training file without sentences */
+    char *nowords = strdup(path_in(d, "nowords.conllu"));
+    write_text(nowords, "1\ta\t_\tDET\t_\t_\t_\t_\t_\t_\n\n0.1\tx\t_\tX\t_\t_\t_\t_\t_\t_\n\n");
+    EXPECT_FAIL(NULL, SNIPS(":3: sentence has no word lines"), "pos_tagger", "eval", "--model", good, "--data", nowords);
+    char *empty = strdup(path_in(d, "empty.conllu"));
+    write_text(empty, "");
+    EXPECT_FAIL(NULL, SNIPS("empty.conllu:1: no sentences"), "pos_tagger", "train", "--train", empty);
+    EXPECT_FAIL(NULL, SNIPS("n_heads 3 does not divide d_model 128"), "pos_tagger", "train", "--train", train,
+                "--heads", "3");
+
+    /* the configuration in the metadata */
+    struct { const char *field; double v; const char *msg; } cfgs[] = {
+        {"d_model", 1048576, "tensor 'proj.weight': F32 [8, 16] in file, the metadata's configuration gives F32 [1048576, 16]"},
+        {"d_ff", 1000000, "tensor 'layers.0.mlp.fc1.weight'"},
+        {"max_len", 1000000, "tensor 'pos_emb.weight'"},
+        {"d_model", 0, "d_model = 0, expected 1..1048576"},
+        {"n_heads", 3, "n_heads 3 does not divide d_model 8"},
+        {"n_layers", 9, "n_layers = 9, expected 1..8"},
+        {"n_layers", 2, "tensor 'layers.1.mlp.fc1.weight' missing"},
+        {"d_word", 1e12, "'d_word' = 1e+12 is not an integer"},
+        {"d_word", 2.5, "'d_word' = 2.5 is not an integer"},
+        {"words_only", 2, "words_only = 2, expected 0..1"},
+        {"words_only", 1, "tensor 'char_emb.weight' is not a parameter of the model"},
+        {"dropout", 1.5, "the dropouts in [0, 1)"},
+        {"word_vocab", 1000, "metadata word_vocab: a word vocabulary of 15 entries; the config expects a word vocabulary of 1000"},
+    };
+    for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++) {
+        with_config(good, bad, "config", cfgs[i].field, cfgs[i].v);
+        EXPECT_FAIL(NULL, SNIPS(bad, cfgs[i].msg), "pos_tagger", "tag", "--model", bad);
+    }
+    /* vocabularies of the wrong kind, another model's file, duplicate keys, NaN */
+    char *cv = NULL;
+    assert_int_equal(tg_checkpoint_read_metadata(good, "char_vocab", &cv), TG_OK);
+    with_meta(good, bad, "word_vocab", cv);
+    free(cv);
+    EXPECT_FAIL(NULL, SNIPS(bad, "metadata word_vocab: a char vocabulary"), "pos_tagger", "tag", "--model", bad);
+    with_meta(good, bad, "word_vocab", "tapegrad-vocab 1\nkind word\n");
+    EXPECT_FAIL(NULL, SNIPS(bad, "metadata word_vocab:3: expected 'normalize none|digits'"), "pos_tagger", "tag",
+                "--model", bad);
+    with_meta(good, bad, "model", "translate");
+    EXPECT_FAIL(NULL, SNIPS(bad, "expected 'pos_tagger'"), "pos_tagger", "tag", "--model", bad);
+    with_duplicate_meta(good, bad, "config");
+    EXPECT_FAIL(NULL, SNIPS(bad, "metadata key 'config' appears twice"), "pos_tagger", "tag", "--model", bad);
+    with_value(good, bad, "head.weight", 5, NAN);
+    EXPECT_FAIL(NULL, SNIPS(bad, "tensor 'head.weight': element 5 is nan"), "pos_tagger", "tag", "--model", bad);
+    with_meta(good, bad, "tapegrad.step", "-3");
+    EXPECT_FAIL(NULL, SNIPS(bad, "'tapegrad.step' = \"-3\""), "pos_tagger", "tag", "--model", bad);
+    free(train), free(good), free(bad), free(longtxt), free(nowords), free(empty);
+}
+
+/* ---- translate -------------------------------------------------------------- */
+
+static void test_translate(void **state) {
+    (void)state;
+    const char *d = tu_tmpdir();
+    char *pairs = strdup(path_in(d, "pairs.txt")), *dir = strdup(path_in(d, "tr"));
+    char *good = strdup(path_in(d, "tr/model.safetensors")), *bad = strdup(path_in(d, "tr_bad.safetensors"));
+    static const char *const en[] = {"i am", "you are", "he is", "we are"}, *const fr[] = {"je suis", "tu es", "il est", "nous sommes"};
+    static const char *const adj_en[] = {"happy", "sad", "tall", "cold"}, *const adj_fr[] = {"content", "triste", "grand", "froid"};
+    FILE *f = fopen(pairs, "wb");
+    for (int i = 0; i < 160; i++)
+        fprintf(f, "%s %s .\t%s %s .\n", en[i % 4], adj_en[(i / 4) % 4], fr[i % 4], adj_fr[(i / 4) % 4]);
+    fclose(f);
+    char err[8192];
+    int rc = run(NULL, err, sizeof err, "translate", "train", "--data", pairs, "--dir", dir, "--epochs", "1",
+                 "--d-model", "8", "--heads", "2", "--d-ff", "8", "--enc-layers", "1", "--dec-layers", "1",
+                 "--threads", "1", "--beam", "2", NULL);
+    if (rc != 0) fail_msg("translate train: exit %d: %s", rc, err);
+    char *in = strdup(path_in(d, "in.txt"));
+    write_text(in, "je suis content .\n");
+    rc = run(in, err, sizeof err, "translate", "translate", "--model", good, NULL);
+    if (rc != 0) fail_msg("translate translate on the good model: exit %d: %s", rc, err);
+    EXPECT_FAIL(in, SNIPS("--max-len in 2..1024"), "translate", "translate", "--model", good, "--max-len", "100000000");
+    EXPECT_FAIL(in, SNIPS("--beam must be in 1..64"), "translate", "translate", "--model", good, "--beam", "100000");
+    EXPECT_FAIL(NULL, SNIPS("n_heads 3 does not divide d_model 64"), "translate", "train", "--data", pairs, "--dir",
+                dir, "--heads", "3");
+    char *nopairs = strdup(path_in(d, "nopairs.txt")), *dir2 = strdup(path_in(d, "tr2"));
+    write_text(nopairs, "");
+    EXPECT_FAIL(NULL, SNIPS("nopairs.txt: no sentence pairs for training"), "translate", "train", "--data", nopairs,
+                "--dir", dir2);
+    free(nopairs), free(dir2);
+    struct { const char *field; double v; const char *msg; } cfgs[] = {
+        {"d_model", 1048576, "tensor 'src_emb.weight'"},
+        {"d_ff", 1000000, "tensor 'encoder.layers.0.mlp.fc1.weight'"},
+        {"n_dec", 3, "tensor 'decoder.layers.1.mlp.fc1.weight' missing"},
+        {"n_enc", 0, "n_enc = 0, expected 1..8"},
+        {"n_heads", 3, "n_heads 3 does not divide d_model 8"},
+        {"src_vocab", 1e9, "src_vocab = 1000000000, expected 5..1048576"},
+        {"d_ff", 0.5, "'d_ff' = 0.5 is not an integer"},
+    };
+    for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++) {
+        with_config(good, bad, "config", cfgs[i].field, cfgs[i].v);
+        EXPECT_FAIL(in, SNIPS(bad, cfgs[i].msg), "translate", "translate", "--model", bad);
+    }
+    char *sv = NULL;
+    assert_int_equal(tg_checkpoint_read_metadata(good, "src_vocab", &sv), TG_OK);
+    char *cfg_s = NULL;
+    assert_int_equal(tg_checkpoint_read_metadata(good, "config", &cfg_s), TG_OK);
+    cJSON *o = cJSON_Parse(cfg_s);
+    int src_n = (int)cJSON_GetObjectItemCaseSensitive(o, "src_vocab")->valuedouble;
+    int tgt_n = (int)cJSON_GetObjectItemCaseSensitive(o, "tgt_vocab")->valuedouble;
+    cJSON_Delete(o);
+    free(cfg_s);
+    if (src_n != tgt_n) {
+        with_meta(good, bad, "tgt_vocab", sv);
+        EXPECT_FAIL(in, SNIPS(bad, "metadata tgt_vocab: a seq vocabulary of"), "translate", "translate", "--model", bad);
+    }
+    free(sv);
+    with_meta(good, bad, "src_vocab", "tapegrad-vocab 1\nkind word\nnormalize none\nspecials <pad> <unk>\nsize 3\n1\ta\n1\tb\n1\tc\n");
+    EXPECT_FAIL(in, SNIPS(bad, "metadata src_vocab: a word vocabulary of 5 entries"), "translate", "translate", "--model", bad);
+    with_value(good, bad, "src_emb.weight", 0, INFINITY);
+    EXPECT_FAIL(in, SNIPS(bad, "tensor 'src_emb.weight': element 0 is inf"), "translate", "translate", "--model", bad);
+    free(pairs), free(dir), free(good), free(bad), free(in);
+}
+
+/* ---- vit ---------------------------------------------------------------------- */
+
+static void test_vit(void **state) {
+    (void)state;
+    const char *d = tu_tmpdir();
+    char *root = strdup(path_in(d, "imgs")), *good = strdup(path_in(d, "vit.safetensors"));
+    char *bad = strdup(path_in(d, "vit_bad.safetensors"));
+    mkdir(root, 0777);
+    tg_rng rng;
+    tg_rng_seed(&rng, 1);
+    uint8_t rgb[8 * 8 * 3];
+    for (int k = 0; k < 2; k++) {
+        char p[1300];
+        snprintf(p, sizeof p, "%s/class%d", root, k);
+        mkdir(p, 0777);
+        for (int i = 0; i < 10; i++) {
+            for (int j = 0; j < 8 * 8 * 3; j++) rgb[j] = (uint8_t)(k * 120 + tg_rng_below(&rng, 100));
+            snprintf(p, sizeof p, "%s/class%d/%02d.png", root, k, i);
+            assert_int_equal(tg_png_write_rgb(p, rgb, 8, 8), TG_OK);
+        }
+    }
+    char err[8192];
+    int rc = run(NULL, err, sizeof err, "vit", "train", "--data", root, "--patch", "4", "--d-model", "8", "--depth",
+                 "1", "--heads", "2", "--d-ff", "8", "--epochs", "1", "--batch-size", "4", "--augment", "0",
+                 "--threads", "1", "--save", good, NULL);
+    if (rc != 0) fail_msg("vit train: exit %d: %s", rc, err);
+    char *png = strdup(path_in(d, "imgs/class0/00.png"));
+    rc = run(NULL, err, sizeof err, "vit", "predict", "--model", good, png, NULL);
+    if (rc != 0) fail_msg("vit predict on the good model: exit %d: %s", rc, err);
+    char *cfg = NULL;
+    assert_int_equal(tg_checkpoint_read_metadata(good, "vit.config", &cfg), TG_OK);
+    struct { const char *from, *to, *msg; } edits[] = {
+        {"d_model=8", "d_model=1048576", "tensor 'patch_embed.proj.weight'"},
+        {"d_ff=8", "d_ff=100000000", "tensor 'blocks.0.mlp.fc1.weight'"},
+        {"depth=1", "depth=1000000000", "depth 1000000000"},
+        {"depth=1", "depth=2", "tensor 'blocks.1.mlp.fc1.weight' missing"},
+        {"image_h=8", "image_h=40000", "tokens: at most"},
+        {"image_h=8", "image_h=4000", "tensor 'pos_embed': F32 [1, 5, 8] in file"},
+        {"n_heads=2", "n_heads=3", "n_heads 3 does not divide d_model 8"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+        char *at = strstr(cfg, edits[i].from);
+        assert_non_null(at);
+        char c2[1024];
+        snprintf(c2, sizeof c2, "%.*s%s%s", (int)(at - cfg), cfg, edits[i].to, at + strlen(edits[i].from));
+        with_meta(good, bad, "vit.config", c2);
+        EXPECT_FAIL(NULL, SNIPS(bad, edits[i].msg), "vit", "predict", "--model", bad, png);
+    }
+    free(cfg);
+    with_value(good, bad, "head.bias", 1, NAN);
+    EXPECT_FAIL(NULL, SNIPS(bad, "tensor 'head.bias': element 1 is nan"), "vit", "predict", "--model", bad, png);
+    with_duplicate_meta(good, bad, "vit.classes");
+    EXPECT_FAIL(NULL, SNIPS(bad, "metadata key 'vit.classes' appears twice"), "vit", "predict", "--model", bad, png);
+    free(root), free(good), free(bad), free(png);
+}
+
+/* ---- gat (on Cora; skipped without `make data`) ---------------------------- */
+
+static void test_gat(void **state) {
+    (void)state;
+    struct stat st;
+    if (stat("data/cora/cora.meta", &st) != 0) {
+        printf("SKIPPED: data/cora not found (run `make data`)\n");
+        skip();
+    }
+    const char *d = tu_tmpdir();
+    char *good = strdup(path_in(d, "gat.safetensors")), *bad = strdup(path_in(d, "gat_bad.safetensors"));
+    char *png = strdup(path_in(d, "emb.png"));
+    char err[8192];
+    int rc = run(NULL, err, sizeof err, "gat", "train", "--epochs", "1", "--heads", "2", "--hidden", "4",
+                 "--threads", "1", "--save", good, NULL);
+    if (rc != 0) fail_msg("gat train: exit %d: %s", rc, err);
+    rc = run(NULL, err, sizeof err, "gat", "embed", "--model", good, "--png", png, NULL);
+    if (rc != 0) fail_msg("gat embed on the good model: exit %d: %s", rc, err);
+    struct { const char *cfg, *msg; } cases[] = {
+        {"layer=gat heads=4096 hidden=4096 out_heads=1", "heads x hidden at most 4096"},
+        {"layer=gat heads=99999999999 hidden=4 out_heads=1", "expected \"layer=gat|dot"},
+        {"layer=gat heads=8 hidden=512 out_heads=1", "tensor 'conv1.lin.weight'"},
+        {"layer=dot heads=2 hidden=4 out_heads=1", "tensor 'conv1.lin_query.weight' missing"},
+        {"layer=gat heads=2 hidden=4 out_heads=1 x", "expected \"layer=gat|dot"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        with_meta(good, bad, "gat.config", cases[i].cfg);
+        EXPECT_FAIL(NULL, SNIPS(bad, cases[i].msg), "gat", "embed", "--model", bad, "--png", png);
+    }
+    EXPECT_FAIL(NULL, SNIPS("heads x hidden"), "gat", "train", "--heads", "100000", "--hidden", "100000");
+    free(good), free(bad), free(png);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    /* $(BUILD)/tests/test_hardening -> $(BUILD) */
+    snprintf(build_dir, sizeof build_dir, "%s", argv[0]);
+    for (int up = 0; up < 2; up++) {
+        char *s = strrchr(build_dir, '/');
+        if (s) *s = '\0';
+        else snprintf(build_dir, sizeof build_dir, up ? ".." : ".");
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pos_tagger),
+        cmocka_unit_test(test_translate),
+        cmocka_unit_test(test_vit),
+        cmocka_unit_test(test_gat),
+    };
+    return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
+}
