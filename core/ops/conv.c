@@ -21,26 +21,43 @@
  *   dcols[M, K]   = dy[M, C_out] · w[C_out, K],   dx = col2im(dcols)
  *   db[o]        += Σ_m dy[m, o]
  * col2im is written as a gather (each dx pixel sums the dcols entries that
- * read it, in (ky, kx) order), so it is parallel over dx rows without two
- * threads ever writing one place.  The images are processed in chunks so
- * cols never exceeds CONV_CHUNK_FLOATS (it is not saved: the backward
- * rebuilds it, trading one cheap copy for the memory of K/C_out outputs).
- * Chunks run in order and dw accumulates chunk after chunk, so the result
- * does not depend on the thread count (tg_sgemm never splits K either).
+ * read it, in (ky, kx) order).
+ *
+ * Threads: the images are cut into chunks of a fixed size (about
+ * CONV_CHUNK_ROWS output pixels, whole images, independent of the thread
+ * count), and one OpenMP loop over the chunks does all the work of a pass:
+ * each chunk is an im2col into its thread's own buffer and single-threaded
+ * tg_sgemm calls on its own rows of y (forward) or dx (backward).  One
+ * parallel region per pass instead of several per chunk matters on a
+ * loaded 2-core machine, where every barrier may wait for a descheduled
+ * thread, and the dynamic schedule lets a running thread take the chunks
+ * of a stalled one.  dw and db are sums over all images: each chunk writes
+ * its own partial sum, and the partials are then added in chunk order
+ * (parallel over the elements of dw) — a fixed reduction tree that does
+ * not depend on the thread count, so neither does any result.  cols is not
+ * saved: the backward rebuilds it, trading one cheap copy for the memory
+ * of K/C_out outputs.
  */
 #include <limits.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "core/kernels/sgemm.h"
 #include "core/ops/internal.h"
 
-/* Bound on the im2col buffer of one chunk of images (floats). */
-#define CONV_CHUNK_FLOATS (1 << 20)
+/* Output pixels per chunk of images (rounded down to whole images, >= 1
+ * image), and a bound on one chunk's im2col buffer (floats). */
+#define CONV_CHUNK_ROWS 512
+#define CONV_CHUNK_FLOATS (1 << 21)
 
 typedef struct {
     int B, H, W, C;         /* x */
     int O, kh, kw;          /* w */
     int Ho, Wo, stride, pad;
     int K;                  /* kh·kw·C */
+    int nb, n_chunks;       /* images per chunk, number of chunks */
 } conv_geom;
 
 typedef struct {
@@ -54,6 +71,11 @@ static conv_geom geom_of(const tg_tensor *x, const tg_tensor *w, int stride, int
     g.Ho = (g.H + 2 * pad - g.kh) / stride + 1;
     g.Wo = (g.W + 2 * pad - g.kw) / stride + 1;
     g.K = g.kh * g.kw * g.C;
+    int64_t per = (int64_t)g.Ho * g.Wo, nb = CONV_CHUNK_ROWS / per;
+    if (nb * per * g.K > CONV_CHUNK_FLOATS) nb = CONV_CHUNK_FLOATS / (per * g.K);
+    if (nb < 1) nb = 1;
+    g.nb = nb < g.B ? (int)nb : g.B;
+    g.n_chunks = (g.B + g.nb - 1) / g.nb;
     return g;
 }
 
@@ -62,20 +84,47 @@ static int is_pointwise(const conv_geom *g) {
     return g->kh == 1 && g->kw == 1 && g->stride == 1 && g->pad == 0;
 }
 
-/* Images per chunk: as many as keep cols within CONV_CHUNK_FLOATS (>= 1). */
-static int chunk_images(const conv_geom *g) {
-    int64_t per = (int64_t)g->Ho * g->Wo * g->K;
-    int64_t n = CONV_CHUNK_FLOATS / (per > 0 ? per : 1);
-    if (n < 1) n = 1;
-    return n < g->B ? (int)n : g->B;
+/* Chunk ch: its first image, image count and output rows. */
+static void chunk_of(const conv_geom *g, int ch, int *b0, int *n_img, int *rows) {
+    *b0 = ch * g->nb;
+    *n_img = g->B - *b0 < g->nb ? g->B - *b0 : g->nb;
+    *rows = *n_img * g->Ho * g->Wo;
 }
 
+static size_t chunk_floats(const conv_geom *g) { return (size_t)g->nb * g->Ho * g->Wo * g->K; }
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Per-thread scratch of `floats` each on the tape (threads that may run a
+ * parallel loop). */
+static float *thread_scratch(tg_tape *tp, size_t floats) {
+#ifdef _OPENMP
+    size_t nt = (size_t)omp_get_max_threads();
+#else
+    size_t nt = 1;
+#endif
+    return tg_tape_alloc(tp, nt * floats * sizeof(float));
+}
+
+/* The loop over chunks: parallel (dynamic: whoever is running takes the
+ * next chunk) when the layer is large enough. */
+#ifdef _OPENMP
+#define CONV_OMP_CHUNKS(work) TG_PRAGMA(omp parallel for schedule(dynamic, 1) if ((work) >= TG_PAR_MIN))
+#else
+#define CONV_OMP_CHUNKS(work)
+#endif
+
 /* cols[m, (ky·kw + kx)·C + c] = x[b0 + b, oy·s − pad + ky, ox·s − pad + kx, c]
- * for the nb images from b0; m = (b·Ho + oy)·Wo + ox.  Parallel over m. */
+ * for the nb images from b0; m = (b·Ho + oy)·Wo + ox. */
 static void im2col(const conv_geom *g, const float *x, int b0, int nb, float *cols) {
     int64_t rows = (int64_t)nb * g->Ho * g->Wo, K = g->K, C = g->C;
     int64_t img = (int64_t)g->H * g->W * C;
-    TG_OMP_FOR(rows * K)
     for (int64_t m = 0; m < rows; m++) {
         int b = (int)(m / ((int64_t)g->Ho * g->Wo));
         int oy = (int)(m / g->Wo % g->Ho), ox = (int)(m % g->Wo);
@@ -105,11 +154,10 @@ static void im2col(const conv_geom *g, const float *x, int b0, int nb, float *co
 
 /* dx[b0 + b, iy, ix, c] += Σ_{ky, kx} dcols[m(oy, ox), (ky·kw + kx)·C + c]
  * over the (oy, ox) whose window reads (iy, ix): iy = oy·s − pad + ky.
- * A gather, parallel over rows (b, iy) of dx. */
+ * A gather: every dx element sums its terms in (ky, kx) order. */
 static void col2im(const conv_geom *g, const float *dcols, int b0, int nb, float *dx) {
     int64_t K = g->K, C = g->C, rows = (int64_t)nb * g->H;
     int64_t img = (int64_t)g->H * g->W * C;
-    TG_OMP_FOR(rows * g->W * C * g->kh * g->kw)
     for (int64_t r = 0; r < rows; r++) {
         int b = (int)(r / g->H), iy = (int)(r % g->H);
         float *dxr = dx + (int64_t)(b0 + b) * img + (int64_t)iy * g->W * C;
@@ -156,32 +204,31 @@ tg_tensor *tg_conv2d(tg_tape *tp, tg_tensor *x, tg_tensor *w, tg_tensor *b, int 
              "tg_conv2d", "kernel %dx%d larger than the padded image: x %s, padding %d",
              w->shape[1], w->shape[2], TG_SHAPE_STR(x), padding);
     conv_geom g = geom_of(x, w, stride, padding);
-    int64_t M = (int64_t)g.B * g.Ho * g.Wo;
-    TG_CHECK(M <= INT_MAX && (int64_t)g.Ho * g.Wo * g.K <= INT_MAX, "tg_conv2d",
-             "x %s with weight %s is too large for tg_sgemm's int sizes", TG_SHAPE_STR(x),
-             TG_SHAPE_STR(w));
+    TG_CHECK((int64_t)g.B * g.Ho * g.Wo <= INT_MAX && (int64_t)g.Ho * g.Wo * g.K <= INT_MAX,
+             "tg_conv2d", "x %s with weight %s is too large for tg_sgemm's int sizes",
+             TG_SHAPE_STR(x), TG_SHAPE_STR(w));
     tg_tensor *out = tg__out(tp, 4, (const int[]){g.B, g.Ho, g.Wo, g.O});
-    int nb = chunk_images(&g), pointwise = is_pointwise(&g);
-    float *cols = pointwise ? NULL : tg_tape_alloc(tp, (size_t)nb * g.Ho * g.Wo * g.K * sizeof(float));
-    int64_t per_img = (int64_t)g.Ho * g.Wo;
-    for (int b0 = 0; b0 < g.B; b0 += nb) {
-        int n_img = g.B - b0 < nb ? g.B - b0 : nb, Mc = (int)(n_img * per_img);
-        const float *a = x->data + (int64_t)b0 * g.H * g.W * g.C;
+    int pointwise = is_pointwise(&g);
+    size_t cf = chunk_floats(&g);
+    float *scratch = pointwise ? NULL : thread_scratch(tp, cf);
+    const float *xd = x->data, *wd = w->data, *bb = b ? b->data : NULL;
+    float *y = out->data;
+    CONV_OMP_CHUNKS(out->size * (int64_t)g.K)
+    for (int ch = 0; ch < g.n_chunks; ch++) {
+        int b0, n_img, Mc;
+        chunk_of(&g, ch, &b0, &n_img, &Mc);
+        const float *a = xd + (int64_t)b0 * g.H * g.W * g.C;
         if (!pointwise) {
-            im2col(&g, x->data, b0, n_img, cols);
+            float *cols = scratch + (size_t)thread_id() * cf;
+            im2col(&g, xd, b0, n_img, cols);
             a = cols;
         }
-        /* y[Mc, O] = cols[Mc, K] · w[O, K]ᵀ */
-        tg_sgemm(0, 1, Mc, g.O, g.K, 1.0f, a, g.K, w->data, g.K, 0.0f,
-                 out->data + (int64_t)b0 * per_img * g.O, g.O);
-    }
-    if (b) {
-        const float *bb = b->data;
-        float *y = out->data;
-        int O = g.O;
-        TG_OMP_FOR(out->size)
-        for (int64_t m = 0; m < M; m++)
-            for (int o = 0; o < O; o++) y[m * O + o] += bb[o];
+        /* y[Mc, O] = cols[Mc, K] · w[O, K]ᵀ (+ bias per row) */
+        float *yc = y + (int64_t)b0 * g.Ho * g.Wo * g.O;
+        tg_sgemm(0, 1, Mc, g.O, g.K, 1.0f, a, g.K, wd, g.K, 0.0f, yc, g.O);
+        if (bb)
+            for (int64_t m = 0; m < Mc; m++)
+                for (int o = 0; o < g.O; o++) yc[m * g.O + o] += bb[o];
     }
     tg_tensor *in[3] = {x, w, b};
     tg_node *n = tg__record(tp, TG_OP_conv2d, out, b ? 3 : 2, in);
@@ -189,53 +236,68 @@ tg_tensor *tg_conv2d(tg_tape *tp, tg_tensor *x, tg_tensor *w, tg_tensor *b, int 
     return out;
 }
 
-/* Output channels per block of the db reduction. */
-#define CONV_CBLOCK 64
-
 void tg__conv2d_bwd(tg_tape *tp, tg_node *n) {
     const conv_ctx *c = n->ctx;
     tg_tensor *x = n->in[0], *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
     conv_geom g = geom_of(x, w, c->stride, c->pad);
-    const float *dy = n->out->grad;
-    int64_t per_img = (int64_t)g.Ho * g.Wo;
-    int nb = chunk_images(&g), pointwise = is_pointwise(&g);
-    size_t chunk_bytes = (size_t)nb * per_img * g.K * sizeof(float);
-    float *cols = !pointwise && w->grad ? tg_tape_alloc(tp, chunk_bytes) : NULL;
-    float *dcols = !pointwise && x->grad ? tg_tape_alloc(tp, chunk_bytes) : NULL;
-    for (int b0 = 0; b0 < g.B; b0 += nb) {
-        int n_img = g.B - b0 < nb ? g.B - b0 : nb, Mc = (int)(n_img * per_img);
-        const float *dyc = dy + (int64_t)b0 * per_img * g.O;
+    const float *dy = n->out->grad, *xd = x->data, *wd = w->data;
+    int pointwise = is_pointwise(&g), O = g.O, K = g.K;
+    size_t cf = chunk_floats(&g), OK = (size_t)O * K;
+    float *dx = x->grad;
+    int need_w = w->grad != NULL, need_b = b && b->grad;
+    /* per-thread cols (for dw) and dcols (for dx); per-chunk partial dw, db */
+    float *cols = !pointwise && need_w ? thread_scratch(tp, cf) : NULL;
+    float *dcols = !pointwise && dx ? thread_scratch(tp, cf) : NULL;
+    float *pdw = need_w ? tg_tape_alloc(tp, (size_t)g.n_chunks * OK * sizeof(float)) : NULL;
+    float *pdb = need_b ? tg_tape_alloc(tp, (size_t)g.n_chunks * O * sizeof(float)) : NULL;
+    CONV_OMP_CHUNKS(n->out->size * (int64_t)K)
+    for (int ch = 0; ch < g.n_chunks; ch++) {
+        int b0, n_img, Mc;
+        chunk_of(&g, ch, &b0, &n_img, &Mc);
+        const float *dyc = dy + (int64_t)b0 * g.Ho * g.Wo * O;
         int64_t x_off = (int64_t)b0 * g.H * g.W * g.C;
-        if (w->grad) {
-            const float *a = x->data + x_off;
+        int t = thread_id();
+        if (need_w) {
+            const float *a = xd + x_off;
             if (!pointwise) {
-                im2col(&g, x->data, b0, n_img, cols);
-                a = cols;
+                im2col(&g, xd, b0, n_img, cols + (size_t)t * cf);
+                a = cols + (size_t)t * cf;
             }
-            /* y = cols·wᵀ  =>  dw[O, K] += dy[Mc, O]ᵀ · cols[Mc, K] */
-            tg_sgemm(1, 0, g.O, g.K, Mc, 1.0f, dyc, g.O, a, g.K, 1.0f, w->grad, g.K);
+            /* y = cols·wᵀ  =>  dw[O, K] = Σ_chunks dy[Mc, O]ᵀ · cols[Mc, K] */
+            tg_sgemm(1, 0, O, K, Mc, 1.0f, dyc, O, a, K, 0.0f, pdw + (size_t)ch * OK, K);
         }
-        if (x->grad) {
+        if (need_b) { /* y = ... + bias  =>  db[o] = Σ_chunks Σ_m dy[m, o], rows in order */
+            float *p = pdb + (size_t)ch * O;
+            for (int o = 0; o < O; o++) p[o] = 0.0f;
+            for (int64_t m = 0; m < Mc; m++)
+                for (int o = 0; o < O; o++) p[o] += dyc[m * O + o];
+        }
+        if (dx) {
             /*          =>  dcols[Mc, K] = dy[Mc, O] · w[O, K];  dx += col2im(dcols) */
-            if (pointwise)
-                tg_sgemm(0, 0, Mc, g.K, g.O, 1.0f, dyc, g.O, w->data, g.K, 1.0f,
-                         x->grad + x_off, g.K);
-            else {
-                tg_sgemm(0, 0, Mc, g.K, g.O, 1.0f, dyc, g.O, w->data, g.K, 0.0f, dcols, g.K);
-                col2im(&g, dcols, b0, n_img, x->grad);
+            if (pointwise) {
+                tg_sgemm(0, 0, Mc, K, O, 1.0f, dyc, O, wd, K, 1.0f, dx + x_off, K);
+            } else {
+                float *d = dcols + (size_t)t * cf;
+                tg_sgemm(0, 0, Mc, K, O, 1.0f, dyc, O, wd, K, 0.0f, d, K);
+                col2im(&g, d, b0, n_img, dx);
             }
         }
     }
-    if (b && b->grad) {
-        float *db = b->grad;
-        int O = g.O, nblk = (O + CONV_CBLOCK - 1) / CONV_CBLOCK;
-        int64_t M = (int64_t)g.B * per_img;
-        TG_OMP_FOR(n->out->size)
-        for (int blk = 0; blk < nblk; blk++) {
-            int o0 = blk * CONV_CBLOCK, o1 = o0 + CONV_CBLOCK < O ? o0 + CONV_CBLOCK : O;
-            /* y = ... + bias  =>  db[o] += Σ_m dy[m, o], rows in order */
-            for (int64_t m = 0; m < M; m++)
-                for (int o = o0; o < o1; o++) db[o] += dy[m * O + o];
+    /* the partial sums, added in chunk order for every element */
+    if (need_w) {
+        float *dw = w->grad;
+        int64_t nOK = (int64_t)OK;
+        TG_OMP_FOR(nOK * g.n_chunks)
+        for (int64_t i = 0; i < nOK; i++) {
+            float s = dw[i];
+            for (int ch = 0; ch < g.n_chunks; ch++) s += pdw[(size_t)ch * OK + (size_t)i];
+            dw[i] = s;
         }
     }
+    if (need_b)
+        for (int o = 0; o < O; o++) {
+            float s = b->grad[o];
+            for (int ch = 0; ch < g.n_chunks; ch++) s += pdb[(size_t)ch * O + o];
+            b->grad[o] = s;
+        }
 }
