@@ -303,6 +303,11 @@ static void test_max_pool_ties(void **state) {
     assert_int_equal(tg_backward(tp, tg_sum(tp, y)), TG_OK);
     assert_true(x->grad[0] == 1.0f && x->grad[1] == 0.0f && x->grad[2] == 0.0f &&
                 x->grad[3] == 0.0f);
+    /* a NaN in the window is the maximum (propagates, as in torch) */
+    x->data[2] = NAN;
+    tg_tensor_zero_grad(x);
+    y = tg_max_pool2d(tp, x, 2, 2);
+    assert_true(isnan(y->data[0]));
     tg_tape_free(tp);
     tg_tensor_free(x);
 }

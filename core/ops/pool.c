@@ -16,8 +16,6 @@
  * parallel over images (each image's dx is written by one thread, windows
  * in order): the result does not depend on the thread count.
  */
-#include <math.h>
-
 #include "core/ops/internal.h"
 
 typedef struct {
@@ -74,10 +72,17 @@ tg_tensor *tg_max_pool2d(tg_tape *tp, tg_tensor *x, int kernel, int stride) {
                 if (!ky && !kx) continue;
                 const float *xw = x0 + ((int64_t)ky * g.W + kx) * C;
                 int32_t off = ky * g.k + kx;
-                for (int64_t c = 0; c < C; c++)
-                    if (xw[c] > ym[c] || (isnan(xw[c]) && !isnan(ym[c]))) {
-                        ym[c] = xw[c];
-                        if (am) am[c] = off;
+                /* branch-free (vectorised): take xw when larger, or a NaN over a number */
+                if (am)
+                    for (int64_t c = 0; c < C; c++) {
+                        int take = xw[c] > ym[c] || (xw[c] != xw[c] && ym[c] == ym[c]);
+                        ym[c] = take ? xw[c] : ym[c];
+                        am[c] = take ? off : am[c];
+                    }
+                else
+                    for (int64_t c = 0; c < C; c++) {
+                        int take = xw[c] > ym[c] || (xw[c] != xw[c] && ym[c] == ym[c]);
+                        ym[c] = take ? xw[c] : ym[c];
                     }
             }
     }
