@@ -49,8 +49,10 @@
 
 /* Output pixels per chunk of images (rounded down to whole images, >= 1
  * image), and a bound on one chunk's im2col buffer (floats). */
-#define CONV_CHUNK_ROWS 512
+#define CONV_CHUNK_ROWS 256
 #define CONV_CHUNK_FLOATS (1 << 21)
+/* Elements of dw per task of the partial-sum loop. */
+#define CONV_SUM_BLOCK 1024
 
 typedef struct {
     int B, H, W, C;         /* x */
@@ -284,14 +286,16 @@ void tg__conv2d_bwd(tg_tape *tp, tg_node *n) {
         }
     }
     /* the partial sums, added in chunk order for every element */
-    if (need_w) {
+    if (need_w) { /* in blocks of elements, each block's partials row after row */
         float *dw = w->grad;
-        int64_t nOK = (int64_t)OK;
+        int64_t nOK = (int64_t)OK, nblk = (nOK + CONV_SUM_BLOCK - 1) / CONV_SUM_BLOCK;
         TG_OMP_FOR(nOK * g.n_chunks)
-        for (int64_t i = 0; i < nOK; i++) {
-            float s = dw[i];
-            for (int ch = 0; ch < g.n_chunks; ch++) s += pdw[(size_t)ch * OK + (size_t)i];
-            dw[i] = s;
+        for (int64_t blk = 0; blk < nblk; blk++) {
+            int64_t i0 = blk * CONV_SUM_BLOCK, i1 = i0 + CONV_SUM_BLOCK < nOK ? i0 + CONV_SUM_BLOCK : nOK;
+            for (int ch = 0; ch < g.n_chunks; ch++) {
+                const float *p = pdw + (size_t)ch * OK;
+                for (int64_t i = i0; i < i1; i++) dw[i] += p[i];
+            }
         }
     }
     if (need_b)
