@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/ops.h"
+#include "nn/config.h"
 #include "nn/init.h"
 #include "nn/posenc.h"
 
@@ -96,128 +97,35 @@ int64_t tg_vit_param_count(const tg_vit_config *c) {
            + (int64_t)c->n_classes * d + c->n_classes; /* head */
 }
 
-/* The fields of tg_vit_config_format / _parse, in print order. */
-typedef enum { F_INT, F_FLOAT, F_POOL, F_POS } field_kind;
-static const struct {
-    const char *key;
-    field_kind kind;
-    size_t off;
-} fields[] = {
-#define INT_FIELD(f) {#f, F_INT, offsetof(tg_vit_config, f)}
-    INT_FIELD(image_h), INT_FIELD(image_w), INT_FIELD(channels), INT_FIELD(patch_size),
-    INT_FIELD(d_model), INT_FIELD(depth), INT_FIELD(n_heads), INT_FIELD(d_ff),
-    INT_FIELD(n_classes),
-    {"pool", F_POOL, offsetof(tg_vit_config, pool)},
-    {"pos", F_POS, offsetof(tg_vit_config, pos)},
-    {"dropout", F_FLOAT, offsetof(tg_vit_config, dropout)},
-    {"ln_eps", F_FLOAT, offsetof(tg_vit_config, ln_eps)},
-    INT_FIELD(local_window),
-#undef INT_FIELD
+/* The fields of tg_vit_config_format / _parse, in print order (nn/config.h). */
+static const char *const pool_names[] = {"cls", "mean"};      /* TG_VIT_POOL_* */
+static const char *const pos_names[] = {"learned", "sinusoidal"}; /* TG_VIT_POS_* */
+static const tg__config_field vit_fields[] = {
+    TG__CONFIG_INT(tg_vit_config, image_h),   TG__CONFIG_INT(tg_vit_config, image_w),
+    TG__CONFIG_INT(tg_vit_config, channels),  TG__CONFIG_INT(tg_vit_config, patch_size),
+    TG__CONFIG_INT(tg_vit_config, d_model),   TG__CONFIG_INT(tg_vit_config, depth),
+    TG__CONFIG_INT(tg_vit_config, n_heads),   TG__CONFIG_INT(tg_vit_config, d_ff),
+    TG__CONFIG_INT(tg_vit_config, n_classes),
+    TG__CONFIG_ENUM(tg_vit_config, pool, pool_names),
+    TG__CONFIG_ENUM(tg_vit_config, pos, pos_names),
+    TG__CONFIG_FLOAT(tg_vit_config, dropout), TG__CONFIG_FLOAT(tg_vit_config, ln_eps),
+    TG__CONFIG_INT(tg_vit_config, local_window),
 };
-enum { N_FIELDS = sizeof fields / sizeof fields[0] };
+enum { N_VIT_FIELDS = sizeof vit_fields / sizeof vit_fields[0] };
+_Static_assert(sizeof(tg_vit_pool) == sizeof(int) && sizeof(tg_vit_pos) == sizeof(int),
+               "enum fields are read as int");
 
 int tg_vit_config_format(const tg_vit_config *c, char *buf, size_t len) {
     TG_CHECK(c && (buf || len == 0), "tg_vit_config_format", "cfg or buf is NULL");
-    size_t n = 0;
-    for (int i = 0; i < N_FIELDS; i++) {
-        const char *p = (const char *)c + fields[i].off;
-        char *dst = n < len ? buf + n : NULL;
-        size_t room = n < len ? len - n : 0;
-        const char *sep = i ? " " : "";
-        int w = 0;
-        switch (fields[i].kind) {
-        case F_INT: w = snprintf(dst, room, "%s%s=%d", sep, fields[i].key, *(const int *)p); break;
-        case F_FLOAT:
-            w = snprintf(dst, room, "%s%s=%.9g", sep, fields[i].key, (double)*(const float *)p);
-            break;
-        case F_POOL:
-            w = snprintf(dst, room, "%spool=%s", sep,
-                         *(const tg_vit_pool *)p == TG_VIT_POOL_MEAN ? "mean" : "cls");
-            break;
-        case F_POS:
-            w = snprintf(dst, room, "%spos=%s", sep,
-                         *(const tg_vit_pos *)p == TG_VIT_POS_SINUSOIDAL ? "sinusoidal"
-                                                                         : "learned");
-            break;
-        }
-        n += (size_t)w;
-    }
-    return (int)n;
-}
-
-/* One "value" of the given kind into *p; 0 when it does not parse. */
-static int parse_value(field_kind kind, const char *v, size_t vlen, void *p) {
-    char tmp[64];
-    if (vlen == 0 || vlen >= sizeof tmp) return 0;
-    memcpy(tmp, v, vlen);
-    tmp[vlen] = 0;
-    char *end;
-    errno = 0;
-    switch (kind) {
-    case F_INT: {
-        long x = strtol(tmp, &end, 10);
-        if (*end || errno || x < -2147483647L || x > 2147483647L) return 0;
-        *(int *)p = (int)x;
-        return 1;
-    }
-    case F_FLOAT: {
-        float x = strtof(tmp, &end);
-        if (*end || errno) return 0;
-        *(float *)p = x;
-        return 1;
-    }
-    case F_POOL:
-        if (!strcmp(tmp, "cls")) *(tg_vit_pool *)p = TG_VIT_POOL_CLS;
-        else if (!strcmp(tmp, "mean")) *(tg_vit_pool *)p = TG_VIT_POOL_MEAN;
-        else return 0;
-        return 1;
-    case F_POS:
-        if (!strcmp(tmp, "learned")) *(tg_vit_pos *)p = TG_VIT_POS_LEARNED;
-        else if (!strcmp(tmp, "sinusoidal")) *(tg_vit_pos *)p = TG_VIT_POS_SINUSOIDAL;
-        else return 0;
-        return 1;
-    }
-    return 0;
-}
-
-static const char *kind_text(field_kind k) {
-    return k == F_INT ? "an integer" : k == F_FLOAT ? "a number" : k == F_POOL ? "cls or mean"
-                                                                                : "learned or sinusoidal";
+    return tg__config_format(vit_fields, N_VIT_FIELDS, c, buf, len);
 }
 
 tg_status tg_vit_config_parse(const char *text, const char *what, tg_vit_config *cfg) {
     TG_CHECK(cfg, "tg_vit_config_parse", "cfg is NULL");
     if (!what) what = "vit config";
-    if (!text) return tg_set_error(TG_ERR_FORMAT, "%s: no text", what);
     tg_vit_config c = {0};
-    int seen[N_FIELDS] = {0};
-    const char *s = text;
-    for (;;) {
-        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
-        if (!*s) break;
-        const char *tok = s;
-        while (*s && *s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') s++;
-        size_t tlen = (size_t)(s - tok);
-        const char *eq = memchr(tok, '=', tlen);
-        if (!eq)
-            return tg_set_error(TG_ERR_FORMAT, "%s: expected key=value, found '%.*s'", what,
-                                (int)tlen, tok);
-        size_t klen = (size_t)(eq - tok);
-        int f = -1;
-        for (int i = 0; i < N_FIELDS; i++)
-            if (strlen(fields[i].key) == klen && !memcmp(fields[i].key, tok, klen)) f = i;
-        if (f < 0)
-            return tg_set_error(TG_ERR_FORMAT, "%s: unknown key '%.*s'", what, (int)klen, tok);
-        if (seen[f]) return tg_set_error(TG_ERR_FORMAT, "%s: key '%s' given twice", what,
-                                         fields[f].key);
-        seen[f] = 1;
-        const char *v = eq + 1;
-        if (!parse_value(fields[f].kind, v, (size_t)(s - v), (char *)&c + fields[f].off))
-            return tg_set_error(TG_ERR_FORMAT, "%s: %s: expected %s, found '%.*s'", what,
-                                fields[f].key, kind_text(fields[f].kind), (int)(s - v), v);
-    }
-    for (int i = 0; i < N_FIELDS; i++)
-        if (!seen[i]) return tg_set_error(TG_ERR_FORMAT, "%s: missing key '%s'", what, fields[i].key);
+    tg_status st = tg__config_parse(vit_fields, N_VIT_FIELDS, text, what, &c);
+    if (st != TG_OK) return st;
     if (tg_vit_config_check(&c) != TG_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", tg_last_error());

@@ -24,6 +24,7 @@
  *                                                      -> o [B, Lq, H·Dv] ctx ex_attn_ctx
  *   embedding      in = {weight [V, C]}                -> out [n_ids, C] ctx ex_emb_ctx
  *   patchify       in = {images [B, H, W, C]}          -> [B, (H/P)·(W/P), P·P·C] ctx ex_patch_ctx
+ *   conv2d         in = {x [B, H, W, C], w [O, kh, kw, C], b [O]} -> [B, Ho, Wo, O] ctx ex_conv_ctx
  */
 #ifndef TG_EXERCISE_H
 #define TG_EXERCISE_H
@@ -68,5 +69,11 @@ typedef struct {
 typedef struct {
     int P;
 } ex_patch_ctx;
+
+/* conv2d (core/ops/conv.c): stride >= 1, zero padding pad >= 0;
+ * out[n, oy, ox, o] = b[o] + Σ_{ky,kx,c} x[n, oy·s − pad + ky, ox·s − pad + kx, c]·w[o, ky, kx, c]. */
+typedef struct {
+    int stride, pad;
+} ex_conv_ctx;
 
 #endif

@@ -471,6 +471,38 @@ static tg_tensor *patch_ref(tg_tape *tp, tg_tensor *const *in, const ex_case *c)
     return tg_patchify(tp, in[0], p->P);
 }
 
+/* ---- conv2d (channels-last, stride, zero padding) ---------------------------- */
+
+static void conv_make(int i, ex_case *c, tg_rng *rng) {
+    /* B, H, W, C, O, kh, kw, stride, pad */
+    static const int cfg[3][9] = {{1, 4, 4, 1, 2, 3, 3, 1, 1}, {2, 5, 4, 2, 3, 3, 3, 2, 1},
+                                  {1, 5, 5, 3, 2, 2, 2, 1, 0}};
+    static const char *labels[3] = {
+        "x [1, 4, 4, 1], w [2, 3, 3, 1], stride 1, padding 1 (gray, same size)",
+        "x [2, 5, 4, 2], w [3, 3, 3, 2], stride 2, padding 1 (non-square, strided)",
+        "x [1, 5, 5, 3], w [2, 2, 2, 3], stride 1, padding 0 (2x2 kernel, RGB)"};
+    const int *g = cfg[i];
+    int Ho = (g[1] + 2 * g[8] - g[5]) / g[7] + 1, Wo = (g[2] + 2 * g[8] - g[6]) / g[7] + 1;
+    c->label = labels[i];
+    c->n_in = 3;
+    c->in[0] = rand_tensor(rng, 1, 1.0f, TG_SHAPE(g[0], g[1], g[2], g[3]));
+    c->in[1] = rand_tensor(rng, 1, 1.0f, TG_SHAPE(g[4], g[5], g[6], g[3]));
+    c->in[2] = rand_tensor(rng, 1, 1.0f, TG_SHAPE(g[4]));
+    c->in_name[0] = "x";
+    c->in_name[1] = "w";
+    c->in_name[2] = "b";
+    c->bcast[2] = 1;
+    ex_conv_ctx *x = ctx_new(c, sizeof *x);
+    x->stride = g[7];
+    x->pad = g[8];
+    set_out(c, TG_SHAPE(g[0], Ho, Wo, g[4]));
+}
+
+static tg_tensor *conv_ref(tg_tape *tp, tg_tensor *const *in, const ex_case *c) {
+    const ex_conv_ctx *x = c->ctx;
+    return tg_conv2d(tp, in[0], in[1], in[2], x->stride, x->pad);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 const ex_op ex_ops[] = {
@@ -495,6 +527,8 @@ const ex_op ex_ops[] = {
      "looked up), not row p"},
     {"patchify", "cut [B, H, W, C] images into P×P patches flattened in (dy, dx, c) order",
      "docs/derivations/patch.md", 3, patch_make, patch_ref, NULL, NULL, NULL},
+    {"conv2d", "2-D convolution (cross-correlation) with stride and zero padding, NHWC",
+     "docs/derivations/conv2d.md", 3, conv_make, conv_ref, NULL, NULL, NULL},
 };
 const int ex_n_ops = (int)(sizeof ex_ops / sizeof ex_ops[0]);
 
