@@ -12,7 +12,7 @@
 #include "core/gradcheck.h" /* tg_gradcheck */
 #include "core/kernels/sgemm.h"
 
-#include "nn/params.h"      /* tg_params: named parameters in one block */
+#include "core/params.h"      /* tg_params: named parameters in one block */
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/layers.h"      /* LayerNorm, Embedding, Dropout, MLP */
@@ -23,6 +23,7 @@
 #include "nn/decode.h"      /* KV cache, greedy decoding, beam search */
 #include "nn/rollout.h"     /* attention rollout (Abnar & Zuidema 2020) */
 #include "nn/gat.h"         /* graph attention: GAT, dot-product attention on edges */
+#include "nn/cnn.h"         /* Conv2d, BatchNorm2d layers, the small CNN family */
 
 #include "optim/optim.h"    /* SGD, Adam/AdamW, schedules, clipping */
 

@@ -167,4 +167,57 @@ tg_tensor *tg_dropout(tg_tape *tp, tg_tensor *x, float p, tg_rng *rng);
  * Errors: x with fewer than 3 dims, or P < 1 not dividing H and W, aborts. */
 tg_tensor *tg_patchify(tg_tape *tp, tg_tensor *x, int P);
 
+/* ---- convolution, pooling, batch normalisation (core/ops/conv.c, pool.c,
+ *      batchnorm.c) ------------------------------------------------------------
+ * Images are channels-last, x [B, H, W, C] (the layout of data/).
+ *
+ * conv2d: 2-D cross-correlation with zero padding, as torch's nn.Conv2d
+ * (dilation 1, groups 1):
+ *   y[b, oy, ox, o] = bias[o] + Σ_{ky,kx,c} x[b, oy·s − p + ky, ox·s − p + kx, c]·w[o, ky, kx, c]
+ *   x [B, H, W, C_in], w [C_out, kh, kw, C_in], bias [C_out] or NULL
+ *   -> y [B, Ho, Wo, C_out], Ho = ⌊(H + 2p − kh)/s⌋ + 1, Wo = ⌊(W + 2p − kw)/s⌋ + 1.
+ * w is torch's [C_out, C_in, kh, kw] weight permuted by (0, 2, 3, 1); a
+ * converter applies w_torch.permute(0, 2, 3, 1) to load, .permute(0, 3, 1, 2)
+ * to export (docs/layers.md).  im2col + tg_sgemm; nothing saved but the
+ * inputs (the backward rebuilds the columns).
+ * Backward: dw = dyᵀ·cols, dx = col2im(dy·w), dbias = Σ dy.
+ * Errors: x not 4-D, w not [C_out, kh, kw, C_in], bias not [C_out],
+ * stride < 1, padding < 0, or a kernel larger than the padded image aborts. */
+tg_tensor *tg_conv2d(tg_tape *tp, tg_tensor *x, tg_tensor *w, tg_tensor *bias, int stride,
+                     int padding);
+
+/* Pooling over k×k windows with stride s, no padding (torch's nn.MaxPool2d /
+ * nn.AvgPool2d with padding 0, ceil_mode False):
+ *   x [B, H, W, C] -> y [B, Ho, Wo, C], Ho = ⌊(H − k)/s⌋ + 1, Wo alike.
+ * max: the gradient goes to the first maximal element of each window (row-
+ * major (ky, kx) order; NaN counts as maximal); saves its window offset.
+ * avg: y = window mean, dx = dy/k² over the window.
+ * Errors: x not 4-D, k or s < 1, or k larger than H or W aborts. */
+tg_tensor *tg_max_pool2d(tg_tape *tp, tg_tensor *x, int kernel, int stride);
+tg_tensor *tg_avg_pool2d(tg_tape *tp, tg_tensor *x, int kernel, int stride);
+/* Global average pooling: x [B, H, W, C] -> y [B, C], the mean over H·W
+ * (torch's nn.AdaptiveAvgPool2d(1) then flatten).  dx = dy/(H·W). */
+tg_tensor *tg_global_avg_pool2d(tg_tape *tp, tg_tensor *x);
+
+/* Batch normalisation over every dim but the last (Ioffe & Szegedy 2015,
+ * Algorithm 1): torch's nn.BatchNorm2d on x [B, H, W, C], nn.BatchNorm1d on
+ * x [B, C].  Per channel c, over the N = size/C rows:
+ *   training mode (tg_tape_set_training): batch mean μ and biased variance
+ *     σ², and the running buffers updated in place, as torch:
+ *     running_mean ← (1−m)·running_mean + m·μ,
+ *     running_var ← (1−m)·running_var + m·σ²·N/(N−1);
+ *   evaluation mode: μ = running_mean, σ² = running_var;
+ *   y = (x − μ)/√(σ² + eps)·weight + bias.
+ * weight, bias: [C] or NULL (γ = 1, β = 0).  running_mean, running_var: [C]
+ * buffers (flag TG_BUFFER, no gradient; tg_params_new_buffer) or both NULL,
+ * then batch statistics in both modes (torch's track_running_stats=False).
+ * Typical: momentum 0.1, eps 1e-5 (torch's defaults).
+ * Backward: training dx = r·γ·(dy − mean(dy) − x̂·mean(dy·x̂)), evaluation
+ * dx = r·γ·dy, with x̂ = (x − μ)·r, r = 1/√(σ² + eps); dγ = Σ dy·x̂, dβ = Σ dy.
+ * Errors: a [C] argument of another shape, only one running buffer, eps <= 0,
+ * momentum outside [0, 1], or batch statistics over N = 1 row aborts. */
+tg_tensor *tg_batchnorm(tg_tape *tp, tg_tensor *x, tg_tensor *weight, tg_tensor *bias,
+                        tg_tensor *running_mean, tg_tensor *running_var, float momentum,
+                        float eps);
+
 #endif

@@ -708,6 +708,17 @@ void tg_node_flops(const tg_node *n, double *fwd, double *bwd) {
     case TG_OP_cross_entropy: f = 4.0 * in0, b = 3.0 * in0; break;
     case TG_OP_layernorm: f = 8.0 * e, b = 12.0 * e; break;
     case TG_OP_dropout: f = e, b = e; break;
+    case TG_OP_conv2d: {
+        /* y [B, Ho, Wo, C_out] from w [C_out, kh, kw, C_in]: K = |w| / C_out per output */
+        double K = (double)n->in[1]->size / n->in[1]->shape[0];
+        f = 2.0 * e * K;
+        b = 2.0 * f; /* dx and dw: one product each */
+        break;
+    }
+    case TG_OP_max_pool2d: case TG_OP_avg_pool2d: case TG_OP_global_avg_pool2d:
+        f = in0, b = in0;
+        break;
+    case TG_OP_batchnorm: f = 7.0 * e, b = 10.0 * e; break;
     default: break; /* layout ops (reshape, transpose, concat, slice, embedding), custom */
     }
     *fwd = f;

@@ -38,7 +38,8 @@
     X(exp) X(log) X(tanh) X(sigmoid) X(relu) X(leaky_relu) X(elu) X(gelu)    \
     X(softmax) X(log_softmax) X(cross_entropy) X(layernorm) X(embedding)     \
     X(dropout) X(attention) X(patchify) X(affine) X(custom)                 \
-    X(segment_softmax) X(segment_aggregate) X(edge_dot) X(spmm)
+    X(segment_softmax) X(segment_aggregate) X(edge_dot) X(spmm)             \
+    X(conv2d) X(max_pool2d) X(avg_pool2d) X(global_avg_pool2d) X(batchnorm)
 
 typedef enum {
 #define TG__OP_ENUM(name) TG_OP_##name,

@@ -8,7 +8,7 @@
  * A scalar (a loss) is a tensor of shape [1].
  *
  * Three lifetimes:
- *   - parameters: created by tg_params_new_tensor (nn/params.h), live as long
+ *   - parameters: created by tg_params_new (core/params.h), live as long
  *     as their tg_params; data and grad in one long-lived block;
  *   - activations: created by operations on a tape, from the tape's arena,
  *     valid until the next tg_tape_reset;
@@ -40,6 +40,9 @@ enum {
     TG_REQUIRES_GRAD = 1u << 0, /* backward computes d(loss)/d(this) */
     TG_PARAM = 1u << 1,         /* owned by a tg_params; grad is long-lived */
     TG_ARENA = 1u << 2,         /* struct and data live in a tape's arena */
+    TG_BUFFER = 1u << 3,        /* state in a tg_params that is not trained (BatchNorm's
+                                   running statistics): no gradient, skipped by
+                                   optimizers and weight decay, kept by checkpoints */
 };
 
 typedef struct tg_tensor {
@@ -48,7 +51,7 @@ typedef struct tg_tensor {
     int64_t size;            /* number of elements = product of shape */
     float *data;             /* size floats, 64-byte aligned */
     float *grad;             /* size floats, or NULL while no gradient exists */
-    unsigned flags;          /* TG_REQUIRES_GRAD | TG_PARAM | TG_ARENA */
+    unsigned flags;          /* TG_REQUIRES_GRAD | TG_PARAM | TG_ARENA | TG_BUFFER */
     int node;                /* index of the tape node that made it, or -1 */
     const char *name;        /* optional, for printing; not owned */
 } tg_tensor;

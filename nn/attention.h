@@ -25,7 +25,7 @@
 #include "core/attention.h"
 #include "core/ops.h"
 #include "nn/linear.h"
-#include "nn/params.h"
+#include "core/params.h"
 
 /* The composed form of tg_attention (same arguments, same result):
  *   Q_h, K_h, V_h = split_heads(q, k, v)            [B, H, L, D] (reshape + permute)

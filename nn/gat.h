@@ -25,7 +25,7 @@
 #include "core/ops.h"
 #include "nn/init.h"
 #include "nn/linear.h"
-#include "nn/params.h"
+#include "core/params.h"
 
 /* ---- GAT (Veličković et al., ICLR 2018, eq. 1-6) ---------------------------
  * Per head h (W_h the rows h·D … h·D+D−1 of lin.weight):

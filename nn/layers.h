@@ -20,7 +20,7 @@
 #include "core/ops.h"
 #include "nn/init.h"
 #include "nn/linear.h"
-#include "nn/params.h"
+#include "core/params.h"
 
 /* ---- LayerNorm (Ba, Kiros & Hinton 2016; torch.nn.LayerNorm) ----------- */
 typedef struct tg_layernorm_layer {

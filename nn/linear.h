@@ -9,7 +9,7 @@
 
 #include "core/ops.h"
 #include "nn/init.h"
-#include "nn/params.h"
+#include "core/params.h"
 
 typedef struct tg_linear {
     tg_tensor *weight; /* [out, in], named "<prefix>.weight" */

@@ -9,7 +9,7 @@
 #define TG_NN_POSENC_H
 
 #include "core/ops.h"
-#include "nn/params.h"
+#include "core/params.h"
 
 /* The sinusoidal table of Vaswani et al. 2017, §3.5, into table[T·C]
  * ([T, C], row-major):

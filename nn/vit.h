@@ -51,7 +51,7 @@
 #include "core/attention.h"
 #include "core/ops.h"
 #include "nn/linear.h"
-#include "nn/params.h"
+#include "core/params.h"
 #include "nn/transformer.h"
 
 /* ---- patch embedding ------------------------------------------------------

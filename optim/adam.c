@@ -16,7 +16,8 @@ unsigned char *tg__decay_mask(const tg_params *ps, tg_decay_fn fn, void *user) {
     size_t n = ps->total > 0 ? (size_t)ps->total : 1;
     unsigned char *mask = tg_xcalloc(n);
     for (int i = 0; i < ps->n; i++) {
-        int on = fn ? (fn(ps->t[i], user) != 0) : 1;
+        /* buffers (TG_BUFFER: running statistics) are never decayed */
+        int on = (ps->t[i]->flags & TG_BUFFER) ? 0 : fn ? (fn(ps->t[i], user) != 0) : 1;
         memset(mask + ps->offset[i], on, (size_t)ps->t[i]->size);
     }
     return mask;

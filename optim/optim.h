@@ -22,7 +22,8 @@
  * so results are bit-identical for any number of threads.
  *
  * Weight decay applies to every parameter unless a predicate says otherwise
- * (tg_*_set_decay).  tg_decay_matrices decays only tensors with ndim >= 2
+ * (tg_*_set_decay); never to buffers (TG_BUFFER, e.g. BatchNorm running
+ * statistics), whose gradient is always 0, so no optimizer moves them.  tg_decay_matrices decays only tensors with ndim >= 2
  * (weight matrices, embeddings) and exempts 1-D ones (biases, LayerNorm
  * gains and biases) — the nanoGPT / GPT-2 convention.
  *
@@ -36,7 +37,7 @@
 #include <stdint.h>
 
 #include "core/tensor.h"
-#include "nn/params.h"
+#include "core/params.h"
 
 /* ---- weight-decay selection ---------------------------------------------- */
 

@@ -10,7 +10,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "nn/params.h"
+#include "core/params.h"
 #include "optim/optim.h"
 #include "train/checkpoint.h"
 

@@ -13,7 +13,7 @@
 #include "nn/attention.h"
 #include "nn/layers.h"
 #include "nn/linear.h"
-#include "nn/params.h"
+#include "core/params.h"
 #include "nn/posenc.h"
 #include "nn/transformer.h"
 #include "tests/helpers/testutil.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/params.h"
+#include "core/params.h"
 #include "optim/optim.h"
 
 /* Relative-or-absolute closeness for float results against double references. */

@@ -52,7 +52,7 @@
 
 #include "core/error.h"
 #include "core/tensor.h"
-#include "nn/params.h"
+#include "core/params.h"
 #include "optim/optim.h"
 
 #define TG_CKPT_MAX_RNG 4

@@ -48,7 +48,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
-#include "nn/params.h"
+#include "core/params.h"
 #include "train/checkpoint.h"
 
 /* Starts MPI (MPI_Init_thread, MPI_THREAD_FUNNELED) on the argc/argv of main

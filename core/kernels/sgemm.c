@@ -1,4 +1,4 @@
-/* sgemm.c - packed, cache-blocked, OpenMP-parallel SGEMM (see sgemm.h, docs/gemm.md)
+/* core/kernels/sgemm.c — packed, cache-blocked, OpenMP-parallel SGEMM (see sgemm.h, docs/gemm.md)
  *
  * Row-major C[M,N] += op(A)[M,K] * op(B)[K,N]. The micro-kernel vectorises
  * along N (contiguous in row-major C) and broadcasts along M:
@@ -17,12 +17,11 @@
  * split, so every C element sees the same sequence of FMAs for any thread
  * count.
  */
-#include "sgemm.h"
+#include "core/kernels/sgemm.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +34,8 @@
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
+
+#include "core/error.h"
 
 /* ---- build-time micro-kernel selection -------------------------------- */
 #if defined(__AVX512F__)
@@ -72,17 +73,6 @@
 
 const char *tg_sgemm_kernel_name(void) { return SG_ISA; }
 
-/* ---- errors ------------------------------------------------------------ */
-static void sg_fail(const char *what, int ta, int tb, int M, int N, int K,
-                    int lda, int ldb, int ldc)
-{
-    fprintf(stderr,
-            "tg_sgemm: %s: trans_a=%d trans_b=%d M=%d N=%d K=%d lda=%d ldb=%d "
-            "ldc=%d\n",
-            what, ta, tb, M, N, K, lda, ldb, ldc);
-    abort();
-}
-
 /* ---- per-thread packing workspace -------------------------------------- */
 typedef struct sg_ws {
     float *a, *b;         /* packed A panel / packed B block */
@@ -115,11 +105,7 @@ static sg_ws *sg_ws_get(void)
         if (atomic_compare_exchange_strong(&w->in_use, &z, 1)) break;
     }
     if (!w) {
-        w = calloc(1, sizeof *w);
-        if (!w) {
-            fprintf(stderr, "tg_sgemm: out of memory (workspace)\n");
-            abort();
-        }
+        w = tg_xcalloc(sizeof *w);
         atomic_init(&w->in_use, 1);
         sg_ws *h = atomic_load(&sg_ws_head);
         do w->next = h;
@@ -136,13 +122,10 @@ static sg_ws *sg_ws_get(void)
 static float *sg_grow(float **p, size_t *cap, size_t need)
 {
     if (need > *cap) {
+        /* tg_xmalloc is 64-byte aligned (SG_ALIGN) and aborts on failure */
         size_t bytes = (need * sizeof(float) + SG_ALIGN - 1) / SG_ALIGN * SG_ALIGN;
         free(*p);
-        *p = aligned_alloc(SG_ALIGN, bytes);
-        if (!*p) {
-            fprintf(stderr, "tg_sgemm: out of memory (%zu bytes packing)\n", bytes);
-            abort();
-        }
+        *p = tg_xmalloc(bytes);
         *cap = bytes / sizeof(float);
     }
     return *p;
@@ -627,24 +610,29 @@ void tg_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc)
 {
-#define SG_FAIL(what) sg_fail(what, trans_a, trans_b, M, N, K, lda, ldb, ldc)
-    if ((trans_a != 0 && trans_a != 1) || (trans_b != 0 && trans_b != 1))
-        SG_FAIL("trans_a/trans_b must be 0 or 1");
-    if (M < 0 || N < 0 || K < 0) SG_FAIL("negative dimension");
+    /* every message names the whole call, so a failing caller is found
+     * from the log alone */
+#define SG_CHECK(cond, what)                                                       \
+    TG_CHECK(cond, "tg_sgemm",                                                     \
+             "%s: trans_a=%d trans_b=%d M=%d N=%d K=%d lda=%d ldb=%d ldc=%d", what, \
+             trans_a, trans_b, M, N, K, lda, ldb, ldc)
+    SG_CHECK((trans_a == 0 || trans_a == 1) && (trans_b == 0 || trans_b == 1),
+             "trans_a/trans_b must be 0 or 1");
+    SG_CHECK(M >= 0 && N >= 0 && K >= 0, "negative dimension");
     int min_lda = trans_a ? M : K, min_ldb = trans_b ? K : N;
-    if (lda < (min_lda > 1 ? min_lda : 1))
-        SG_FAIL(trans_a ? "lda < max(1,M) (A is [K,M])" : "lda < max(1,K) (A is [M,K])");
-    if (ldb < (min_ldb > 1 ? min_ldb : 1))
-        SG_FAIL(trans_b ? "ldb < max(1,K) (B is [N,K])" : "ldb < max(1,N) (B is [K,N])");
-    if (ldc < (N > 1 ? N : 1)) SG_FAIL("ldc < max(1,N)");
+    SG_CHECK(lda >= (min_lda > 1 ? min_lda : 1),
+             trans_a ? "lda < max(1,M) (A is [K,M])" : "lda < max(1,K) (A is [M,K])");
+    SG_CHECK(ldb >= (min_ldb > 1 ? min_ldb : 1),
+             trans_b ? "ldb < max(1,K) (B is [N,K])" : "ldb < max(1,N) (B is [K,N])");
+    SG_CHECK(ldc >= (N > 1 ? N : 1), "ldc < max(1,N)");
     if (M == 0 || N == 0) return;
-    if (!C) SG_FAIL("C is NULL");
+    SG_CHECK(C != NULL, "C is NULL");
     if (K == 0 || alpha == 0.0f) {
         sg_scale(M, N, beta, C, ldc);
         return;
     }
-    if (!A || !B) SG_FAIL("A or B is NULL");
-#undef SG_FAIL
+    SG_CHECK(A != NULL && B != NULL, "A or B is NULL");
+#undef SG_CHECK
 
     /* decided on the whole problem, never per thread (determinism is kept
      * anyway: both paths use the same K blocking and FMA order) */

@@ -1,4 +1,4 @@
-/* sgemm.h - single-precision general matrix multiply (row-major)
+/* core/kernels/sgemm.h — single-precision general matrix multiply (row-major)
  *
  *   void tg_sgemm(int trans_a, int trans_b, int M, int N, int K,
  *                 float alpha, const float *A, int lda,
@@ -37,8 +37,9 @@
  *
  * Errors: trans flags other than 0/1, negative M/N/K, leading dimensions below
  * the minimum above, or NULL pointers for operands that must be read/written
- * print "tg_sgemm: <what>: trans_a=.. trans_b=.. M=.. N=.. K=.. lda=.. ldb=..
- * ldc=.." to stderr and abort(). Out-of-memory for packing buffers aborts too.
+ * abort through TG_CHECK (core/error.h) with "file:line: tg_sgemm: <what>:
+ * trans_a=.. trans_b=.. M=.. N=.. K=.. lda=.. ldb=.. ldc=..". Out-of-memory
+ * for packing buffers aborts too (tg_xmalloc).
  */
 #ifndef TG_KERNELS_SGEMM_H
 #define TG_KERNELS_SGEMM_H

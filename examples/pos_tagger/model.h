@@ -17,7 +17,7 @@
 #include "examples/pos_tagger/corpus.h"
 #include "nn/layers.h"
 #include "nn/linear.h"
-#include "nn/params.h"
+#include "core/params.h"
 #include "nn/posenc.h"
 #include "nn/transformer.h"
 

@@ -5,7 +5,7 @@
 #define TG_EXAMPLE_SPIRALS_H
 
 #include "tapegrad.h"
-#include "nn/params.h"
+#include "core/params.h"
 
 typedef struct {
     int n_per_class, hidden, steps;

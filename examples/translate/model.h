@@ -18,7 +18,7 @@
 #include "nn/decode.h"
 #include "nn/layers.h"
 #include "nn/linear.h"
-#include "nn/params.h"
+#include "core/params.h"
 #include "nn/transformer.h"
 
 #define TR_MAX_LAYERS 8

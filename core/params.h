@@ -1,4 +1,4 @@
-/* nn/params.h — a model's parameters: named tensors in one long-lived block.
+/* core/params.h — a model's parameters: named tensors in one long-lived block.
  *
  *   tg_params ps;
  *   tg_params_init(&ps);
@@ -13,8 +13,8 @@
  * parameter has a hierarchical, PyTorch-style name
  * ("encoder.layers.0.attn.w_q.weight"), unique within its tg_params.
  */
-#ifndef TG_NN_PARAMS_H
-#define TG_NN_PARAMS_H
+#ifndef TG_CORE_PARAMS_H
+#define TG_CORE_PARAMS_H
 
 #include <stdint.h>
 #include <stdio.h>
@@ -44,9 +44,21 @@ void tg_params_free(tg_params *ps);
 tg_tensor *tg_params_new(tg_params *ps, int ndim, const int *shape, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A buffer [shape]: state that lives and is saved with the parameters but
+ * is not trained (torch's register_buffer; BatchNorm's running_mean and
+ * running_var).  Like tg_params_new, but filled with `value` and flagged
+ * TG_PARAM|TG_BUFFER without TG_REQUIRES_GRAD: no operation records a
+ * gradient for it (its grad slot stays 0), so optimizers leave it unchanged,
+ * weight decay never applies (optim/), tg_params_count does not count it,
+ * and checkpoints save and restore it by name like any parameter.
+ * Errors: as tg_params_new. */
+tg_tensor *tg_params_new_buffer(tg_params *ps, float value, int ndim, const int *shape,
+                                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Zeroes every gradient (one memset of the grad block). */
 void tg_params_zero_grad(tg_params *ps);
-/* Total number of scalar parameters. */
+/* Total number of trainable scalars (buffers excluded, as torch's
+ * sum(p.numel() for p in model.parameters())). */
 int64_t tg_params_count(const tg_params *ps);
 /* 64-bit FNV-1a hash of the bytes of the value block ps->data (ps->total
  * floats): equal parameters give equal checksums, and one changed bit almost
@@ -54,7 +66,8 @@ int64_t tg_params_count(const tg_params *ps);
 uint64_t tg_params_checksum(const tg_params *ps);
 /* The parameter with this exact name, or NULL. */
 tg_tensor *tg_params_find(const tg_params *ps, const char *name);
-/* One line per parameter: name, shape, count; then the total. */
+/* One line per parameter: name, shape, count ("(buffer)" after a buffer's
+ * count); then the total of trainable scalars. */
 void tg_params_print(const tg_params *ps, FILE *f);
 
 #endif

@@ -1,5 +1,5 @@
-/* nn/params.c — the parameter block. */
-#include "nn/params.h"
+/* core/params.c — the parameter block. */
+#include "core/params.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -41,12 +41,11 @@ static void grow(tg_params *ps, int64_t need) {
     }
 }
 
-tg_tensor *tg_params_new(tg_params *ps, int ndim, const int *shape, const char *fmt, ...) {
+/* A new tensor in the block with the given flags, named by fmt/ap. */
+static tg_tensor *new_named(tg_params *ps, unsigned flags, int ndim, const int *shape,
+                            const char *fmt, va_list ap) {
     char name[TG_PARAM_NAME_MAX];
-    va_list ap;
-    va_start(ap, fmt);
     int len = vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
     TG_CHECK(len > 0 && len < TG_PARAM_NAME_MAX, "tg_params_new",
              "name must have 1 to %d characters, got %d (\"%s...\")", TG_PARAM_NAME_MAX - 1, len,
              name);
@@ -71,7 +70,7 @@ tg_tensor *tg_params_new(tg_params *ps, int ndim, const int *shape, const char *
     x->size = size;
     x->data = ps->data + off;
     x->grad = ps->grad + off;
-    x->flags = TG_PARAM | TG_REQUIRES_GRAD;
+    x->flags = flags;
     x->node = -1;
     char *owned = tg_xmalloc((size_t)len + 1);
     memcpy(owned, name, (size_t)len + 1);
@@ -79,6 +78,24 @@ tg_tensor *tg_params_new(tg_params *ps, int ndim, const int *shape, const char *
     ps->offset[ps->n] = off;
     ps->t[ps->n++] = x;
     ps->total = off + size;
+    return x;
+}
+
+tg_tensor *tg_params_new(tg_params *ps, int ndim, const int *shape, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    tg_tensor *x = new_named(ps, TG_PARAM | TG_REQUIRES_GRAD, ndim, shape, fmt, ap);
+    va_end(ap);
+    return x;
+}
+
+tg_tensor *tg_params_new_buffer(tg_params *ps, float value, int ndim, const int *shape,
+                                const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    tg_tensor *x = new_named(ps, TG_PARAM | TG_BUFFER, ndim, shape, fmt, ap);
+    va_end(ap);
+    tg_tensor_fill(x, value);
     return x;
 }
 
@@ -95,7 +112,8 @@ uint64_t tg_params_checksum(const tg_params *ps) {
 
 int64_t tg_params_count(const tg_params *ps) {
     int64_t n = 0;
-    for (int i = 0; i < ps->n; i++) n += ps->t[i]->size;
+    for (int i = 0; i < ps->n; i++)
+        if (!(ps->t[i]->flags & TG_BUFFER)) n += ps->t[i]->size;
     return n;
 }
 
@@ -108,7 +126,7 @@ tg_tensor *tg_params_find(const tg_params *ps, const char *name) {
 void tg_params_print(const tg_params *ps, FILE *f) {
     char s[TG_SHAPE_STR_LEN];
     for (int i = 0; i < ps->n; i++)
-        fprintf(f, "  %-48s %-18s %10lld\n", ps->t[i]->name, tg_shape_str(ps->t[i], s, sizeof s),
-                (long long)ps->t[i]->size);
+        fprintf(f, "  %-48s %-18s %10lld%s\n", ps->t[i]->name, tg_shape_str(ps->t[i], s, sizeof s),
+                (long long)ps->t[i]->size, ps->t[i]->flags & TG_BUFFER ? " (buffer)" : "");
     fprintf(f, "  %-48s %-18s %10lld\n", "total", "", (long long)tg_params_count(ps));
 }
