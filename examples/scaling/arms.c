@@ -17,7 +17,7 @@ int scaling_arm_parse(const char *name) {
 
 scaling_arch scaling_arch_default(void) {
     return (scaling_arch){
-        .vit = {.patch_size = 4, .d_model = 48, .depth = 4, .n_heads = 4, .d_ff = 96, .pool = TG_VIT_POOL_CLS,
+        .vit = {.patch_size = 4, .d_model = 48, .depth = 4, .n_heads = 4, .d_ff = 96, .pool = TG_VIT_POOL_MEAN,
                 .pos = TG_VIT_POS_LEARNED, .ln_eps = 1e-6f},
         .local_window = 3,
         .cnn = {.n_stages = 3, .convs_per_stage = 1, .width = 1},

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "data/io.h"
 #include "examples/scaling/arms.h"
@@ -39,7 +40,7 @@ static void die(const char *what) {
 /* ---- options every command shares --------------------------------------------- */
 
 typedef struct {
-    const char *datasets, *models, *sizes, *root, *out;
+    const char *datasets, *models, *sizes, *root, *out, *pool;
     int seeds, first_seed, per_decade, threads, verbose;
     scaling_protocol p;
     scaling_arch a;
@@ -47,7 +48,7 @@ typedef struct {
 
 static options default_options(void) {
     return (options){.datasets = "mnist,fashion_mnist,cifar10", .models = "cnn,vit,vit-local",
-                     .sizes = "default", .root = "data", .out = "runs/scaling", .seeds = 3, .first_seed = 1,
+                     .sizes = "default", .root = "data", .out = "runs/scaling", .pool = "mean", .seeds = 3, .first_seed = 1,
                      .per_decade = 2, .p = scaling_protocol_default(), .a = scaling_arch_default()};
 }
 
@@ -77,6 +78,7 @@ static options default_options(void) {
     {"depth", TG_CLI_INT, &(o).a.vit.depth, "ViT encoder blocks"},                                             \
     {"heads", TG_CLI_INT, &(o).a.vit.n_heads, "ViT attention heads n_heads"},                                  \
     {"d-ff", TG_CLI_INT, &(o).a.vit.d_ff, "ViT MLP hidden width"},                                             \
+    {"pool", TG_CLI_STRING, &(o).pool, "ViT pooling: mean (over the patch tokens) or cls (a [CLS] token)"},     \
     {"local-window", TG_CLI_INT, &(o).a.local_window, "vit-local: attend to the k x k neighbouring patches"},   \
     {"cnn-stages", TG_CLI_INT, &(o).a.cnn.n_stages, "CNN stages (width doubles, 2x2 max pool after each)"},    \
     {"cnn-convs", TG_CLI_INT, &(o).a.cnn.convs_per_stage, "CNN conv-BN-ReLU blocks per stage"},                \
@@ -99,7 +101,12 @@ static int split_list(char *s, char **parts, int max, const char *what) {
     return n;
 }
 
-static void check_options(const options *o) {
+static void check_options(options *o) {
+    if (strcmp(o->pool, "mean") && strcmp(o->pool, "cls")) {
+        fprintf(stderr, "scaling: --pool '%s': expected mean or cls\n", o->pool);
+        exit(2);
+    }
+    o->a.vit.pool = strcmp(o->pool, "mean") ? TG_VIT_POOL_CLS : TG_VIT_POOL_MEAN;
     const scaling_protocol *p = &o->p;
     if (o->seeds < 1 || o->first_seed < 0 || o->per_decade < 1 || p->batch_size < 1 || p->max_evals < 1 ||
         p->patience < 1 || p->val_size < 1 || p->min_images < 1 || p->max_images < p->min_images ||
@@ -145,11 +152,12 @@ static void describe(const options *o, char *buf, size_t len) {
     snprintf(buf, len,
              "protocol: AdamW lr %g -> %g (cosine, warm-up %g of the steps), weight decay %g, clip %g, batch %d; "
              "images seen clamp(%g * N, %lld, %lld); %d validation checks, patience %d, val %d images\n"
-             "architecture: ViT patch %d, d_model %d, depth %d, %d heads, d_ff %d; vit-local window %d; CNN %d "
+             "architecture: ViT patch %d, d_model %d, depth %d, %d heads, d_ff %d, %s pooling; vit-local window %d; CNN %d "
              "stages x %d convs, width matched to the ViT\n",
              p->lr, p->lr_min, p->warmup_frac, p->weight_decay, p->clip, p->batch_size, p->epochs_per_n,
              (long long)p->min_images, (long long)p->max_images, p->max_evals, p->patience, p->val_size,
-             a->vit.patch_size, a->vit.d_model, a->vit.depth, a->vit.n_heads, a->vit.d_ff, a->local_window,
+             a->vit.patch_size, a->vit.d_model, a->vit.depth, a->vit.n_heads, a->vit.d_ff,
+             a->vit.pool == TG_VIT_POOL_MEAN ? "mean" : "[CLS]", a->local_window,
              a->cnn.n_stages, a->cnn.convs_per_stage);
 }
 
@@ -305,9 +313,12 @@ static int cmd_report(int argc, char **argv) {
 
 /* ---- plan ------------------------------------------------------------------------- */
 
-/* Images per second of training steps of arm (after one warm-up step). */
+/* Images per second of training steps of arm (after one warm-up step):
+ * per wall second, and per second of CPU time of the process (clock():
+ * with one thread, about the rate of an idle core however loaded the
+ * machine is) into *per_cpu_second. */
 static double measure(const scaling_data *d, const scaling_protocol *p, const scaling_arch *a, scaling_arm arm,
-                      int steps) {
+                      int steps, double *per_cpu_second) {
     scaling_model m;
     scaling_model_init(&m, arm, a, 1);
     tg_adam opt;
@@ -315,8 +326,9 @@ static double measure(const scaling_data *d, const scaling_protocol *p, const sc
     tg_tape *tp = tg_tape_new(64u << 20);
     const int B = p->batch_size, per = d->train.h * d->train.w * d->train.c;
     double t0 = 0;
+    clock_t c0 = 0;
     for (int s = 0; s <= steps; s++) {
-        if (s == 1) t0 = tg_now();
+        if (s == 1) t0 = tg_now(), c0 = clock();
         tg_tape_reset(tp);
         tg_tensor *x = tg_tape_tensor(tp, TG_SHAPE(B, d->train.h, d->train.w, d->train.c));
         memcpy(x->data, d->train.pixels + (size_t)(s % 8) * B * per, (size_t)B * per * sizeof(float));
@@ -327,6 +339,7 @@ static double measure(const scaling_data *d, const scaling_protocol *p, const sc
         tg_adam_step(&opt);
     }
     double ips = (double)steps * B / (tg_now() - t0);
+    *per_cpu_second = (double)steps * B / ((double)(clock() - c0) / CLOCKS_PER_SEC);
     tg_tape_free(tp);
     tg_adam_free(&opt);
     scaling_model_free(&m);
@@ -351,37 +364,45 @@ static int cmd_plan(int argc, char **argv) {
     char text[2048];
     describe(&o, text, sizeof text);
     printf("%s", text);
-    double total = 0;
+    double total = 0, total_cpu = 0;
     for (int i = 0; i < n_data; i++) {
         scaling_data d;
         scaling_arch a;
         load_dataset(&o, names[i], &d, &a);
-        double ips[MAX_LIST] = {0};
+        double ips[MAX_LIST] = {0}, cpu[MAX_LIST] = {0};
         for (int m = 0; m < n_arms && steps > 0; m++) {
-            ips[m] = measure(&d, &o.p, &a, arms[m], steps);
-            printf("  %s: %.0f training images/s (%d steps of %d, timed now)\n", scaling_arm_name(arms[m]), ips[m],
-                   steps, o.p.batch_size);
+            ips[m] = measure(&d, &o.p, &a, arms[m], steps, &cpu[m]);
+            printf("  %s: %.0f training images/s of wall time, %.0f per CPU second (%d steps of %d, %d threads)\n",
+                   scaling_arm_name(arms[m]), ips[m], cpu[m], steps, o.p.batch_size, tg_get_num_threads());
         }
         int64_t sizes[MAX_SIZES];
         int n_sizes = grid_sizes(&o, &d, sizes);
         if (n_sizes < 0) return 2;
-        double images = 0, seconds = 0;
+        double images = 0, seconds = 0, cpu_seconds = 0;
         for (int k = 0; k < n_sizes; k++) {
             scaling_plan plan = scaling_plan_for(&o.p, sizes[k]);
             double seen = (double)plan.epochs * (double)sizes[k];
             printf("  N = %6lld: %4d epochs, %6lld steps, %8.0f images seen, check every %d epochs\n",
                    (long long)sizes[k], plan.epochs, (long long)plan.steps, seen, plan.eval_every);
             images += seen * o.seeds * n_arms;
-            for (int m = 0; m < n_arms && steps > 0; m++) seconds += 1.1 * seen * o.seeds / ips[m];
+            for (int m = 0; m < n_arms && steps > 0; m++) {
+                seconds += 1.1 * seen * o.seeds / ips[m];
+                cpu_seconds += 1.1 * seen * o.seeds / cpu[m];
+            }
         }
         printf("  %s: %d cells, %.3g images seen in all (without early stopping)", names[i], n_sizes * o.seeds * n_arms,
                images);
-        if (steps > 0) printf(", about %.0f min at the rates above", seconds / 60);
+        if (steps > 0)
+            printf(", about %.0f min at the wall rates above, %.0f CPU minutes", seconds / 60, cpu_seconds / 60);
         printf("\n");
         total += seconds;
+        total_cpu += cpu_seconds;
         scaling_data_free(&d);
     }
-    if (steps > 0) printf("all: about %.0f min at the rates measured now (early stopping can only shorten it)\n", total / 60);
+    if (steps > 0)
+        printf("all: about %.0f min at the wall rates measured now, %.0f CPU minutes (with --threads 1: about the "
+               "minutes on one idle core); early stopping can only shorten it\n",
+               total / 60, total_cpu / 60);
     return 0;
 }
 
