@@ -204,7 +204,13 @@ static void draw_lines(void *arg) {
     set_palette();
     plcol0(1);
     plschr(0, 1.1);
-    plenv(lo[0], hi[0], lo[1], hi[1], 0, a->log_x ? 12 : 2); /* log x axis with grid, or a linear grid */
+    pladv(0); /* the frame on the left two thirds, the legend outside it on the right */
+    plvpor(0.11, 0.66, 0.12, 0.90);
+    plwind(lo[0], hi[0], lo[1], hi[1]);
+    plcol0(2);
+    plbox(a->log_x ? "glh" : "gh", 0, 0, "gh", 0, 0); /* grey grid lines (minor ones on a log axis) */
+    plcol0(1);
+    plbox(a->log_x ? "bcnstl" : "bcnst", 0, 0, "bcnstv", 0, 0);
     pllab(a->x_label ? a->x_label : "", a->y_label ? a->y_label : "", a->title ? a->title : "");
     double *px, *py;
     for (int s = 0; s < l->n_series; s++) { /* bands first, underneath every line */
@@ -262,8 +268,8 @@ static void draw_lines(void *arg) {
         PLFLT lw, lh;
         plcol0(1);
         pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-                 PL_POSITION_RIGHT | PL_POSITION_BOTTOM | PL_POSITION_INSIDE, 0.02, 0.02, 0.08, 0, 1, 1, 0, 0,
-                 l->n_series, opt, 1.0, 1.0, 2.0, 0.0, text_colors, text, NULL, NULL, NULL, NULL, colors, styles,
+                 PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.02, 0.0, 0.05, 0, 1, 1, 0, 0,
+                 l->n_series, opt, 1.0, 0.8, 2.0, 0.0, text_colors, text, NULL, NULL, NULL, NULL, colors, styles,
                  widths, symbol_colors, scales, numbers, symbols);
     }
 }

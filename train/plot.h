@@ -74,8 +74,8 @@ typedef struct tg_plot_axes {
 } tg_plot_axes;
 
 /* A line chart of n_series series (0..14: one palette colour each, in
- * order), bands under lines, a grid, axis titles, and a legend in the
- * lower right corner; a learning curve ("test accuracy vs training-set
+ * order), bands under lines, a grey grid, axis titles, and a legend right
+ * of the frame (outside it, so it hides no data); a learning curve ("test accuracy vs training-set
  * size, ± std over seeds").  Points with a non-finite x or y are left out
  * of the range.  PLplot / pngcairo, 1000 × 700 pixels, written atomically.
  * Errors: TG_ERR_IO (path: cannot create temporary file / no pngcairo

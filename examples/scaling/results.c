@@ -215,12 +215,12 @@ static tg_status plot_curves(const curves *c, const char *path) {
         for (int k = 0; k < c->n_sizes; k++)
             if (c->seeds[a][k]) x[a][m] = c->sizes[k], y[a][m] = c->mean[a][k], e[a][m] = c->std[a][k], m++;
         if (!m) continue;
-        snprintf(names[a], sizeof names[a], "%s (%lld parameters)", scaling_arm_name((scaling_arm)a),
+        snprintf(names[a], sizeof names[a], "%s (%lld params)", scaling_arm_name((scaling_arm)a),
                  (long long)c->params[a]);
         s[n_series++] = (tg_plot_series){names[a], m, x[a], y[a], e[a]};
     }
     char title[160];
-    snprintf(title, sizeof title, "%s: test accuracy vs training-set size (mean ± std over seeds)", c->dataset);
+    snprintf(title, sizeof title, "%s: test accuracy vs N (mean ± std over seeds)", c->dataset);
     const tg_plot_axes ax = {.title = title, .x_label = "training images N (log scale)",
                              .y_label = "test accuracy (%)", .log_x = 1};
     return tg_plot_lines(path, s, n_series, &ax);
@@ -260,10 +260,12 @@ static void verdict(const curves *c, FILE *f) {
     for (int i = 0; i < m; i++) gap[i] = c->mean[SCALING_CNN][both[i]] - c->mean[SCALING_VIT][both[i]];
     const int k0 = both[0], k1 = both[m - 1];
     double noise0 = sqrt(c->std[SCALING_CNN][k0] * c->std[SCALING_CNN][k0] + c->std[SCALING_VIT][k0] * c->std[SCALING_VIT][k0]);
-    fprintf(f, "At the smallest N = %.0f the %s leads by %.2f points (CNN %.2f%%, ViT %.2f%%; their spreads over "
-               "seeds combine to ±%.2f). ",
-            c->sizes[k0], gap[0] >= 0 ? "CNN" : "ViT", fabs(gap[0]), c->mean[SCALING_CNN][k0], c->mean[SCALING_VIT][k0],
-            noise0);
+    fprintf(f, "At the smallest N = %.0f the %s leads by %.2f points (CNN %.2f%%, ViT %.2f%%", c->sizes[k0],
+            gap[0] >= 0 ? "CNN" : "ViT", fabs(gap[0]), c->mean[SCALING_CNN][k0], c->mean[SCALING_VIT][k0]);
+    if (c->seeds[SCALING_CNN][k0] > 1 && c->seeds[SCALING_VIT][k0] > 1)
+        fprintf(f, "; their std over seeds combine to ±%.2f). ", noise0);
+    else
+        fprintf(f, "; one seed, no spread measured). ");
     if (m > 1) {
         int shrinking = 0;
         for (int i = 1; i < m; i++) shrinking += fabs(gap[i]) < fabs(gap[i - 1]);
