@@ -353,7 +353,8 @@ static int cmd_plan(int argc, char **argv) {
     int r = tg_cli_subcommand(argc, argv, "scaling plan", opts, (int)(sizeof opts / sizeof *opts),
                               "Prints the grid a `run` with these options would do: per dataset the sizes, epochs, "
                               "steps and images seen per cell, the models' parameter counts, and an estimate of "
-                              "the time from training steps timed here (evaluation adds about a tenth).");
+                              "the time from training steps timed here; each evaluated image (every validation check, "
+                              "the test set once) counts as a third of a training image.");
     if (r >= 0) return r;
     check_options(&o);
     scaling_arm arms[MAX_LIST];
@@ -382,12 +383,15 @@ static int cmd_plan(int argc, char **argv) {
         for (int k = 0; k < n_sizes; k++) {
             scaling_plan plan = scaling_plan_for(&o.p, sizes[k]);
             double seen = (double)plan.epochs * (double)sizes[k];
+            int checks = (plan.epochs + plan.eval_every - 1) / plan.eval_every;
+            double evaluated = (double)checks * (double)(d.train.n - scaling_train_size(&d, &o.p, 0)) +
+                               (double)d.test.n; /* forward only: about a third of a training image each */
             printf("  N = %6lld: %4d epochs, %6lld steps, %8.0f images seen, check every %d epochs\n",
                    (long long)sizes[k], plan.epochs, (long long)plan.steps, seen, plan.eval_every);
             images += seen * o.seeds * n_arms;
             for (int m = 0; m < n_arms && steps > 0; m++) {
-                seconds += 1.1 * seen * o.seeds / ips[m];
-                cpu_seconds += 1.1 * seen * o.seeds / cpu[m];
+                seconds += (seen + evaluated / 3) * o.seeds / ips[m];
+                cpu_seconds += (seen + evaluated / 3) * o.seeds / cpu[m];
             }
         }
         printf("  %s: %d cells, %.3g images seen in all (without early stopping)", names[i], n_sizes * o.seeds * n_arms,
