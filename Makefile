@@ -8,6 +8,7 @@
 #   make demo-vit     the Vision Transformer on MNIST (docs/vit.md)
 #   make demo-gat     graph attention on Cora, 10 seeds (docs/gat.md)
 #   make fuzz SECONDS=60  every libFuzzer target in tests/fuzz (needs clang)
+#   make scaling      CNN vs ViT vs local ViT as the data grows (docs/scaling.md); scaling-quick: <= 10 min
 #   make data         place the datasets in ./data (DATA_MIRROR or download)
 #   make deps         apt-get install the Debian packages that are missing
 #   make install PREFIX=/usr/local
@@ -142,6 +143,26 @@ demo-gat:
 	@$(MAKE) --no-print-directory -j2 lib examples
 	@$(MAKE) --no-print-directory data
 	@sh examples/gat/demo.sh $(BUILD)
+
+# The data-scaling experiment (docs/scaling.md): CNN, ViT and local-attention
+# ViT with matched parameter counts on class-balanced subsets of N training
+# images, one protocol, 3 seeds; plots, table and verdict in runs/scaling.
+# Resumable: finished cells are read back from runs/scaling/results.csv.
+# scaling-quick: MNIST and Fashion-MNIST, N = 100, 1000, 10000, 2 seeds, a
+# shorter length rule (its own folder). SCALING_ARGS adds options, e.g.
+# SCALING_ARGS="--threads 1" on a loaded machine (results do not change).
+.PHONY: scaling scaling-quick
+scaling:
+	@$(MAKE) --no-print-directory -j2 $(BUILD)/scaling
+	@$(MAKE) --no-print-directory data
+	@mkdir -p runs
+	$(BUILD)/scaling run --out runs/scaling $(SCALING_ARGS)
+scaling-quick:
+	@$(MAKE) --no-print-directory -j2 $(BUILD)/scaling
+	@$(MAKE) --no-print-directory data
+	@mkdir -p runs
+	$(BUILD)/scaling run --out runs/scaling-quick --datasets mnist,fashion_mnist --sizes 100,1000,10000 \
+	  --seeds 2 --min-images 5000 --max-images 30000 $(SCALING_ARGS)
 
 data:
 	@DATA_MIRROR="$(DATA_MIRROR)" sh scripts/fetch_data.sh

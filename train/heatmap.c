@@ -1,50 +1,25 @@
-/* train/heatmap.c — see heatmap.h.  PLplot (https://plplot.sourceforge.net)
- * draws the cells, labels and colour bar; the "pngcairo" device writes the
- * file. */
-#define _POSIX_C_SOURCE 200809L
+/* train/heatmap.c — see heatmap.h.  PLplot draws the cells, labels and
+ * colour bar (train/plplot.h: the pngcairo device, the atomic writer). */
 #include "train/heatmap.h"
 
-#include <errno.h>
 #include <plplot.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
+#include <stdlib.h>
 
-static int has_pngcairo(void) {
-    const char *menu_a[128], *names_a[128], **menu = menu_a, **names = names_a;
-    int n = 128; /* in: room; out: devices */
-    plgDevs(&menu, &names, &n);
-    for (int i = 0; i < n; i++)
-        if (strcmp(names[i], "pngcairo") == 0) return 1;
-    return 0;
-}
+#include "train/plot.h"
+#include "train/plplot.h"
 
-tg_status tg_plot_heatmap_labelled(const char *path, const double *values, int rows, int cols,
-                                   const char *const *row_labels, const char *const *col_labels,
-                                   const char *title, const char *x_label, const char *y_label) {
-    TG_CHECK(path && values && row_labels && col_labels && rows >= 1 && cols >= 1,
-             "tg_plot_heatmap_labelled", "bad arguments: %d x %d", rows, cols);
-    if (!has_pngcairo())
-        return tg_set_error(TG_ERR_IO, "%s: PLplot has no pngcairo driver (Debian: plplot-driver-cairo)", path);
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *probe = fopen(tmp, "wb"); /* PLplot exits on a file it cannot open: check first */
-    if (!probe) return tg_set_error(TG_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    fclose(probe);
+typedef struct {
+    const double *values;
+    int rows, cols;
+    const char *const *row_labels, *const *col_labels;
+    const char *title, *x_label, *y_label;
+    double lo, hi;
+} heatmap;
 
-    double lo = 0, hi = values[0];
-    for (int i = 0; i < rows * cols; i++) {
-        if (values[i] < lo) lo = values[i];
-        if (values[i] > hi) hi = values[i];
-    }
-    if (hi <= lo) hi = lo + 1;
-
-    plsdev("pngcairo");
-    plsfnam(tmp);
-    plspage(0, 0, 1000, 800, 0, 0);
-    plscolbg(255, 255, 255);
-    plinit();
-    plscol0(1, 0, 0, 0); /* black text and frame */
+static void draw_heatmap(void *arg) {
+    const heatmap *h = arg;
+    const int rows = h->rows, cols = h->cols;
     /* colour map 1: white -> dark blue */
     PLFLT pos[2] = {0, 1}, r[2] = {1, 0.03}, g[2] = {1, 0.19}, b[2] = {1, 0.42};
     plscmap1l(1, 2, pos, r, g, b, NULL);
@@ -54,31 +29,65 @@ tg_status tg_plot_heatmap_labelled(const char *path, const double *values, int r
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++) {
             PLFLT x[4] = {j, j + 1, j + 1, j}, y[4] = {rows - i - 1, rows - i - 1, rows - i, rows - i};
-            plcol1((values[(size_t)i * cols + j] - lo) / (hi - lo));
+            plcol1((h->values[(size_t)i * cols + j] - h->lo) / (h->hi - h->lo));
             plfill(4, x, y);
         }
     plcol0(1);
     plschr(0, 0.9);
     plbox("bc", 0, 0, "bc", 0, 0);
-    for (int j = 0; j < cols; j++) plmtex("bv", 0.5, (j + 0.5) / cols, 1.0, col_labels[j]);
-    for (int i = 0; i < rows; i++) plmtex("lv", 0.5, (rows - i - 0.5) / rows, 1.0, row_labels[i]);
-    if (title) plmtex("t", 1.5, 0.5, 0.5, title);
-    if (x_label) plmtex("b", 7.5, 0.5, 0.5, x_label);
-    if (y_label) plmtex("l", 9.0, 0.5, 0.5, y_label);
+    for (int j = 0; j < cols; j++) plmtex("bv", 0.5, (j + 0.5) / cols, 1.0, h->col_labels[j]);
+    for (int i = 0; i < rows; i++) plmtex("lv", 0.5, (rows - i - 0.5) / rows, 1.0, h->row_labels[i]);
+    if (h->title) plmtex("t", 1.5, 0.5, 0.5, h->title);
+    if (h->x_label) plmtex("b", 7.5, 0.5, 0.5, h->x_label);
+    if (h->y_label) plmtex("l", 9.0, 0.5, 0.5, h->y_label);
     /* colour bar */
     PLFLT bar_w, bar_h;
     PLINT opt = PL_COLORBAR_GRADIENT, lab_opt = PL_COLORBAR_LABEL_RIGHT;
     const char *lab[1] = {""};
     PLINT n_axis_opts = 1, n_sub[1] = {0}, n_vals[1] = {2};
     const char *axis_opts[1] = {"bcvtm"};
-    PLFLT tick[1] = {0}, v[2] = {lo, hi}, *vals[1] = {v};
+    PLFLT tick[1] = {0}, v[2] = {h->lo, h->hi}, *vals[1] = {v};
     plcolorbar(&bar_w, &bar_h, opt, PL_POSITION_RIGHT, 0.03, 0, 0.04, 0.66, 0, 1, 1, 0.0, 0.0, 0, 0.0,
                1, &lab_opt, lab, n_axis_opts, axis_opts, tick, n_sub, n_vals, (const PLFLT *const *)vals);
-    plend();
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return tg_set_error(TG_ERR_IO, "%s: rename failed: %s", path, strerror(e));
+}
+
+tg_status tg_plot_heatmap_labelled(const char *path, const double *values, int rows, int cols,
+                                   const char *const *row_labels, const char *const *col_labels,
+                                   const char *title, const char *x_label, const char *y_label) {
+    TG_CHECK(path && values && row_labels && col_labels && rows >= 1 && cols >= 1,
+             "tg_plot_heatmap_labelled", "bad arguments: %d x %d", rows, cols);
+    heatmap h = {values, rows, cols, row_labels, col_labels, title, x_label, y_label, 0, values[0]};
+    for (int i = 0; i < rows * cols; i++) {
+        if (values[i] < h.lo) h.lo = values[i];
+        if (values[i] > h.hi) h.hi = values[i];
     }
-    return TG_OK;
+    if (h.hi <= h.lo) h.hi = h.lo + 1;
+    return tg__plplot_png(path, 1000, 800, draw_heatmap, &h);
+}
+
+/* The confusion matrix (train/plot.h): each row's shares, drawn as above. */
+tg_status tg_plot_heatmap(const char *path, const int64_t *counts, int rows, int cols,
+                          const char *const *row_labels, const char *const *col_labels) {
+    TG_CHECK(path && counts && rows > 0 && cols > 0, "tg_plot_heatmap",
+             "need a path, counts and a positive size, got %d x %d", rows, cols);
+    double *share = tg_xmalloc((size_t)rows * cols * sizeof *share);
+    char (*numbers)[16] = tg_xmalloc((size_t)(rows > cols ? rows : cols) * sizeof *numbers);
+    const char **names = tg_xmalloc((size_t)(rows > cols ? rows : cols) * sizeof *names);
+    for (int i = 0; i < (rows > cols ? rows : cols); i++) {
+        snprintf(numbers[i], sizeof numbers[i], "%d", i);
+        names[i] = numbers[i];
+    }
+    for (int i = 0; i < rows; i++) {
+        int64_t total = 0;
+        for (int j = 0; j < cols; j++) total += counts[(size_t)i * cols + j];
+        for (int j = 0; j < cols; j++)
+            share[(size_t)i * cols + j] = total ? (double)counts[(size_t)i * cols + j] / (double)total : 0.0;
+    }
+    tg_status st = tg_plot_heatmap_labelled(path, share, rows, cols, row_labels ? row_labels : names,
+                                            col_labels ? col_labels : names, "confusion matrix (share of each row)",
+                                            "predicted", "true");
+    free(names);
+    free(numbers);
+    free(share);
+    return st;
 }

@@ -7,85 +7,11 @@
 #include "data/image.h"
 #include "data/png.h"
 
-/* 5×7 glyphs, one byte per row, bit 4 = leftmost pixel. */
-static const uint8_t font_az[26][7] = {
-    {14, 17, 17, 31, 17, 17, 17}, {30, 17, 17, 30, 17, 17, 30}, {14, 17, 16, 16, 16, 17, 14},
-    {30, 17, 17, 17, 17, 17, 30}, {31, 16, 16, 30, 16, 16, 31}, {31, 16, 16, 30, 16, 16, 16},
-    {14, 17, 16, 23, 17, 17, 15}, {17, 17, 17, 31, 17, 17, 17}, {14, 4, 4, 4, 4, 4, 14},
-    {7, 2, 2, 2, 2, 18, 12},      {17, 18, 20, 24, 20, 18, 17}, {16, 16, 16, 16, 16, 16, 31},
-    {17, 27, 21, 21, 17, 17, 17}, {17, 17, 25, 21, 19, 17, 17}, {14, 17, 17, 17, 17, 17, 14},
-    {30, 17, 17, 30, 16, 16, 16}, {14, 17, 17, 17, 21, 18, 13}, {30, 17, 17, 30, 20, 18, 17},
-    {15, 16, 16, 14, 1, 1, 30},   {31, 4, 4, 4, 4, 4, 4},       {17, 17, 17, 17, 17, 17, 14},
-    {17, 17, 17, 17, 17, 10, 4},  {17, 17, 17, 21, 21, 21, 10}, {17, 17, 10, 4, 10, 17, 17},
-    {17, 17, 10, 4, 4, 4, 4},     {31, 1, 2, 4, 8, 16, 31}};
-static const uint8_t font_09[10][7] = {
-    {14, 17, 19, 21, 25, 17, 14}, {4, 12, 4, 4, 4, 4, 14},   {14, 17, 1, 2, 4, 8, 31},
-    {31, 2, 4, 2, 1, 17, 14},     {2, 6, 10, 18, 31, 2, 2},  {31, 16, 30, 1, 1, 17, 14},
-    {6, 8, 16, 30, 17, 17, 14},   {31, 1, 2, 4, 8, 8, 8},    {14, 17, 17, 14, 17, 17, 14},
-    {14, 17, 17, 15, 1, 2, 12}};
-static const uint8_t font_us[7] = {0, 0, 0, 0, 0, 0, 31};
-
-static const uint8_t *glyph(char c) {
-    if (c >= 'A' && c <= 'Z') return font_az[c - 'A'];
-    if (c >= 'a' && c <= 'z') return font_az[c - 'a'];
-    if (c >= '0' && c <= '9') return font_09[c - '0'];
-    if (c == '_') return font_us;
-    return NULL;
-}
-
 static void put(uint8_t *img, int W, int x, int y, uint8_t r, uint8_t g, uint8_t b) {
     uint8_t *p = img + ((size_t)y * W + x) * 3;
     p[0] = r;
     p[1] = g;
     p[2] = b;
-}
-
-/* Draws text with its top-left corner at (x, y); vertical runs top-down. */
-static void draw_text(uint8_t *img, int W, int H, int x, int y, const char *s, int vertical) {
-    for (; *s; s++) {
-        const uint8_t *gl = glyph(*s);
-        for (int r = 0; gl && r < 7; r++)
-            for (int c = 0; c < 5; c++)
-                if (gl[r] & (16 >> c)) {
-                    int px = x + c, py = y + r;
-                    if (px >= 0 && px < W && py >= 0 && py < H) put(img, W, px, py, 0, 0, 0);
-                }
-        if (vertical) y += 9;
-        else x += 6;
-    }
-}
-
-tg_status tg_plot_heatmap(const char *path, const int64_t *counts, int rows, int cols,
-                          const char *const *row_labels, const char *const *col_labels) {
-    TG_CHECK(counts && rows > 0 && cols > 0, "tg_plot_heatmap", "need counts and a positive size, got %d x %d",
-             rows, cols);
-    const int cell = 24;
-    int left = 8, top = 8;
-    for (int i = 0; i < rows; i++)
-        if (row_labels && (int)strlen(row_labels[i]) * 6 + 8 > left) left = (int)strlen(row_labels[i]) * 6 + 8;
-    for (int j = 0; j < cols; j++)
-        if (col_labels && (int)strlen(col_labels[j]) * 9 + 8 > top) top = (int)strlen(col_labels[j]) * 9 + 8;
-    int W = left + cols * cell + 8, H = top + rows * cell + 8;
-    uint8_t *img = malloc((size_t)W * H * 3);
-    TG_CHECK(img, "tg_plot_heatmap", "out of memory for a %d x %d image", W, H);
-    memset(img, 255, (size_t)W * H * 3);
-    for (int i = 0; i < rows; i++) {
-        int64_t total = 0;
-        for (int j = 0; j < cols; j++) total += counts[(size_t)i * cols + j];
-        for (int j = 0; j < cols; j++) {
-            double share = total ? (double)counts[(size_t)i * cols + j] / (double)total : 0.0;
-            /* white (255,255,255) → dark blue (8,48,107) */
-            uint8_t r = (uint8_t)(255 - share * (255 - 8)), g = (uint8_t)(255 - share * (255 - 48)),
-                    b = (uint8_t)(255 - share * (255 - 107));
-            for (int y = 1; y < cell; y++)
-                for (int x = 1; x < cell; x++) put(img, W, left + j * cell + x, top + i * cell + y, r, g, b);
-        }
-        if (row_labels) draw_text(img, W, H, 4, top + i * cell + 8, row_labels[i], 0);
-    }
-    for (int j = 0; col_labels && j < cols; j++) draw_text(img, W, H, left + j * cell + 10, 4, col_labels[j], 1);
-    tg_status st = tg_png_write_rgb(path, img, W, H);
-    free(img);
-    return st;
 }
 
 /* ---- attention maps ------------------------------------------------------ */
@@ -145,28 +71,47 @@ tg_status tg_plot_attention(const char *path, const float *image, int H, int W, 
     return st;
 }
 
-/* ---- scatter plot (PLplot) ------------------------------------------------------ */
+/* ---- PLplot figures: scatter, lines ---------------------------------------------- */
 
-#include <errno.h>
 #include <math.h>
 #include <plplot.h>
 #include <stdio.h>
 
-#define SCATTER_MAX_CLASSES 14
+#include "train/plplot.h"
 
-tg_status tg_plot_scatter(const char *path, const float *xy, int n, const int32_t *classes,
-                          int n_classes, const char *const *class_names, const char *title) {
-    const char *op = "tg_plot_scatter";
-    TG_CHECK(path && xy && classes && n >= 1, op, "need a path, points and classes, got n = %d", n);
-    TG_CHECK(n_classes >= 1 && n_classes <= SCATTER_MAX_CLASSES, op,
-             "n_classes must be in 1..%d, got %d", SCATTER_MAX_CLASSES, n_classes);
-    FILE *probe = fopen(path, "wb"); /* PLplot would exit() on an unwritable file */
-    if (!probe) return tg_set_error(TG_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    fclose(probe);
+/* Colour map 0 of every PLplot figure here: 0 white background, 1 black
+ * ink, 2 grey, 3.. the series or classes (the Tableau 10 palette, then four
+ * more). */
+#define PALETTE_SIZE 14
+static const int palette[PALETTE_SIZE][3] = {
+    {31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},  {148, 103, 189},
+    {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207},
+    {0, 0, 128},    {128, 128, 0},   {0, 128, 128},  {128, 0, 0}};
+
+static void set_palette(void) {
+    plscmap0n(3 + PALETTE_SIZE);
+    plscol0(0, 255, 255, 255);
+    plscol0(1, 0, 0, 0);
+    plscol0(2, 190, 190, 190);
+    for (int c = 0; c < PALETTE_SIZE; c++) plscol0(3 + c, palette[c][0], palette[c][1], palette[c][2]);
+}
+
+typedef struct {
+    const float *xy;
+    int n;
+    const int32_t *classes;
+    int n_classes;
+    const char *const *class_names;
+    const char *title;
+} scatter;
+
+static void draw_scatter(void *arg) {
+    const scatter *s = arg;
+    const int n = s->n, n_classes = s->n_classes;
     double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
     for (int i = 0; i < n; i++)
         for (int a = 0; a < 2; a++) {
-            double v = xy[2 * i + a];
+            double v = s->xy[2 * i + a];
             if (v < lo[a]) lo[a] = v;
             if (v > hi[a]) hi[a] = v;
         }
@@ -174,31 +119,16 @@ tg_status tg_plot_scatter(const char *path, const float *xy, int n, const int32_
         double pad = hi[a] > lo[a] ? 0.05 * (hi[a] - lo[a]) : 1.0;
         lo[a] -= pad, hi[a] += pad;
     }
-    /* Colour map 0: 0 white background, 1 black ink, 2 grey, 3.. the classes
-     * (the Tableau 10 palette, then four more). */
-    static const int pal[SCATTER_MAX_CLASSES][3] = {
-        {31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},  {148, 103, 189},
-        {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207},
-        {0, 0, 128},    {128, 128, 0},   {0, 128, 128},  {128, 0, 0}};
-    plsdev("pngcairo");
-    plsfnam(path);
-    plsetopt("geometry", "1000x800");
-    plscolbg(255, 255, 255);
-    plscmap0n(3 + SCATTER_MAX_CLASSES);
-    plscol0(1, 0, 0, 0);
-    plscol0(2, 190, 190, 190);
-    for (int c = 0; c < SCATTER_MAX_CLASSES; c++) plscol0(3 + c, pal[c][0], pal[c][1], pal[c][2]);
-    plinit();
+    set_palette();
     plcol0(1);
     plenv(lo[0], hi[0], lo[1], hi[1], 0, 0);
-    pllab("PC 1", "PC 2", title ? title : "");
-    double *px = malloc((size_t)n * sizeof *px), *py = malloc((size_t)n * sizeof *py);
-    TG_CHECK(px && py, op, "out of memory for %d points", n);
+    pllab("PC 1", "PC 2", s->title ? s->title : "");
+    double *px = tg_xmalloc((size_t)n * sizeof *px), *py = tg_xmalloc((size_t)n * sizeof *py);
     for (int c = -1; c < n_classes; c++) { /* unlabelled first, underneath */
         int m = 0;
         for (int i = 0; i < n; i++)
-            if (classes[i] == c || (c == -1 && (classes[i] < 0 || classes[i] >= n_classes)))
-                px[m] = xy[2 * i], py[m] = xy[2 * i + 1], m++;
+            if (s->classes[i] == c || (c == -1 && (s->classes[i] < 0 || s->classes[i] >= n_classes)))
+                px[m] = s->xy[2 * i], py[m] = s->xy[2 * i + 1], m++;
         if (!m) continue;
         plcol0(c < 0 ? 2 : 3 + c);
         plssym(0.0, 0.8);
@@ -206,11 +136,10 @@ tg_status tg_plot_scatter(const char *path, const float *xy, int n, const int32_
     }
     free(px);
     free(py);
-    PLINT opt[SCATTER_MAX_CLASSES], colors[SCATTER_MAX_CLASSES], numbers[SCATTER_MAX_CLASSES];
-    PLFLT scales[SCATTER_MAX_CLASSES];
-    char names[SCATTER_MAX_CLASSES][32];
-    const char *text[SCATTER_MAX_CLASSES], *symbols[SCATTER_MAX_CLASSES];
-    PLINT text_colors[SCATTER_MAX_CLASSES];
+    PLINT opt[PALETTE_SIZE], colors[PALETTE_SIZE], numbers[PALETTE_SIZE], text_colors[PALETTE_SIZE];
+    PLFLT scales[PALETTE_SIZE];
+    char names[PALETTE_SIZE][32];
+    const char *text[PALETTE_SIZE], *symbols[PALETTE_SIZE];
     for (int c = 0; c < n_classes; c++) {
         opt[c] = PL_LEGEND_SYMBOL;
         colors[c] = 3 + c;
@@ -218,7 +147,7 @@ tg_status tg_plot_scatter(const char *path, const float *xy, int n, const int32_
         numbers[c] = 1;
         scales[c] = 1.2;
         symbols[c] = "●"; /* UTF-8: the cairo driver draws it with the text font */
-        if (class_names) snprintf(names[c], sizeof names[c], "%s", class_names[c]);
+        if (s->class_names) snprintf(names[c], sizeof names[c], "%s", s->class_names[c]);
         else snprintf(names[c], sizeof names[c], "class %d", c);
         text[c] = names[c];
     }
@@ -228,8 +157,136 @@ tg_status tg_plot_scatter(const char *path, const float *xy, int n, const int32_
              PL_POSITION_RIGHT | PL_POSITION_TOP | PL_POSITION_INSIDE, 0.02, 0.02, 0.05, 0, 1, 1,
              0, 0, n_classes, opt, 1.0, 1.0, 2.0, 0.0, text_colors, text, NULL, NULL, NULL, NULL,
              NULL, NULL, NULL, colors, scales, numbers, symbols);
-    plend();
-    return TG_OK;
+}
+
+tg_status tg_plot_scatter(const char *path, const float *xy, int n, const int32_t *classes,
+                          int n_classes, const char *const *class_names, const char *title) {
+    const char *op = "tg_plot_scatter";
+    TG_CHECK(path && xy && classes && n >= 1, op, "need a path, points and classes, got n = %d", n);
+    TG_CHECK(n_classes >= 1 && n_classes <= PALETTE_SIZE, op, "n_classes must be in 1..%d, got %d", PALETTE_SIZE,
+             n_classes);
+    scatter s = {xy, n, classes, n_classes, class_names, title};
+    return tg__plplot_png(path, 1000, 800, draw_scatter, &s);
+}
+
+typedef struct {
+    const tg_plot_series *series;
+    int n_series;
+    const tg_plot_axes *axes;
+} lines;
+
+/* x as drawn: log10 on a log axis. */
+static double plot_x(const tg_plot_axes *a, double x) {
+    return a->log_x ? log10(x) : x;
+}
+
+static void draw_lines(void *arg) {
+    const lines *l = arg;
+    const tg_plot_axes *a = l->axes;
+    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+    for (int s = 0; s < l->n_series; s++) {
+        const tg_plot_series *S = &l->series[s];
+        for (int i = 0; i < S->n; i++) {
+            double x = plot_x(a, S->x[i]), d = S->y_std ? S->y_std[i] : 0.0;
+            if (!isfinite(x) || !isfinite(S->y[i])) continue;
+            if (x < lo[0]) lo[0] = x;
+            if (x > hi[0]) hi[0] = x;
+            if (S->y[i] - d < lo[1]) lo[1] = S->y[i] - d;
+            if (S->y[i] + d > hi[1]) hi[1] = S->y[i] + d;
+        }
+    }
+    if (!(lo[0] <= hi[0])) lo[0] = 0, hi[0] = 1, lo[1] = 0, hi[1] = 1; /* no finite point */
+    if (a->y_min < a->y_max) lo[1] = a->y_min, hi[1] = a->y_max;
+    for (int k = 0; k < 2; k++) { /* 4% margins; a flat axis gets ±1 */
+        double pad = hi[k] > lo[k] ? 0.04 * (hi[k] - lo[k]) : 1.0;
+        if (!(k == 1 && a->y_min < a->y_max)) lo[k] -= pad, hi[k] += pad;
+    }
+    set_palette();
+    plcol0(1);
+    plschr(0, 1.1);
+    pladv(0); /* the frame on the left two thirds, the legend outside it on the right */
+    plvpor(0.11, 0.66, 0.12, 0.90);
+    plwind(lo[0], hi[0], lo[1], hi[1]);
+    plcol0(2);
+    plbox(a->log_x ? "glh" : "gh", 0, 0, "gh", 0, 0); /* grey grid lines (minor ones on a log axis) */
+    plcol0(1);
+    plbox(a->log_x ? "bcnstl" : "bcnst", 0, 0, "bcnstv", 0, 0);
+    pllab(a->x_label ? a->x_label : "", a->y_label ? a->y_label : "", a->title ? a->title : "");
+    double *px, *py;
+    for (int s = 0; s < l->n_series; s++) { /* bands first, underneath every line */
+        const tg_plot_series *S = &l->series[s];
+        if (!S->y_std || S->n < 1) continue;
+        px = tg_xmalloc(2 * (size_t)S->n * sizeof *px);
+        py = tg_xmalloc(2 * (size_t)S->n * sizeof *py);
+        for (int i = 0; i < S->n; i++) { /* y + std left to right, then y − std back */
+            px[i] = px[2 * S->n - 1 - i] = plot_x(a, S->x[i]);
+            py[i] = S->y[i] + S->y_std[i];
+            py[2 * S->n - 1 - i] = S->y[i] - S->y_std[i];
+        }
+        const int *c = palette[s % PALETTE_SIZE];
+        plscol0a(3 + s % PALETTE_SIZE, c[0], c[1], c[2], 0.2);
+        plcol0(3 + s % PALETTE_SIZE);
+        if (S->n == 1) { /* one point: a bar of ± std */
+            plwidth(6.0);
+            plline(2, px, py);
+            plwidth(1.0);
+        } else {
+            plfill(2 * S->n, px, py);
+        }
+        plscol0a(3 + s % PALETTE_SIZE, c[0], c[1], c[2], 1.0);
+        free(px);
+        free(py);
+    }
+    PLINT opt[PALETTE_SIZE], colors[PALETTE_SIZE], text_colors[PALETTE_SIZE], styles[PALETTE_SIZE],
+        symbol_colors[PALETTE_SIZE], numbers[PALETTE_SIZE];
+    PLFLT widths[PALETTE_SIZE], scales[PALETTE_SIZE];
+    const char *text[PALETTE_SIZE], *symbols[PALETTE_SIZE];
+    for (int s = 0; s < l->n_series; s++) {
+        const tg_plot_series *S = &l->series[s];
+        px = tg_xmalloc((size_t)(S->n ? S->n : 1) * sizeof *px);
+        py = tg_xmalloc((size_t)(S->n ? S->n : 1) * sizeof *py);
+        for (int i = 0; i < S->n; i++) px[i] = plot_x(a, S->x[i]), py[i] = S->y[i];
+        plcol0(3 + s % PALETTE_SIZE);
+        plwidth(2.5);
+        if (S->n > 1) plline(S->n, px, py);
+        plwidth(1.0);
+        plssym(0.0, 1.0);
+        if (S->n > 0) plpoin(S->n, px, py, 17); /* filled circles at the measured points */
+        free(px);
+        free(py);
+        opt[s] = PL_LEGEND_LINE | PL_LEGEND_SYMBOL;
+        colors[s] = symbol_colors[s] = 3 + s % PALETTE_SIZE;
+        text_colors[s] = 1;
+        styles[s] = 1;
+        widths[s] = 2.5;
+        scales[s] = 1.0;
+        numbers[s] = 1;
+        symbols[s] = "●";
+        text[s] = S->name ? S->name : "";
+    }
+    if (l->n_series > 0) {
+        PLFLT lw, lh;
+        plcol0(1);
+        pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+                 PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.02, 0.0, 0.05, 0, 1, 1, 0, 0,
+                 l->n_series, opt, 1.0, 0.8, 2.0, 0.0, text_colors, text, NULL, NULL, NULL, NULL, colors, styles,
+                 widths, symbol_colors, scales, numbers, symbols);
+    }
+}
+
+tg_status tg_plot_lines(const char *path, const tg_plot_series *series, int n_series, const tg_plot_axes *axes) {
+    const char *op = "tg_plot_lines";
+    TG_CHECK(path && axes && (series || n_series == 0), op, "need a path, axes and series");
+    TG_CHECK(n_series >= 0 && n_series <= PALETTE_SIZE, op, "n_series must be in 0..%d, got %d", PALETTE_SIZE,
+             n_series);
+    for (int s = 0; s < n_series; s++) {
+        const tg_plot_series *S = &series[s];
+        TG_CHECK(S->n >= 0 && (S->n == 0 || (S->x && S->y)), op, "series %d: need n >= 0 and x, y", s);
+        for (int i = 0; axes->log_x && i < S->n; i++)
+            TG_CHECK(S->x[i] > 0, op, "series %d: x[%d] = %g on a log axis: expected > 0", s, i, S->x[i]);
+    }
+    lines l = {series, n_series, axes};
+    return tg__plplot_png(path, 1000, 700, draw_lines, &l);
 }
 
 /* ---- PCA ---------------------------------------------------------------------------- */
