@@ -157,6 +157,7 @@ DEB_PKGS = gcc make libcmocka-dev libcjson-dev libpng-dev zlib1g-dev libopenblas
 DEB_PKGS += libopenmpi-dev openmpi-bin
 DEB_PKGS += graphviz
 DEB_PKGS += libplplot-dev plplot-driver-cairo
+DEB_PKGS += python3-torch
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
