@@ -97,6 +97,7 @@ $(BUILD)/exercise: $(BUILD)/exercises
 examples: $(BUILD)/exercise
 $(BUILD)/tests/test_exercises: $(BUILD)/exercise
 $(BUILD)/tests/test_tutorial_attention: $(BUILD)/tutorial_attention
+$(BUILD)/tests/test_dist_examples: $(BUILD)/vit $(BUILD)/translate
 
 # Benchmarks link OpenBLAS (the peer of W1) whatever BLAS says.
 $(BENCH_BIN): $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libtapegrad.a
