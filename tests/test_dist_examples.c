@@ -42,6 +42,23 @@ static void mpirun(int np, const char *log, const char *args) {
     }
 }
 
+/* The same for a run that must fail: within 60 s (a hang fails the test),
+ * non-zero, its output containing `expect`. */
+static void mpirun_fails(int np, const char *log, const char *args, const char *expect) {
+    char cmd[16384], path[8192];
+    snprintf(path, sizeof path, "%s/%s", tu_tmpdir(), log);
+    snprintf(cmd, sizeof cmd,
+             "OMP_NUM_THREADS=1 timeout 60 mpirun --allow-run-as-root --oversubscribe -np %d %s/%s > %s 2>&1",
+             np, build_dir, args, path);
+    int st = system(cmd);
+    char *out = tu_slurp(path, NULL);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 124 || !out || !strstr(out, expect))
+        fail_msg("%s: expected a quick failure saying \"%s\" (status %d):\n%s", cmd, expect, st,
+                 out ? out : "(no output)");
+    printf("%s: exit %d, \"%s\" reported\n", log, WEXITSTATUS(st), expect);
+    free(out);
+}
+
 static int is_key_bias(const char *name, int *packed) {
     size_t n = strlen(name);
     *packed = n >= 13 && strcmp(name + n - 13, "attn.qkv.bias") == 0;
@@ -212,6 +229,18 @@ static void test_translate_two_ranks_equal_one(void **state) {
     tr_model_free(&one);
 }
 
+/* A bad input on the rank that reads it ends every rank with its message. */
+static void test_bad_input_stops_every_rank(void **state) {
+    (void)state;
+    if (!need_mpi()) skip();
+    char args[8192];
+    snprintf(args, sizeof args, "translate train --data %s/absent.tsv --dir %s/tr_bad --epochs 1", tu_tmpdir(),
+             tu_tmpdir());
+    mpirun_fails(2, "tr_bad.log", args, "absent.tsv");
+    snprintf(args, sizeof args, "vit train --data %s/absent_images --epochs 1", tu_tmpdir());
+    mpirun_fails(2, "vit_bad.log", args, "absent_images");
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     char exe[4096];
@@ -220,6 +249,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vit_two_ranks_equal_one),
         cmocka_unit_test(test_translate_two_ranks_equal_one),
+        cmocka_unit_test(test_bad_input_stops_every_rank),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }
