@@ -106,6 +106,18 @@ def _blocks(names, marker):
     return {n[:-len(marker)] for n in names if n.endswith(marker)}
 
 
+def _rename_sublayer(n, blocks, pairs):
+    """n with its block's sublayer renamed by the first (old, new) pair whose
+    old starts the part after the block prefix; n itself outside blocks."""
+    for pre in blocks:
+        if n.startswith(pre):
+            rest = n[len(pre):]
+            for old, new in pairs:
+                if rest.startswith(old):
+                    return pre + new + rest[len(old):]
+    return n
+
+
 def tapegrad_to_torch(sd):
     """tapegrad names/layouts -> torch state_dict (OrderedDict, new tensors)."""
     names = list(sd)
@@ -132,15 +144,7 @@ def tapegrad_to_torch(sd):
                 out[f"{pre}{tattn}.in_proj_{kind}"] = torch.cat([sd[p] for p in parts], 0)
                 done.update(parts)
             continue
-        new = n
-        for pre in blocks:
-            if n.startswith(pre):
-                rest = n[len(pre):]
-                for a, b in _BLOCK:
-                    if rest.startswith(a):
-                        new = pre + b + rest[len(a):]
-                        break
-        out[new] = sd[n].clone()
+        out[_rename_sublayer(n, blocks, _BLOCK)] = sd[n].clone()
     return out
 
 
@@ -170,14 +174,7 @@ def torch_to_tapegrad(sd):
                 raise ValueError(f"{n}: separate q/k/v projections of different widths "
                                  "(kdim/vdim != embed_dim) have no tg_mha equivalent")
             continue
-        new = n
-        for pre in blocks:
-            if n.startswith(pre):
-                rest = n[len(pre):]
-                for a, b in _BLOCK:
-                    if rest.startswith(b):
-                        new = pre + a + rest[len(b):]
-                        break
+        new = _rename_sublayer(n, blocks, [(b, a) for a, b in _BLOCK])
         out[new] = t.float().contiguous().clone() if t.is_floating_point() else t.contiguous().clone()
     return out
 

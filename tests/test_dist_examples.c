@@ -90,6 +90,17 @@ static double compare_params(const tg_params *a, const tg_params *b, double *key
     return sqrt(d2 / n2);
 }
 
+/* Prints the comparison of the 2-rank and the 1-rank parameters and requires
+ * ≤ 1e-6 relative (and a real difference of real numbers). */
+static void expect_equivalent(const char *what, const tg_params *two, const tg_params *one) {
+    double key, max_abs, rel = compare_params(two, one, &key, &max_abs);
+    printf("%s: 2 ranks x batch 2 vs 1 rank x batch 4: relative difference %.3g "
+           "(max |diff| %.3g over %lld parameters; key biases apart: max |diff| %.3g)\n",
+           what, rel, max_abs, (long long)two->total, key);
+    assert_true(rel <= 1e-6);
+    assert_true(rel > 0 || max_abs == 0); /* a real comparison of real numbers */
+}
+
 static int need_mpi(void) {
     if (tg_dist_available()) return 1;
     printf("SKIPPED: built without MPI (make test MPI=1 runs it)\n");
@@ -148,18 +159,17 @@ static void test_vit_two_ranks_equal_one(void **state) {
     write_images(dir);
     vit_run(2, 2, "vit_two");
     vit_run(1, 4, "vit_one");
+    char *log = tu_slurp(tu_tmp_path("vit_two.log"), NULL);
+    if (!strstr(log, "80 training") || !strstr(log, "step 20,"))
+        fail_msg("expected 80 training images in 20 steps:\n%s", log);
+    free(log);
     vit_model two, one;
     char path[8192];
     snprintf(path, sizeof path, "%s/vit_two.safetensors", tu_tmpdir());
     if (vit_model_load(path, &two) != TG_OK) fail_msg("%s", tg_last_error());
     snprintf(path, sizeof path, "%s/vit_one.safetensors", tu_tmpdir());
     if (vit_model_load(path, &one) != TG_OK) fail_msg("%s", tg_last_error());
-    double key, max_abs, rel = compare_params(&two.ps, &one.ps, &key, &max_abs);
-    printf("vit, 20 AdamW steps: 2 ranks x batch 2 vs 1 rank x batch 4: relative difference %.3g "
-           "(max |diff| %.3g over %lld parameters; key biases apart: max |diff| %.3g)\n",
-           rel, max_abs, (long long)two.ps.total, key);
-    assert_true(rel <= 1e-6);
-    assert_true(rel > 0 || max_abs == 0); /* a real comparison of real numbers */
+    expect_equivalent("vit, 20 AdamW steps", &two.ps, &one.ps);
     vit_model_free(&two);
     vit_model_free(&one);
 }
@@ -216,15 +226,14 @@ static void test_translate_two_ranks_equal_one(void **state) {
     write_pairs(path);
     tr_run(2, 2, "tr_two");
     tr_run(1, 4, "tr_one");
+    char *log = tu_slurp(tu_tmp_path("tr_two.log"), NULL);
+    if (!strstr(log, "train 91,") || !strstr(log, "step 23,"))
+        fail_msg("expected 91 training pairs in 23 steps:\n%s", log); /* the split the comment counts on */
+    free(log);
     tr_model two, one;
     tr_load("tr_two", &two);
     tr_load("tr_one", &one);
-    double key, max_abs, rel = compare_params(&two.ps, &one.ps, &key, &max_abs);
-    printf("translate, 1 epoch of AdamW steps: 2 ranks x batch 2 vs 1 rank x batch 4: relative difference %.3g "
-           "(max |diff| %.3g over %lld parameters; key biases apart: max |diff| %.3g)\n",
-           rel, max_abs, (long long)two.ps.total, key);
-    assert_true(rel <= 1e-6);
-    assert_true(rel > 0 || max_abs == 0); /* a real comparison of real numbers */
+    expect_equivalent("translate, 23 AdamW steps", &two.ps, &one.ps);
     tr_model_free(&two);
     tr_model_free(&one);
 }

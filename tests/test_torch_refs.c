@@ -147,6 +147,27 @@ static void to_mask(const tg_tensor *t, uint8_t *m) {
     for (int64_t i = 0; i < t->size; i++) m[i] = t->data[i] > 0.5f;
 }
 
+/* The usual end of a case: out against the reference, backward of Σ out·R,
+ * every gradient against its reference, the report. */
+static void case_finish(ref_case *c, tg_tensor *out, int n_inputs, const char *const *inputs) {
+    check_out(c, out);
+    backward_weighted(c, out);
+    check_grads(c, n_inputs, inputs);
+    case_end(c);
+}
+
+/* Declares the key padding [B, Lk], R and out [B, Lq, D] of an attention
+ * case (b, lq, lk, d: B, Lq, Lk, D), loads, and returns the padding as
+ * bytes in real[B·Lk]. */
+static void attention_io(ref_case *c, int b, int lq, int lk, int d, int n_inputs,
+                         const char *const *inputs, uint8_t *real) {
+    io_decl(c, "key_padding", TG_SHAPE(b, lk));
+    io_decl(c, "R", TG_SHAPE(b, lq, d));
+    io_decl(c, "out", TG_SHAPE(b, lq, d));
+    case_load(c, n_inputs, inputs);
+    to_mask(io(c, "key_padding"), real);
+}
+
 /* ---- ops ------------------------------------------------------------------ */
 
 static void test_gelu(void **state) {
@@ -159,10 +180,7 @@ static void test_gelu(void **state) {
     io_decl(&c, "out", TG_SHAPE(4, 16));
     case_load(&c, 1, in);
     tg_tensor *y = tg_gelu(c.tp, io(&c, "x"));
-    check_out(&c, y);
-    backward_weighted(&c, y);
-    check_grads(&c, 1, in);
-    case_end(&c);
+    case_finish(&c, y, 1, in);
 }
 
 static void test_softmax(void **state) {
@@ -176,10 +194,7 @@ static void test_softmax(void **state) {
     io_decl(&c, "out", TG_SHAPE(3, 9));
     case_load(&c, 1, in);
     tg_tensor *y = tg_softmax(c.tp, io(&c, "x"), io(&c, "mask"));
-    check_out(&c, y);
-    backward_weighted(&c, y);
-    check_grads(&c, 1, in);
-    case_end(&c);
+    case_finish(&c, y, 1, in);
 }
 
 static void test_layernorm(void **state) {
@@ -194,10 +209,7 @@ static void test_layernorm(void **state) {
     io_decl(&c, "out", TG_SHAPE(5, 12));
     case_load(&c, 1, in);
     tg_tensor *y = tg_layernorm_layer_forward(c.tp, &ln, io(&c, "x"));
-    check_out(&c, y);
-    backward_weighted(&c, y);
-    check_grads(&c, 1, in);
-    case_end(&c);
+    case_finish(&c, y, 1, in);
 }
 
 static void test_cross_entropy(void **state) {
@@ -230,18 +242,11 @@ static void test_mha_self(void **state) {
     tg_mha_init(&a, &c.ps, "mha.self_attn", D, H, TG_NN_BIAS, &c.rng);
     static const char *const in[] = {"x"};
     io_decl(&c, "x", TG_SHAPE(B, LS, D));
-    io_decl(&c, "key_padding", TG_SHAPE(B, LS));
-    io_decl(&c, "R", TG_SHAPE(B, LS, D));
-    io_decl(&c, "out", TG_SHAPE(B, LS, D));
-    case_load(&c, 1, in);
     uint8_t real[B * LS];
-    to_mask(io(&c, "key_padding"), real);
+    attention_io(&c, B, LS, LS, D, 1, in, real);
     tg_attn_mask m = {.key_padding = real};
     tg_tensor *y = tg_mha_forward(c.tp, &a, io(&c, "x"), io(&c, "x"), &m);
-    check_out(&c, y);
-    backward_weighted(&c, y);
-    check_grads(&c, 1, in);
-    case_end(&c);
+    case_finish(&c, y, 1, in);
 }
 
 static void test_mha_cross(void **state) {
@@ -253,18 +258,11 @@ static void test_mha_cross(void **state) {
     static const char *const in[] = {"q", "kv"};
     io_decl(&c, "q", TG_SHAPE(B, LT, D));
     io_decl(&c, "kv", TG_SHAPE(B, LS, D));
-    io_decl(&c, "key_padding", TG_SHAPE(B, LS));
-    io_decl(&c, "R", TG_SHAPE(B, LT, D));
-    io_decl(&c, "out", TG_SHAPE(B, LT, D));
-    case_load(&c, 2, in);
     uint8_t real[B * LS];
-    to_mask(io(&c, "key_padding"), real);
+    attention_io(&c, B, LT, LS, D, 2, in, real);
     tg_attn_mask m = {.key_padding = real};
     tg_tensor *y = tg_mha_forward(c.tp, &a, io(&c, "q"), io(&c, "kv"), &m);
-    check_out(&c, y);
-    backward_weighted(&c, y);
-    check_grads(&c, 2, in);
-    case_end(&c);
+    case_finish(&c, y, 2, in);
 }
 
 static void encoder_case(const char *name, int pre_ln) {
@@ -276,18 +274,11 @@ static void encoder_case(const char *name, int pre_ln) {
     tg_encoder_block_init(&blk, &c.ps, name, &cfg, &c.rng);
     static const char *const in[] = {"x"};
     io_decl(&c, "x", TG_SHAPE(B, LS, D));
-    io_decl(&c, "key_padding", TG_SHAPE(B, LS));
-    io_decl(&c, "R", TG_SHAPE(B, LS, D));
-    io_decl(&c, "out", TG_SHAPE(B, LS, D));
-    case_load(&c, 1, in);
     uint8_t real[B * LS];
-    to_mask(io(&c, "key_padding"), real);
+    attention_io(&c, B, LS, LS, D, 1, in, real);
     tg_attn_mask m = {.key_padding = real};
     tg_tensor *y = tg_encoder_block_forward(c.tp, &blk, io(&c, "x"), &m);
-    check_out(&c, y);
-    backward_weighted(&c, y);
-    check_grads(&c, 1, in);
-    case_end(&c);
+    case_finish(&c, y, 1, in);
 }
 
 static void test_encoder_pre_ln(void **state) {
@@ -311,19 +302,12 @@ static void test_decoder_pre_ln(void **state) {
     io_decl(&c, "y", TG_SHAPE(B, LT, D));
     io_decl(&c, "memory", TG_SHAPE(B, LS, D));
     io_decl(&c, "tgt_padding", TG_SHAPE(B, LT));
-    io_decl(&c, "key_padding", TG_SHAPE(B, LS));
-    io_decl(&c, "R", TG_SHAPE(B, LT, D));
-    io_decl(&c, "out", TG_SHAPE(B, LT, D));
-    case_load(&c, 2, in);
     uint8_t tgt[B * LT], src[B * LS];
+    attention_io(&c, B, LT, LS, D, 2, in, src);
     to_mask(io(&c, "tgt_padding"), tgt);
-    to_mask(io(&c, "key_padding"), src);
     tg_attn_mask self = {.causal = 1, .key_padding = tgt}, cross = {.key_padding = src};
     tg_tensor *y = tg_decoder_block_forward(c.tp, &blk, io(&c, "y"), io(&c, "memory"), &self, &cross);
-    check_out(&c, y);
-    backward_weighted(&c, y);
-    check_grads(&c, 2, in);
-    case_end(&c);
+    case_finish(&c, y, 2, in);
 }
 
 int main(void) {
