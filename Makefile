@@ -101,6 +101,7 @@ $(BUILD)/tests/test_exercises: $(BUILD)/exercise
 $(BUILD)/tests/test_tutorial_attention: $(BUILD)/tutorial_attention
 # runs the examples' binaries on crafted bad inputs
 $(BUILD)/tests/test_hardening: $(EX_BIN)
+$(BUILD)/tests/test_dist_examples: $(BUILD)/vit $(BUILD)/translate
 
 # Benchmarks link OpenBLAS (the peer of W1) whatever BLAS says.
 $(BENCH_BIN): $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libtapegrad.a
@@ -119,27 +120,27 @@ bench: $(BENCH_BIN)
 # The main job (README): build, place the data, train the POS tagger for its
 # fixed 30 epochs (TIME_BUDGET seconds, default 1800, only a guard), evaluate,
 # tag a sentence.
-demo:
+demo: check-deps
 	@$(MAKE) --no-print-directory -j2 lib examples
 	@$(MAKE) --no-print-directory data
 	@sh examples/pos_tagger/demo.sh $(BUILD)
 
 # Translation (docs/translate.md): ours and PyTorch's Transformer trained side
 # by side on the same split, test BLEU greedy and beam 4, a few examples.
-demo-translate:
+demo-translate: check-deps
 	@$(MAKE) --no-print-directory -j2 lib examples
 	@$(MAKE) --no-print-directory data
 	@sh examples/translate/demo.sh $(BUILD)
 # The ViT on MNIST (docs/vit.md): build, place the data, train the default
 # model, evaluate on the test set, draw attention maps of a few test digits.
 .PHONY: demo-vit
-demo-vit:
+demo-vit: check-deps
 	@$(MAKE) --no-print-directory -j2 lib examples
 	@$(MAKE) --no-print-directory data
 	@sh examples/vit/demo.sh $(BUILD)
 # Graph attention on Cora (docs/gat.md): 10 seeds, mean ± std test accuracy,
 # and the embedding picture runs/gat_cora_embedding.png.
-demo-gat:
+demo-gat: check-deps
 	@$(MAKE) --no-print-directory -j2 lib examples
 	@$(MAKE) --no-print-directory data
 	@sh examples/gat/demo.sh $(BUILD)
@@ -152,12 +153,12 @@ demo-gat:
 # shorter length rule (its own folder). SCALING_ARGS adds options, e.g.
 # SCALING_ARGS="--threads 1" on a loaded machine (results do not change).
 .PHONY: scaling scaling-quick
-scaling:
+scaling: check-deps
 	@$(MAKE) --no-print-directory -j2 $(BUILD)/scaling
 	@$(MAKE) --no-print-directory data
 	@mkdir -p runs
 	$(BUILD)/scaling run --out runs/scaling $(SCALING_ARGS)
-scaling-quick:
+scaling-quick: check-deps
 	@$(MAKE) --no-print-directory -j2 $(BUILD)/scaling
 	@$(MAKE) --no-print-directory data
 	@mkdir -p runs
@@ -208,12 +209,21 @@ DEB_PKGS += libopenmpi-dev openmpi-bin
 DEB_PKGS += graphviz
 DEB_PKGS += libplplot-dev plplot-driver-cairo
 DEB_PKGS += clang libfuzzer-14-dev
+# Optional: the tests that need them print SKIPPED without them (make deps installs them too).
+DEB_PKGS_OPTIONAL = python3-torch
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
-	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	else echo "all Debian packages present"; fi
+	@sh scripts/deps.sh --install $(DEB_PKGS) -- $(DEB_PKGS_OPTIONAL)
+
+# `make test` and the demos check the Debian packages first, once per run and
+# before anything compiles (one dpkg-query), so that on a fresh machine the
+# README's two commands are all one types: as root the missing packages are
+# installed; otherwise the apt-get line to run is printed and make stops.
+.PHONY: check-deps
+check-deps:
+	@sh scripts/deps.sh $(DEB_PKGS) -- $(DEB_PKGS_OPTIONAL)
+ifneq ($(filter test demo demo-% scaling scaling-quick,$(MAKECMDGOALS)),)
+$(LIB_OBJ) $(TEST_BIN) $(EX_BIN) $(BENCH_BIN): | check-deps
+endif
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/tapegrad

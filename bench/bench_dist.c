@@ -2,14 +2,13 @@
  * ranks × 1 thread, on W2 and the POS tagger (W5), with the gradient
  * all-reduce timed apart, and the all-reduce's latency and bandwidth.
  *
- * W2 here is the ViT-CIFAR step of shared/bench/WORKLOADS.md built from the
- * blocks that exist on this branch: the 4×4 patches are cut on the input
- * side ([B, 64, 48] random inputs; a Linear 48 → 128 is the patch
- * embedding), a learned [CLS] (an embedding row) is concatenated in front,
- * learned positions, 6 pre-LN encoder blocks (d_model 128, 4 heads, MLP 256
- * GELU, biases), final LayerNorm, head on [CLS] to 10 classes, mean
- * cross-entropy, AdamW(1e-3, 0.9/0.999, 1e-8, wd 0.05), global batch 128
- * (2 ranks: 64 each).  Step = forward, backward, all-reduce, update; figure =
+ * W2 here is the ViT-CIFAR step of shared/bench/WORKLOADS.md with the
+ * library's ViT (nn/vit.h, the configuration of bench_vit's w2): random
+ * [B, 32, 32, 3] images, 4×4 patches, [CLS] token, learned positions, 6
+ * pre-LN blocks (d_model 128, 4 heads, MLP 256 GELU, biases, packed Q/K/V),
+ * final LayerNorm, head on [CLS] to 10 classes, mean cross-entropy,
+ * AdamW(1e-3, 0.9/0.999, 1e-8, wd 0.05), global batch 128 (2 ranks: 64
+ * each).  Step = forward, backward, all-reduce, update; figure =
  * median over --steps timed steps (default 20) after 3 warm-up steps.
  *
  * The POS tagger runs `pos_tagger train` on UD English EWT for --pos-seconds
@@ -33,46 +32,27 @@
 #include "tapegrad.h"
 #include "train/dist.h"
 
-enum { W2_PATCHES = 64, W2_PATCH_DIM = 48, W2_D = 128, W2_HEADS = 4, W2_FF = 256, W2_DEPTH = 6, W2_CLASSES = 10 };
+/* W2 (bench_vit.c's w2 configuration). */
+static const tg_vit_config W2_CFG = {.image_h = 32, .image_w = 32, .channels = 3, .patch_size = 4,
+                                     .d_model = 128, .depth = 6, .n_heads = 4, .d_ff = 256,
+                                     .n_classes = 10, .pool = TG_VIT_POOL_CLS, .pos = TG_VIT_POS_LEARNED,
+                                     .ln_eps = 1e-5f};
 
 typedef struct {
     tg_params ps;
-    tg_linear patch, head;
-    tg_embedding_layer cls;
-    tg_posenc_learned pos;
-    tg_encoder_block blocks[W2_DEPTH];
-    tg_layernorm_layer ln_f;
+    tg_vit vit;
 } w2_model;
 
 static void w2_init(w2_model *m) {
     tg_rng rng;
     tg_rng_seed(&rng, 1);
     tg_params_init(&m->ps);
-    tg_linear_init(&m->patch, &m->ps, "patch_embed", W2_PATCH_DIM, W2_D, TG_NN_BIAS, &rng);
-    tg_embedding_layer_init(&m->cls, &m->ps, "cls_token", 1, W2_D, &rng);
-    tg_posenc_learned_init(&m->pos, &m->ps, "pos_embed", W2_PATCHES + 1, W2_D, &rng);
-    tg_block_config cfg = {.d_model = W2_D, .n_heads = W2_HEADS, .d_ff = W2_FF, .pre_ln = 1, .flags = TG_NN_BIAS};
-    for (int i = 0; i < W2_DEPTH; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "blocks.%d", i);
-        tg_encoder_block_init(&m->blocks[i], &m->ps, name, &cfg, &rng);
-    }
-    tg_layernorm_layer_init(&m->ln_f, &m->ps, "norm", W2_D, TG_NN_BIAS);
-    tg_linear_init(&m->head, &m->ps, "head", W2_D, W2_CLASSES, TG_NN_BIAS, &rng);
+    tg_vit_init(&m->vit, &m->ps, &W2_CFG, &rng);
 }
 
-/* patches [B, 64, 48] -> mean cross-entropy [1]. */
-static tg_tensor *w2_loss(tg_tape *tp, w2_model *m, tg_tensor *patches, const int32_t *labels,
-                          const int32_t *zeros) {
-    const int B = patches->shape[0];
-    tg_tensor *x = tg_linear_forward(tp, &m->patch, patches);                   /* [B, 64, C] */
-    tg_tensor *cls = tg_embedding_layer_forward(tp, &m->cls, zeros, TG_SHAPE(B, 1)); /* [B, 1, C] */
-    x = tg_concat(tp, 2, (tg_tensor *[]){cls, x}, 1);                         /* [B, 65, C] */
-    x = tg_posenc_learned_forward(tp, &m->pos, x);
-    for (int i = 0; i < W2_DEPTH; i++) x = tg_encoder_block_forward(tp, &m->blocks[i], x, NULL);
-    x = tg_layernorm_layer_forward(tp, &m->ln_f, x);
-    x = tg_reshape(tp, tg_slice(tp, x, 1, 0, 1), TG_SHAPE(B, W2_D));
-    return tg_cross_entropy(tp, tg_linear_forward(tp, &m->head, x), labels, -1, TG_MEAN);
+/* images [B, 32, 32, 3] -> mean cross-entropy [1]. */
+static tg_tensor *w2_loss(tg_tape *tp, w2_model *m, tg_tensor *images, const int32_t *labels) {
+    return tg_cross_entropy(tp, tg_vit_forward(tp, &m->vit, images, NULL), labels, -1, TG_MEAN);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -97,17 +77,17 @@ static void worker_w2(int steps, int B) {
     tg_tape *tp = tg_tape_new(0);
     tg_rng rng;
     tg_rng_seed(&rng, 100 + (uint64_t)tg_dist_rank());
-    int32_t *labels = tg_xmalloc((size_t)B * sizeof *labels), *zeros = tg_xcalloc((size_t)B * sizeof *zeros);
+    int32_t *labels = tg_xmalloc((size_t)B * sizeof *labels);
     double *t_step = tg_xmalloc((size_t)steps * sizeof(double)), *t_ar = tg_xmalloc((size_t)steps * sizeof(double)),
            *t_wait = tg_xmalloc((size_t)steps * sizeof(double));
     for (int s = -3; s < steps; s++) {
         tg_tape_reset(tp);
-        tg_tensor *x = tg_tape_tensor(tp, TG_SHAPE(B, W2_PATCHES, W2_PATCH_DIM));
+        tg_tensor *x = tg_tape_tensor(tp, TG_SHAPE(B, W2_CFG.image_h, W2_CFG.image_w, W2_CFG.channels));
         for (int64_t i = 0; i < x->size; i++) x->data[i] = tg_rng_normal(&rng);
-        for (int i = 0; i < B; i++) labels[i] = (int32_t)tg_rng_below(&rng, W2_CLASSES);
+        for (int i = 0; i < B; i++) labels[i] = (int32_t)tg_rng_below(&rng, W2_CFG.n_classes);
         double t0 = tg_now();
         tg_params_zero_grad(&m.ps);
-        tg_tensor *loss = w2_loss(tp, &m, x, labels, zeros);
+        tg_tensor *loss = w2_loss(tp, &m, x, labels);
         if (tg_backward(tp, loss) != TG_OK) tg_dist_abort(1, "bench_dist: %s", tg_last_error());
         tg_dist_stats before = tg_dist_get_stats();
         tg_dist_allreduce_grads(&m.ps, TG_DIST_MEAN);
@@ -127,12 +107,12 @@ static void worker_w2(int steps, int B) {
                world, tg_get_num_threads(), B, 1e3 * step, (double)B * world / step, 1e3 * ar, 1e3 * wait,
                (double)m.ps.total * sizeof(float));
     free(labels);
-    free(zeros);
     free(t_step);
     free(t_ar);
     free(t_wait);
     tg_tape_free(tp);
     tg_adam_free(&opt);
+    tg_vit_free(&m.vit);
     tg_params_free(&m.ps);
 }
 
@@ -251,7 +231,7 @@ int main(int argc, char **argv) {
     }
 
     printf("\n%-34s %14s %14s %8s\n", "workload", "1 proc x 2 thr", "2 ranks x 1", "ratio");
-    printf("%-34s %14.1f %14.1f %8.2f\n", "W2 (W2-sized ViT) images/s", ips1, ips2, ips2 / ips1);
+    printf("%-34s %14.1f %14.1f %8.2f\n", "W2 (tg_vit) images/s", ips1, ips2, ips2 / ips1);
     printf("%-34s %14.1f %14.1f\n", "W2 ms per step", s1, s2);
     printf("%-34s %14s %14.2f   (+ %.2f ms waiting for the slower rank)\n", "W2 all-reduce ms per step", "-", ar2, wait2);
     if (pos1 == pos1) {

@@ -10,6 +10,8 @@
  *   build/translate attention --model runs/translate/model.safetensors --sentence "elle est tres fatiguee ." --png att.png
  *
  * Run `build/translate <command> --help` for every option and its default.
+ * Data-parallel under MPI (make MPI=1; docs/distributed.md):
+ *   mpirun -np 2 build/mpi/translate train --batch-size 32 ...   (32 pairs per rank)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -21,10 +23,16 @@
 #include "examples/translate/corpus.h"
 #include "examples/translate/model.h"
 #include "tapegrad.h"
+#include "train/dist.h"
 
-static void die(const char *what) {
-    fprintf(stderr, "translate: %s\n", what);
-    exit(1);
+/* Under MPI this ends every rank, not only the one that failed. */
+static void die(const char *what) { tg_dist_abort(1, "translate: %s", what); }
+
+/* Seconds since t0; under MPI the slowest rank's, so every rank stops alike. */
+static double elapsed(double t0) {
+    double t = tg_now() - t0;
+    tg_dist_allreduce(&t, 1, TG_DIST_MAX);
+    return t;
 }
 
 static void read_pairs(const char *path, tg_pairs *p) {
@@ -47,7 +55,7 @@ static tg_status save_model(const char *path, const translator *t, int64_t epoch
     tg_checkpoint_meta_set(&ex, "src_vocab", sv);
     tg_checkpoint_meta_set(&ex, "tgt_vocab", tv);
     ex.epoch = epoch;
-    tg_status st = tg_checkpoint_save(path, &t->m.ps, &ex);
+    tg_status st = tg_dist_checkpoint_save(path, &t->m.ps, &ex); /* rank 0 writes */
     tg_checkpoint_extra_free(&ex);
     free(cfg);
     free(sv);
@@ -179,6 +187,7 @@ static float train_step(tg_tape *tp, translator *t, tg_adam *opt, const tr_batch
     tg_tensor *logits = tr_decode(tp, &t->m, memory, b->src_real, b->dec_in, b->tgt_real, b->B, b->Lt);
     tg_tensor *loss = tg_cross_entropy_smoothed(tp, logits, b->target, TG_VOCAB_PAD, TG_SUM, label_smoothing);
     if (tg_backward(tp, loss) != TG_OK) die(tg_last_error());
+    tg_dist_allreduce_grads(&t->m.ps, TG_DIST_SUM); /* summed loss: Σ over ranks = the global batch's */
     if (clip > 0) tg_clip_grad_norm(&t->m.ps, clip);
     tg_adam_step(opt);
     return loss->data[0];
@@ -198,7 +207,7 @@ static int cmd_train(int argc, char **argv) {
         {"split-seed", TG_CLI_INT, &o.split_seed, "seed of the 90/5/5 train/dev/test split"},
         {"epochs", TG_CLI_INT, &o.epochs, "epochs (the schedule's length)"},
         {"time-budget", TG_CLI_DOUBLE, &o.time_budget, "stop training after this many seconds (0: none; a guard)"},
-        {"batch-size", TG_CLI_INT, &o.batch_size, "sentence pairs per batch"},
+        {"batch-size", TG_CLI_INT, &o.batch_size, "sentence pairs per batch (per rank under MPI)"},
         {"lr", TG_CLI_DOUBLE, &o.lr, "peak AdamW learning rate"},
         {"lr-min", TG_CLI_DOUBLE, &o.lr_min, "learning rate at the end of the cosine decay"},
         {"warmup", TG_CLI_INT, &o.warmup, "linear warm-up steps"},
@@ -229,10 +238,12 @@ static int cmd_train(int argc, char **argv) {
         die("--batch-size, --epochs must be >= 1, --warmup >= 0, --beam in 1..64, --max-len in 2..1024");
     o.cfg.dropout = dropout;
     if (o.threads > 0) tg_set_num_threads(o.threads);
+    if (!tg_dist_is_root()) o.metrics_json = o.log_csv = NULL; /* rank 0 reports */
 
     /* The split, written to disk and read back: what the run trains on is the file. */
     int64_t counts[3];
-    if (tr_split_write(o.data, o.dir, (uint64_t)o.split_seed, counts) != TG_OK) die(tg_last_error());
+    tg_status split_st = tg_dist_is_root() ? tr_split_write(o.data, o.dir, (uint64_t)o.split_seed, counts) : TG_OK;
+    if (tg_dist_agree(split_st) != TG_OK) die(tg_last_error()); /* rank 0 wrote it, or every rank stops */
     char path[3][4096], model_path[4096];
     static const char *const parts[3] = {"train", "dev", "test"};
     tg_pairs split[3];
@@ -258,13 +269,15 @@ static int cmd_train(int argc, char **argv) {
     o.cfg.tgt_vocab = t.tgt_v.size;
     if (tr_config_check(&o.cfg) != TG_OK) die(tg_last_error());
     tr_model_init(&t.m, &o.cfg, (uint64_t)o.seed);
+    tg_dist_broadcast_params(&t.m.ps); /* every rank starts from rank 0's weights */
+    if (tg_dist_rank() > 0) tg_rng_seed(&t.m.drop_rng, (uint64_t)o.seed * 1000003u + (uint64_t)tg_dist_rank());
     printf("split (seed %d) of %s: train %lld, dev %lld, test %lld pairs in %s/{train,dev,test}.tsv\n",
            o.split_seed, o.data, (long long)train->n, (long long)dev->n, (long long)test->n, o.dir);
     printf("vocabularies (train split): source %d, target %d words with <pad> <unk> <bos> <eos>\n",
            t.src_v.size, t.tgt_v.size);
-    printf("model: %lld parameters, d_model %d, %d+%d layers, %d heads, d_ff %d, dropout %.2f; %d threads\n",
+    printf("model: %lld parameters, d_model %d, %d+%d layers, %d heads, d_ff %d, dropout %.2f; %d threads x %d ranks\n",
            (long long)tg_params_count(&t.m.ps), o.cfg.d_model, o.cfg.n_enc, o.cfg.n_dec, o.cfg.n_heads,
-           o.cfg.d_ff, o.cfg.dropout, tg_get_num_threads());
+           o.cfg.d_ff, o.cfg.dropout, tg_get_num_threads(), tg_dist_world());
     fflush(stdout);
 
     tg_adam opt;
@@ -275,6 +288,7 @@ static int cmd_train(int argc, char **argv) {
     tg_rng_seed(&shuffle, (uint64_t)o.seed + 1);
     tg_batcher bt;
     tg_batcher_init(&bt, train->n, o.batch_size, 0, &shuffle);
+    tg_batcher_shard(&bt, tg_dist_rank(), tg_dist_world()); /* this rank's part of each global batch */
     tr_batch b;
     tr_batch_alloc(&b, train, o.batch_size);
     tg_early_stop es;
@@ -295,6 +309,7 @@ static int cmd_train(int argc, char **argv) {
         tg_batcher_epoch(&bt);
         tg_progress prog;
         tg_progress_start(&prog, epoch, o.epochs, tg_batcher_n_batches(&bt), 50);
+        if (!tg_dist_is_root()) prog.out = NULL;
         double loss_sum = 0;
         int64_t loss_tokens = 0, k = 0, n;
         const int64_t *idx;
@@ -307,7 +322,7 @@ static int cmd_train(int argc, char **argv) {
             loss_sum += loss;
             loss_tokens += b.n_tokens;
             tg_progress_update(&prog, ++k, loss / (float)b.n_tokens, b.n_tokens);
-            if (o.time_budget > 0 && tg_now() - t0 >= o.time_budget) {
+            if (o.time_budget > 0 && elapsed(t0) >= o.time_budget) {
                 stop = 1;
                 break;
             }
@@ -315,10 +330,15 @@ static int cmd_train(int argc, char **argv) {
         tg_progress_end(&prog);
         train_seconds = tg_now() - t0;
         train_cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+        double sums[3] = {loss_sum, (double)loss_tokens, (double)tokens}; /* over every rank */
+        tg_dist_allreduce(sums, 3, TG_DIST_SUM);
+        loss_sum = sums[0];
+        loss_tokens = (int64_t)sums[1];
+        if (tg_dist_check_params(&t.m.ps, step) != TG_OK) die(tg_last_error()); /* ranks still agree */
         double dev_bleu = evaluate(&t, tp, dev, &greedy, NULL);
         printf("epoch %d: step %lld, train loss %.4f per token, dev BLEU %.2f (greedy), %.0f s, %.0f tokens/s\n",
                epoch, (long long)step, loss_sum / (double)loss_tokens, 100 * dev_bleu, train_seconds,
-               (double)tokens / train_seconds);
+               sums[2] / train_seconds);
         if (o.log_csv) {
             const double row[5] = {epoch, (double)step, loss_sum / (double)loss_tokens, 100 * dev_bleu, train_seconds};
             if (tg_csv_log_row(&csv, row) != TG_OK) die(tg_last_error());
@@ -567,10 +587,13 @@ int main(int argc, char **argv) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "eval")) return cmd_eval(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "translate")) return cmd_translate(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "attention")) return cmd_attention(argc - 1, argv + 1);
-    fprintf(stderr, "translate: unknown command '%s'\n%s", argv[1], usage);
-    return 2;
+    if (tg_dist_init(&argc, &argv) != TG_OK) die(tg_last_error()); /* under mpirun: one rank of many */
+    int rc = 2;
+    if (!strcmp(argv[1], "train")) rc = cmd_train(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "eval")) rc = cmd_eval(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "translate")) rc = cmd_translate(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "attention")) rc = cmd_attention(argc - 1, argv + 1);
+    else fprintf(stderr, "translate: unknown command '%s'\n%s", argv[1], usage);
+    tg_dist_finalize();
+    return rc;
 }

@@ -8,6 +8,7 @@
 #include "nn/posenc.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/dist.h"
 
 /* torch.nn.MultiheadAttention draws W_q, W_k, W_v as one packed [3C, C]
  * Xavier matrix (bound √(6/4C)); tg_mha draws each [C, C] (bound √(6/2C)).
@@ -211,7 +212,7 @@ tg_status tr_model_load(const char *path, tr_model *m, tg_vocab *src_v, tg_vocab
     tr_model mm;
     if ((st = tg_checkpoint_expect_shapes(path, n, w)) == TG_OK) {
         tr_model_init(&mm, &cfg, 1);
-        if ((st = tg_checkpoint_load(path, &mm.ps, NULL)) != TG_OK) tr_model_free(&mm);
+        if ((st = tg_dist_checkpoint_load(path, &mm.ps, NULL)) != TG_OK) tr_model_free(&mm);
     }
     if (st != TG_OK) {
         tg_vocab_free(&sv);

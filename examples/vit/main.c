@@ -9,6 +9,8 @@
  *
  * Run `build/vit <command> --help` for every option and its default;
  * docs/vit.md explains the model, the defaults and the pictures.
+ * Data-parallel under MPI (make MPI=1; docs/distributed.md):
+ *   mpirun -np 2 build/mpi/vit train --batch-size 64 ...   (64 images per rank)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -22,10 +24,16 @@
 #include "examples/vit/dataset.h"
 #include "examples/vit/model.h"
 #include "tapegrad.h"
+#include "train/dist.h"
 
-static void die(const char *what) {
-    fprintf(stderr, "vit: %s\n", what);
-    exit(1);
+/* Under MPI this ends every rank, not only the one that failed. */
+static void die(const char *what) { tg_dist_abort(1, "vit: %s", what); }
+
+/* Seconds since t0; under MPI the slowest rank's, so every rank stops alike. */
+static double elapsed(double t0) {
+    double t = tg_now() - t0;
+    tg_dist_allreduce(&t, 1, TG_DIST_MAX);
+    return t;
 }
 
 static int argmax(const float *x, int n) {
@@ -68,6 +76,7 @@ static double train_epoch(trainer *t, const tg_image_set *tr, int epoch, double 
     const tg_vit_config *cfg = &t->m->vit.cfg;
     tg_progress prog;
     tg_progress_start(&prog, epoch, o->epochs, tg_batcher_n_batches(t->bt), 50);
+    if (!tg_dist_is_root()) prog.out = NULL;
     tg_batcher_epoch(t->bt);
     tg_tape_set_training(t->tp, 1);
     const int64_t *idx;
@@ -86,9 +95,12 @@ static double train_epoch(trainer *t, const tg_image_set *tr, int epoch, double 
 
         tg_params_zero_grad(&t->m->ps);
         tg_tensor *logits = tg_vit_forward(t->tp, &t->m->vit, x, t->drop_rng);
-        tg_tensor *loss =
-            tg_cross_entropy_smoothed(t->tp, logits, t->labels, -1, TG_MEAN, (float)o->label_smoothing);
+        /* The mean over the global batch: summed here, divided by its size (every rank's share). */
+        tg_tensor *loss = tg_scale(t->tp, tg_cross_entropy_smoothed(t->tp, logits, t->labels, -1, TG_SUM,
+                                                                    (float)o->label_smoothing),
+                                   (float)(1.0 / (double)t->bt->global));
         if (tg_backward(t->tp, loss) != TG_OK) die(tg_last_error());
+        tg_dist_allreduce_grads(&t->m->ps, TG_DIST_SUM); /* Σ over ranks: the global batch's gradient */
         if (t->step == 0 && o->tape_png) { /* one step of the real model, values and gradients */
             if (tg_tape_render(t->tp, o->tape_png, NULL) != TG_OK) die(tg_last_error());
             printf("tape of step 1 (%d nodes) drawn to %s\n", tg_tape_n_nodes(t->tp), o->tape_png);
@@ -98,15 +110,16 @@ static double train_epoch(trainer *t, const tg_image_set *tr, int epoch, double 
         t->opt->lr = tg_lr_warmup_cosine(t->step, (float)o->lr, (float)o->lr_min, o->warmup, t->total_steps);
         tg_adam_step(t->opt);
         t->step++;
-        t->images += b;
+        t->images += t->bt->global;
         loss_sum += loss->data[0];
         tg_progress_update(&prog, ++k, loss->data[0], b);
-        if (o->time_budget > 0 && tg_now() - t0 >= o->time_budget) {
+        if (o->time_budget > 0 && elapsed(t0) >= o->time_budget) {
             *out_of_time = 1;
             break;
         }
     }
     tg_progress_end(&prog);
+    tg_dist_allreduce(&loss_sum, 1, TG_DIST_SUM); /* each rank's share of every step's mean */
     return k ? loss_sum / (double)k : NAN;
 }
 
@@ -146,7 +159,7 @@ static int cmd_train(int argc, char **argv) {
         {"dropout", TG_CLI_FLOAT, &o.dropout, "dropout probability"},
         {"epochs", TG_CLI_INT, &o.epochs, "epochs (the schedule's length; results depend on it, not on time)"},
         {"time-budget", TG_CLI_DOUBLE, &o.time_budget, "guard: stop after this many seconds (0: none)"},
-        {"batch-size", TG_CLI_INT, &o.batch_size, "images per step"},
+        {"batch-size", TG_CLI_INT, &o.batch_size, "images per step (per rank under MPI)"},
         {"lr", TG_CLI_DOUBLE, &o.lr, "peak AdamW learning rate"},
         {"lr-min", TG_CLI_DOUBLE, &o.lr_min, "learning rate at the end of the cosine decay"},
         {"warmup", TG_CLI_INT, &o.warmup, "linear warm-up steps"},
@@ -178,6 +191,7 @@ static int cmd_train(int argc, char **argv) {
     if (strcmp(o.pool, "cls") && strcmp(o.pool, "mean")) die("--pool: expected cls or mean");
     if (strcmp(o.pos, "learned") && strcmp(o.pos, "sinusoidal")) die("--pos: expected learned or sinusoidal");
     if (o.threads > 0) tg_set_num_threads(o.threads);
+    if (!tg_dist_is_root()) o.metrics_json = o.log_csv = o.tape_png = NULL; /* rank 0 reports */
 
     /* the data: train minus a validation slice, and the test set */
     double t_load = tg_now();
@@ -210,6 +224,7 @@ static int cmd_train(int argc, char **argv) {
     if (tg_vit_config_check(&o.cfg) != TG_OK) die(tg_last_error());
     vit_model m;
     vit_model_init(&m, &o.cfg, d.train.class_names, mean, std, (uint64_t)o.seed);
+    tg_dist_broadcast_params(&m.ps); /* every rank starts from rank 0's weights */
     print_config(&m, &o);
     fflush(stdout); /* before the progress lines on stderr */
 
@@ -220,8 +235,13 @@ static int cmd_train(int argc, char **argv) {
     tg_rng_seed(&shuffle, (uint64_t)o.seed + 2);
     tg_rng_seed(&aug_rng, (uint64_t)o.seed + 3);
     tg_rng_seed(&drop_rng, (uint64_t)o.seed + 4);
+    if (tg_dist_rank() > 0) { /* the same shuffle everywhere; other augmentations and dropout masks */
+        tg_rng_seed(&aug_rng, ((uint64_t)o.seed + 3) * 1000003u + (uint64_t)tg_dist_rank());
+        tg_rng_seed(&drop_rng, ((uint64_t)o.seed + 4) * 1000003u + (uint64_t)tg_dist_rank());
+    }
     tg_batcher bt;
     tg_batcher_init(&bt, tr.n, o.batch_size, 0, &shuffle);
+    tg_batcher_shard(&bt, tg_dist_rank(), tg_dist_world()); /* this rank's part of each global batch */
     tg_tape *tp = tg_tape_new(64u << 20);
     if (o.tape_png) tg_tape_set_keep_grads(tp, 1); /* the picture shows every gradient */
     trainer t = {.m = &m, .opt = &opt, .tp = tp, .bt = &bt, .aug_rng = &aug_rng, .drop_rng = &drop_rng, .o = &o,
@@ -243,6 +263,7 @@ static int cmd_train(int argc, char **argv) {
     for (epoch = 1; epoch <= o.epochs && !out_of_time; epoch++) {
         double loss = train_epoch(&t, &tr, epoch, t0, &out_of_time);
         train_seconds = tg_now() - t0;
+        if (tg_dist_check_params(&m.ps, t.step) != TG_OK) die(tg_last_error()); /* ranks still agree */
         vit_model_logits(&m, tp, &val, o.eval_batch, val_logits);
         double val_acc = accuracy(val_logits, val.labels, val.n, o.cfg.n_classes);
         int better = tg_early_stop_update(&es, epoch, val_acc);
@@ -541,10 +562,13 @@ int main(int argc, char **argv) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "eval")) return cmd_eval(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "predict")) return cmd_predict(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "attention")) return cmd_attention(argc - 1, argv + 1);
-    fprintf(stderr, "vit: unknown command '%s'\n%s", argv[1], usage);
-    return 2;
+    if (tg_dist_init(&argc, &argv) != TG_OK) die(tg_last_error()); /* under mpirun: one rank of many */
+    int rc = 2;
+    if (!strcmp(argv[1], "train")) rc = cmd_train(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "eval")) rc = cmd_eval(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "predict")) rc = cmd_predict(argc - 1, argv + 1);
+    else if (!strcmp(argv[1], "attention")) rc = cmd_attention(argc - 1, argv + 1);
+    else fprintf(stderr, "vit: unknown command '%s'\n%s", argv[1], usage);
+    tg_dist_finalize();
+    return rc;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "train/dist.h"
+
 static char **copy_names(char *const *names, int n) {
     char **c = tg_xmalloc((size_t)n * sizeof *c);
     for (int i = 0; i < n; i++) c[i] = strdup(names ? names[i] : "");
@@ -57,7 +59,7 @@ tg_status vit_model_save(const char *path, const vit_model *m, int64_t epoch) {
     tg_checkpoint_meta_set(&ex, "vit.classes", classes);
     tg_checkpoint_meta_set(&ex, "vit.normalize", norm);
     ex.epoch = epoch;
-    tg_status st = tg_checkpoint_save(path, &m->ps, &ex);
+    tg_status st = tg_dist_checkpoint_save(path, &m->ps, &ex); /* under MPI rank 0 writes */
     tg_checkpoint_extra_free(&ex);
     free(classes);
     return st;
