@@ -191,6 +191,7 @@ static int cmd_train(int argc, char **argv) {
         {"dropout", TG_CLI_FLOAT, &cfg.in_dropout, "dropout on each layer's input"},
         {"attn-dropout", TG_CLI_FLOAT, &cfg.attn_dropout, "dropout on the attention weights"},
         {"value-dropout", TG_CLI_FLOAT, &cfg.value_dropout, "gat: dropout on the projected neighbours z_j (the authors' code; not in the paper)"},
+        {"dropout-per-head", TG_CLI_INT, &cfg.dropout_per_head, "gat, 1: each head draws its own input-dropout mask (the authors' code); 0: one mask for all heads"},
         {"lr", TG_CLI_FLOAT, &o.lr, "Adam learning rate"},
         {"weight-decay", TG_CLI_FLOAT, &o.weight_decay, "L2 penalty on every parameter (in the gradient)"},
         {"epochs", TG_CLI_INT, &o.max_epochs, "most epochs (full-graph steps)"},
@@ -223,8 +224,9 @@ static int cmd_train(int argc, char **argv) {
            (long long)gd.d.n_edges, (int)gd.g.n_edges, gd.d.n_split[TG_SPLIT_TRAIN],
            gd.d.n_split[TG_SPLIT_VAL], gd.d.n_split[TG_SPLIT_TEST]);
     printf("layer %s, %d heads x %d hidden, output %d head(s); dropout %.2f / attention %.2f / "
-           "values %.2f; Adam lr %g, L2 %g; patience %d, at most %d epochs; %d thread(s)\n", layer,
-           heads, hidden, out_heads, cfg.in_dropout, cfg.attn_dropout, cfg.value_dropout, o.lr, o.weight_decay,
+           "values %.2f%s; Adam lr %g, L2 %g; patience %d, at most %d epochs; %d thread(s)\n", layer,
+           heads, hidden, out_heads, cfg.in_dropout, cfg.attn_dropout, cfg.value_dropout,
+           cfg.dropout_per_head ? " (input masks per head)" : "", o.lr, o.weight_decay,
            o.patience, o.max_epochs, tg_get_num_threads());
     tg_csv_log csv = {0};
     if (log_csv && tg_csv_log_open(&csv, log_csv, 6,

@@ -18,6 +18,7 @@ typedef struct {
     layer_kind layer;
     int heads, hidden, out_heads; /* H, D, heads of the output layer */
     float in_dropout, attn_dropout, value_dropout;
+    int dropout_per_head; /* gat: each head drops its layer's input with its own mask */
 } model_config;
 
 typedef struct {
