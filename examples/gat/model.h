@@ -5,7 +5,8 @@
  *       layer 2 (out_heads heads × C classes, averaged) ── logits [N, C]
  *
  * with the layer either GAT (additive scores) or dot-product attention
- * along the edges (--layer dot), dropout also on the attention weights.
+ * along the edges (--layer dot), dropout also on the attention weights
+ * and (GAT, as the authors' code) on the projected neighbours z_j.
  */
 #ifndef EXAMPLES_GAT_MODEL_H
 #define EXAMPLES_GAT_MODEL_H
