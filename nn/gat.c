@@ -78,19 +78,36 @@ static tg_tensor *gat_attend(tg_tape *tp, const tg_gat_conv *l, tg_tensor *z, co
     return finish(tp, tg_segment_aggregate(tp, alpha, values, g), H, l->concat, l->bias);
 }
 
+/* z = x Wᵀ [N, H·D].  With head_in_dropout (training mode), head h projects
+ * its own dropout of x (dense x, or the values of sparse x) through its rows
+ * W[hD, (h+1)D) and the heads are concatenated. */
+static tg_tensor *gat_project(tg_tape *tp, const tg_gat_conv *l, tg_tensor *x,
+                              const tg_sparse *xs, tg_tensor *xval, tg_rng *rng) {
+    float p = tg_tape_training(tp) ? l->head_in_dropout : 0.0f;
+    if (p == 0.0f) return project(tp, l->lin_weight, NULL, x, xs, xval);
+    int H = l->heads, D = l->out_channels;
+    tg_tensor **zh = tg_tape_alloc(tp, (size_t)H * sizeof *zh);
+    for (int h = 0; h < H; h++) {
+        tg_tensor *wh = tg_slice(tp, l->lin_weight, 0, h * D, D); /* [D, F] */
+        zh[h] = x ? project(tp, wh, NULL, tg_dropout(tp, x, p, rng), NULL, NULL)
+                  : project(tp, wh, NULL, NULL, xs, tg_dropout(tp, xval, p, rng));
+    }
+    return H == 1 ? zh[0] : tg_concat(tp, H, zh, 1);
+}
+
 tg_tensor *tg_gat_conv_forward(tg_tape *tp, const tg_gat_conv *l, tg_tensor *x,
                                const tg_csr *g, tg_rng *rng) {
     TG_CHECK(l && l->lin_weight, "tg_gat_conv_forward", "layer is NULL or not initialised");
     TG_CHECK_TENSOR("tg_gat_conv_forward", x);
     check_input("tg_gat_conv_forward", x, NULL, l->in_channels, g);
-    return gat_attend(tp, l, project(tp, l->lin_weight, NULL, x, NULL, NULL), g, rng);
+    return gat_attend(tp, l, gat_project(tp, l, x, NULL, NULL, rng), g, rng);
 }
 
 tg_tensor *tg_gat_conv_forward_sparse(tg_tape *tp, const tg_gat_conv *l, const tg_sparse *x,
                                       tg_tensor *values, const tg_csr *g, tg_rng *rng) {
     TG_CHECK(l && l->lin_weight, "tg_gat_conv_forward_sparse", "layer is NULL or not initialised");
     check_input("tg_gat_conv_forward_sparse", NULL, x, l->in_channels, g);
-    return gat_attend(tp, l, project(tp, l->lin_weight, NULL, NULL, x, values), g, rng);
+    return gat_attend(tp, l, gat_project(tp, l, NULL, x, values, rng), g, rng);
 }
 
 /* ---- dot-product attention along the edges ----------------------------------- */

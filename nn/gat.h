@@ -48,14 +48,19 @@ typedef struct tg_gat_conv {
     float value_dropout;  /* on z_j as it enters the sum (training mode), as the
                              authors' code (PetarV-/GAT, utils/layers.py attn_head)
                              does besides the paper's dropouts; 0 after init */
+    float head_in_dropout; /* on the input x (its values, when sparse) in training
+                              mode with an independent mask per head, as the authors'
+                              attn_head draws one per head; 0 after init (the caller
+                              drops x, if at all, with one mask shared by the heads) */
 } tg_gat_conv;
 
 /* out_channels = D per head, heads = H.  flags: TG_NN_BIAS.
  * Errors: a size < 1 aborts. */
 void tg_gat_conv_init(tg_gat_conv *l, tg_params *ps, const char *prefix, int in_channels,
                       int out_channels, int heads, int concat, unsigned flags, tg_rng *rng);
-/* x [N, F] -> [N, H·D] or [N, D].  rng draws the α dropout (may be NULL when
- * dropout is 0 or the tape is in evaluation mode).  g: N = g->n_nodes.
+/* x [N, F] -> [N, H·D] or [N, D].  rng draws the α, value and per-head input
+ * dropouts (may be NULL when they are 0 or the tape is in evaluation mode).
+ * g: N = g->n_nodes.
  * Errors: x not [g->n_nodes, in_channels] aborts. */
 tg_tensor *tg_gat_conv_forward(tg_tape *tp, const tg_gat_conv *l, tg_tensor *x,
                                const tg_csr *g, tg_rng *rng);

@@ -3,7 +3,9 @@
  *   - gradient checks of segment_softmax, segment_aggregate (weighted and
  *     plain), edge_dot, spmm, the GAT layer and the dot-product edge
  *     attention layer, on graphs holding a node with no in-edge and a node
- *     whose only in-edge is its self-loop;
+ *     whose only in-edge is its self-loop (also with a dropout mask of the
+ *     input per head, head_in_dropout);
+ *   - head_in_dropout: one independent mask per head, in training mode only;
  *   - a node with no in-edge: zero output, zero gradient, never NaN;
  *   - the edge attention layer equal (values and gradients) to the dense
  *     fused and composed attention with the adjacency as `allowed` mask;
@@ -231,6 +233,7 @@ static void test_gradcheck_layers(void **state) {
         tg_gat_conv_init(&gat, &ps, "gat", F, D, H, concat, TG_NN_BIAS, &rng);
         tg_edge_attention_init(&dot, &ps, "dot", F, D, H, concat, TG_NN_BIAS, &rng);
         gat.dropout = dot.dropout = t >= 2 ? 0.3f : 0.0f;
+        gat.head_in_dropout = t >= 2 ? 0.3f : 0.0f; /* a mask of x per head */
         /* larger attention vectors than Glorot's so the scores vary */
         tg_init_normal(gat.att_src, &rng, 0.0f, 1.0f);
         tg_init_normal(gat.att_dst, &rng, 0.0f, 1.0f);
@@ -238,8 +241,8 @@ static void test_gradcheck_layers(void **state) {
         tg_tape *tp = tg_tape_new(0);
         tg_tape_set_training(tp, 1);
         char name[96];
-        snprintf(name, sizeof name, "GAT layer N=%d E=%d H=%d D=%d concat=%d dropout=%.1f", N,
-                 (int)g.n_edges, H, D, concat, gat.dropout);
+        snprintf(name, sizeof name, "GAT layer N=%d E=%d H=%d D=%d concat=%d dropout=%.1f/%.1f",
+                 N, (int)g.n_edges, H, D, concat, gat.dropout, gat.head_in_dropout);
         tu_gradcheck(name, layer_fn, 5,
                      (tg_tensor *[]){x, gat.lin_weight, gat.att_src, gat.att_dst, gat.bias},
                      &(layer_case){&g, &gat, NULL, NULL}, &layer_opts);
@@ -261,6 +264,59 @@ static void test_gradcheck_layers(void **state) {
         tg_params_free(&ps);
         tg_csr_free(&g);
     }
+}
+
+/* head_in_dropout: with every head holding the same weights, the heads'
+ * outputs are equal in evaluation mode (no dropout) and differ in training
+ * mode (each head drew its own mask of x), dense and sparse; and training
+ * with head_in_dropout 0 draws nothing for the input (equal to evaluation
+ * when the other dropouts are 0). */
+static void test_head_input_dropout(void **state) {
+    (void)state;
+    enum { N = 12, F = 6, H = 4, D = 3 };
+    tg_rng rng;
+    tg_rng_seed(&rng, 321);
+    tg_csr g;
+    random_graph(&g, N, 0.4f, &rng);
+    tg_params ps;
+    tg_params_init(&ps);
+    tg_gat_conv l;
+    tg_gat_conv_init(&l, &ps, "gat", F, D, H, 1, 0, &rng);
+    for (int h = 1; h < H; h++) { /* head h := head 0 */
+        memcpy(l.lin_weight->data + h * D * F, l.lin_weight->data, D * F * sizeof(float));
+        memcpy(l.att_src->data + h * D, l.att_src->data, D * sizeof(float));
+        memcpy(l.att_dst->data + h * D, l.att_dst->data, D * sizeof(float));
+    }
+    tg_tensor *x = tu_randn_grad(&rng, TG_SHAPE(N, F));
+    sparse_buf sb;
+    random_sparse(&sb, N, F, 0.6f, &rng);
+    tg_tensor *val = tu_uniform_grad(&rng, 0.2f, 1.0f, TG_SHAPE((int)sb.a.nnz));
+    tg_tape *tp = tg_tape_new(0);
+    for (int sparse = 0; sparse < 2; sparse++)
+        for (int training = 0; training < 2; training++)
+            for (int drop = 0; drop < 2; drop++) {
+                l.head_in_dropout = drop ? 0.5f : 0.0f;
+                tg_tape_reset(tp);
+                tg_tape_set_training(tp, training);
+                tg_rng r;
+                tg_rng_seed(&r, 5);
+                tg_tensor *y = sparse ? tg_gat_conv_forward_sparse(tp, &l, &sb.a, val, &g, &r)
+                                      : tg_gat_conv_forward(tp, &l, x, &g, &r);
+                int differ = 0; /* some node where head h != head 0 */
+                for (int n = 0; n < N; n++)
+                    for (int h = 1; h < H; h++)
+                        for (int d = 0; d < D; d++)
+                            differ |= y->data[(n * H + h) * D + d] != y->data[(n * H) * D + d];
+                assert_int_equal(differ, training && drop);
+            }
+    printf("  head_in_dropout: identical heads agree without it and in evaluation mode, differ "
+           "with a mask per head (dense and sparse input)\n");
+    tg_tape_free(tp);
+    sparse_free(&sb);
+    tg_tensor_free(val);
+    tg_tensor_free(x);
+    tg_params_free(&ps);
+    tg_csr_free(&g);
 }
 
 /* Normwise relative difference, as tests/test_attention.c. */
@@ -639,6 +695,7 @@ int main(void) {
         cmocka_unit_test(test_gradcheck_ops),
         cmocka_unit_test(test_no_in_edges),
         cmocka_unit_test(test_gradcheck_layers),
+        cmocka_unit_test(test_head_input_dropout),
         cmocka_unit_test(test_edge_attention_equals_dense),
         cmocka_unit_test(test_spmm_equals_dense),
         cmocka_unit_test(test_gat_thread_bit_identity),

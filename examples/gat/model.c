@@ -20,6 +20,7 @@ void model_init(model *m, const model_config *cfg, int n_features, int n_classes
                          rng);
         m->gat1.dropout = m->gat2.dropout = cfg->attn_dropout;
         m->gat1.value_dropout = m->gat2.value_dropout = cfg->value_dropout;
+        if (cfg->dropout_per_head) m->gat1.head_in_dropout = m->gat2.head_in_dropout = cfg->in_dropout;
     } else {
         tg_edge_attention_init(&m->dot1, &m->ps, "conv1", n_features, cfg->hidden, cfg->heads, 1,
                                TG_NN_BIAS, rng);
@@ -33,8 +34,8 @@ void model_free(model *m) { tg_params_free(&m->ps); }
 
 tg_tensor *model_forward(tg_tape *tp, const model *m, const tg_sparse *xs, tg_tensor *xval,
                          tg_tensor *xdense, const tg_csr *g, tg_rng *rng, tg_tensor **hidden_out) {
-    float p = m->cfg.in_dropout;
     int gat = m->cfg.layer == LAYER_GAT;
+    float p = gat && m->cfg.dropout_per_head ? 0.0f : m->cfg.in_dropout; /* else inside the layers */
     tg_tensor *h;
     if (xs) {
         tg_tensor *v = tg_dropout(tp, xval, p, rng); /* dropout on the nonzeros of x */

@@ -5,7 +5,8 @@
  *       layer 2 (out_heads heads × C classes, averaged) ── logits [N, C]
  *
  * with the layer either GAT (additive scores) or dot-product attention
- * along the edges (--layer dot), dropout also on the attention weights.
+ * along the edges (--layer dot), dropout also on the attention weights
+ * and (GAT, as the authors' code) on the projected neighbours z_j.
  */
 #ifndef EXAMPLES_GAT_MODEL_H
 #define EXAMPLES_GAT_MODEL_H
@@ -18,6 +19,7 @@ typedef struct {
     layer_kind layer;
     int heads, hidden, out_heads; /* H, D, heads of the output layer */
     float in_dropout, attn_dropout, value_dropout;
+    int dropout_per_head; /* gat: each head drops its layer's input with its own mask */
 } model_config;
 
 typedef struct {
