@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/ops/internal.h"
+#include "core/ops.h"
 #include "nn/config.h"
 #include "nn/init.h"
 
