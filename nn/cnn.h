@@ -47,7 +47,6 @@
 
 #include "core/ops.h"
 #include "core/params.h"
-#include "nn/layers.h"
 #include "nn/linear.h"
 
 /* ---- Conv2d ----------------------------------------------------------------
