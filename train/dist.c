@@ -42,7 +42,9 @@ static void quiet_stdout(void) {
 
 tg_status tg_dist_init(int *argc, char ***argv) {
     if (g_started) return TG_OK;
-    int provided = 0, inited = 0;
+    int provided = 0, inited = 0, finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized) return TG_OK; /* MPI cannot start again: a world of 1 from now on */
     MPI_Initialized(&inited);
     if (!inited) MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     /* Errors in MPI calls abort the job (the default handler), with MPI's message. */

@@ -54,7 +54,10 @@
 /* Starts MPI (MPI_Init_thread, MPI_THREAD_FUNNELED) on the argc/argv of main
  * (either may be NULL).  With several ranks, stdout of ranks other than 0 is
  * redirected to /dev/null so a report prints once; stderr is left alone, so
- * an error on any rank is seen.  Calling it twice is a no-op.
+ * an error on any rank is seen.  Calling it twice is a no-op.  After
+ * tg_dist_finalize (a program whose main runs twice in one process, as the
+ * example tests do) it returns TG_OK and leaves a world of 1: MPI cannot be
+ * started again in a process.
  * Errors: TG_ERR_ARG when built without MPI but launched by mpirun with more
  * than one rank ("built without MPI=1 ..."). */
 tg_status tg_dist_init(int *argc, char ***argv);
