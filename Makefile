@@ -93,6 +93,19 @@ demo:
 	@$(MAKE) --no-print-directory data
 	@sh examples/pos_tagger/demo.sh $(BUILD)
 
+.PHONY: demo-charlm bench-charlm
+# The character language model (docs/charlm.md): W4 training, then a sample.
+# STEPS=n shortens it; PEER=1 also trains the PyTorch peer side by side.
+demo-charlm:
+	@$(MAKE) --no-print-directory -j2 lib examples
+	@$(MAKE) --no-print-directory data
+	@sh examples/charlm/demo.sh $(BUILD)
+
+# W4 side by side with PyTorch (bench/charlm_w4.sh; STEPS, THREADS).  Not
+# part of `make bench`: 2 × 2000 training steps take minutes.
+bench-charlm: $(BUILD)/charlm
+	@sh bench/charlm_w4.sh $(BUILD)
+
 data:
 	@DATA_MIRROR="$(DATA_MIRROR)" sh scripts/fetch_data.sh
 
