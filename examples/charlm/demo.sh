@@ -1,8 +1,8 @@
 #!/bin/sh
 # `make demo-charlm`: trains the character Transformer on Tiny Shakespeare
-# exactly as workload W4 (2000 steps; about 2 × 10⁻¹ s per step on 2 idle
-# cores), prints the wall time and the validation loss (mean over 20 random
-# batches of the last 10%), then samples 400 characters with the key/value
+# exactly as workload W4 (2000 steps), prints the wall time and the
+# validation loss (mean over 20 random batches of the last 10%), then samples
+# 400 characters with the key/value
 # cache.  PEER=1 also trains the PyTorch peer side by side (bench/charlm_w4.sh)
 # and prints the wall-time ratio.
 # Usage: sh examples/charlm/demo.sh BUILD_DIR   (STEPS=n to override, e.g. for a smoke test)

@@ -252,7 +252,7 @@ static void generate(tg_tape *tp, charlm *m, int32_t *out, int n_prompt, int len
 }
 
 static int cmd_sample(int argc, char **argv) {
-    const char *model = "runs/charlm.safetensors", *prompt = "\n";
+    const char *model = "runs/charlm.safetensors", *prompt = "ROMEO:";
     float temperature = 0.8f;
     int top_k = 40, length = 500, seed = 1;
     const tg_cli_opt opts[] = {
