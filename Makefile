@@ -164,6 +164,18 @@ scaling-quick: check-deps
 	@mkdir -p runs
 	$(BUILD)/scaling run --out runs/scaling-quick --datasets mnist,fashion_mnist --sizes 100,1000,10000 \
 	  --seeds 2 --min-images 5000 --max-images 30000 $(SCALING_ARGS)
+.PHONY: demo-charlm bench-charlm
+# The character language model (docs/charlm.md): W4 training, then a sample.
+# STEPS=n shortens it; PEER=1 also trains the PyTorch peer side by side.
+demo-charlm: check-deps
+	@$(MAKE) --no-print-directory -j2 lib examples
+	@$(MAKE) --no-print-directory data
+	@sh examples/charlm/demo.sh $(BUILD)
+
+# W4 side by side with PyTorch (bench/charlm_w4.sh; STEPS, THREADS).  Not
+# part of `make bench`: 2 × 2000 training steps take minutes.
+bench-charlm: $(BUILD)/charlm
+	@sh bench/charlm_w4.sh $(BUILD)
 
 data:
 	@DATA_MIRROR="$(DATA_MIRROR)" sh scripts/fetch_data.sh

@@ -391,3 +391,60 @@ int tg_beam_search(tg_tape *tp, const tg_decoder *dec, int32_t first, const tg_b
     tg_tape_set_training(tp, was_training);
     return t;
 }
+
+/* ---- sampling ----------------------------------------------------------------- */
+
+/* The k-th largest of a[0..n) (1 <= k <= n), reordering a: Hoare's
+ * quickselect (CACM 4(7), 1961, Algorithm 65 FIND), middle pivot. */
+static float kth_largest(float *a, int n, int k) {
+    int lo = 0, hi = n - 1, want = k - 1; /* index in descending order */
+    while (lo < hi) {
+        float pivot = a[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] > pivot) i++;
+            while (a[j] < pivot) j--;
+            if (i <= j) {
+                float t = a[i];
+                a[i++] = a[j];
+                a[j--] = t;
+            }
+        }
+        if (want <= j) hi = j;
+        else if (want >= i) lo = i;
+        else break;
+    }
+    return a[want];
+}
+
+int32_t tg_sample_logits(const float *logits, int V, float temperature, int top_k, tg_rng *rng,
+                         float *scratch) {
+    TG_CHECK(logits && rng && scratch && V >= 1 && temperature >= 0.0f, "tg_sample_logits",
+             "need logits, rng, scratch, V >= 1 and temperature >= 0 (got V %d, temperature %g)",
+             V, (double)temperature);
+    int best = 0;
+    for (int v = 1; v < V; v++)
+        if (logits[v] > logits[best]) best = v;
+    if (temperature == 0.0f) return best;
+    float thresh = -INFINITY;
+    if (top_k > 0 && top_k < V) {
+        memcpy(scratch, logits, (size_t)V * sizeof *scratch);
+        thresh = kth_largest(scratch, V, top_k);
+    }
+    /* p_v ∝ exp((l_v − max) / temperature) over l_v >= thresh */
+    double sum = 0.0, inv_t = 1.0 / temperature, mx = logits[best];
+    for (int v = 0; v < V; v++) {
+        double p = logits[v] >= thresh ? exp(((double)logits[v] - mx) * inv_t) : 0.0;
+        scratch[v] = (float)p;
+        sum += p;
+    }
+    double u = (double)tg_rng_uniform(rng) * sum, acc = 0.0;
+    int last = best;
+    for (int v = 0; v < V; v++) {
+        if (scratch[v] == 0.0f) continue;
+        acc += scratch[v];
+        last = v;
+        if (u < acc) return v;
+    }
+    return last; /* u rounded up to the total */
+}

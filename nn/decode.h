@@ -192,4 +192,15 @@ int tg_beam_search(tg_tape *tp, const tg_decoder *dec, int32_t first, const tg_b
 /* lp(Y) above: ((5 + len)/6)^alpha. */
 float tg_beam_length_penalty(int len, float alpha);
 
+/* ---- sampling -------------------------------------------------------------
+ * Draws a token from softmax(logits / temperature) restricted to the top_k
+ * largest logits (Fan et al. 2018, top-k sampling; top_k <= 0 or >= V: all
+ * V).  temperature == 0: the argmax (lowest index on ties), no draw.
+ * logits: V floats (one row); scratch: V floats of the caller's (no
+ * allocation here).  One tg_rng_uniform draw per call (none at temperature
+ * 0), so a seed reproduces a sample.  Ties at the k-th value are all kept.
+ * Errors: V < 1, temperature < 0, a NULL pointer, abort. */
+int32_t tg_sample_logits(const float *logits, int V, float temperature, int top_k, tg_rng *rng,
+                         float *scratch);
+
 #endif

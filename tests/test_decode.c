@@ -535,6 +535,38 @@ static void test_posenc_at(void **state) {
     tg_tape_free(tp);
 }
 
+/* Sampling: temperature 0 is the argmax; top-k keeps only the k largest;
+ * frequencies follow softmax(logits / T). */
+static void test_sample_logits(void **state) {
+    (void)state;
+    enum { NV = 5, DRAWS = 20000 };
+    const float logits[NV] = {0.5f, 2.0f, -1.0f, 1.0f, 0.0f};
+    float scratch[NV];
+    tg_rng rng;
+    tg_rng_seed(&rng, 12);
+    assert_int_equal(tg_sample_logits(logits, NV, 0.0f, 0, &rng, scratch), 1);
+    int count[NV] = {0};
+    for (int i = 0; i < DRAWS; i++) count[tg_sample_logits(logits, NV, 1.0f, 2, &rng, scratch)]++;
+    assert_int_equal(count[0] + count[2] + count[4], 0); /* outside the top 2 */
+    double p1 = 1.0 / (1.0 + exp(-1.0));                  /* e^2 / (e^2 + e^1) */
+    assert_true(fabs(count[1] / (double)DRAWS - p1) < 0.015);
+    memset(count, 0, sizeof count);
+    const float T = 2.0f;
+    double z = 0.0;
+    for (int v = 0; v < NV; v++) z += exp(logits[v] / T);
+    for (int i = 0; i < DRAWS; i++) count[tg_sample_logits(logits, NV, T, 0, &rng, scratch)]++;
+    for (int v = 0; v < NV; v++)
+        assert_true(fabs(count[v] / (double)DRAWS - exp(logits[v] / T) / z) < 0.015);
+    /* the same seed draws the same tokens */
+    tg_rng a, b;
+    tg_rng_seed(&a, 5);
+    tg_rng_seed(&b, 5);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(tg_sample_logits(logits, NV, 0.8f, 3, &a, scratch),
+                         tg_sample_logits(logits, NV, 0.8f, 3, &b, scratch));
+    TU_EXPECT_DEATH(tg_sample_logits(logits, NV, -1.0f, 0, &rng, scratch), "temperature >= 0");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lm_cached_equals_uncached),
@@ -547,6 +579,7 @@ int main(void) {
         cmocka_unit_test(test_beam_beats_greedy),
         cmocka_unit_test(test_beam_rescored),
         cmocka_unit_test(test_posenc_at),
+        cmocka_unit_test(test_sample_logits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

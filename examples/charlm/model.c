@@ -1,0 +1,125 @@
+/* examples/charlm/model.c — see model.h. */
+#include "examples/charlm/model.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static tg_block_config block_config(const charlm_config *c) {
+    return (tg_block_config){.d_model = c->d_model, .n_heads = c->n_head, .d_ff = 4 * c->d_model,
+                             .pre_ln = 1, .flags = 0 /* no biases */};
+}
+
+void charlm_init(charlm *m, const charlm_config *cfg, uint64_t seed) {
+    TG_CHECK(cfg->n_layer >= 1 && cfg->n_layer <= CHARLM_MAX_LAYERS, "charlm_init",
+             "n_layer must be in [1, %d], got %d", CHARLM_MAX_LAYERS, cfg->n_layer);
+    *m = (charlm){.cfg = *cfg};
+    tg_rng rng;
+    tg_rng_seed(&rng, seed);
+    tg_params_init(&m->ps);
+    int C = cfg->d_model;
+    tg_embedding_layer_init(&m->tok, &m->ps, "tok_emb", cfg->vocab, C, &rng);
+    tg_posenc_learned_init(&m->pos, &m->ps, "pos_emb", cfg->block_size, C, &rng);
+    tg_block_config bc = block_config(cfg);
+    for (int l = 0; l < cfg->n_layer; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "blocks.%d", l);
+        tg_encoder_block_init(&m->blk[l], &m->ps, name, &bc, &rng);
+    }
+    tg_layernorm_layer_init(&m->ln_f, &m->ps, "ln_f", C, 0);
+    /* GPT-2 init (Radford et al. 2019, §2.3): N(0, 0.02²), residual
+     * projections scaled by 1/√(2·n_layer) */
+    float std_res = 0.02f / sqrtf(2.0f * (float)cfg->n_layer);
+    tg_init_normal(m->tok.weight, &rng, 0.0f, 0.02f);
+    tg_init_normal(m->pos.weight, &rng, 0.0f, 0.02f);
+    for (int l = 0; l < cfg->n_layer; l++) {
+        tg_encoder_block *b = &m->blk[l];
+        tg_init_normal(b->self_attn.w_q.weight, &rng, 0.0f, 0.02f);
+        tg_init_normal(b->self_attn.w_k.weight, &rng, 0.0f, 0.02f);
+        tg_init_normal(b->self_attn.w_v.weight, &rng, 0.0f, 0.02f);
+        tg_init_normal(b->self_attn.w_o.weight, &rng, 0.0f, std_res);
+        tg_init_normal(b->mlp.fc1.weight, &rng, 0.0f, 0.02f);
+        tg_init_normal(b->mlp.fc2.weight, &rng, 0.0f, std_res);
+    }
+}
+
+void charlm_free(charlm *m) {
+    for (int l = 0; l < m->cfg.n_layer; l++) tg_kv_cache_free(&m->cache[l]);
+    tg_params_free(&m->ps);
+}
+
+/* h [B, T, C] -> logits [B, T, V]: final LayerNorm, then the tied head h·Eᵀ. */
+static tg_tensor *head(tg_tape *tp, charlm *m, tg_tensor *h) {
+    return tg_matmul(tp, tg_layernorm_layer_forward(tp, &m->ln_f, h), m->tok.weight, 0, 1);
+}
+
+tg_tensor *charlm_forward(tg_tape *tp, charlm *m, const int32_t *ids, int B, int T) {
+    tg_attn_mask causal = {.causal = 1};
+    tg_tensor *x = tg_embedding_layer_forward(tp, &m->tok, ids, TG_SHAPE(B, T));
+    x = tg_posenc_learned_forward(tp, &m->pos, x);
+    for (int l = 0; l < m->cfg.n_layer; l++) x = tg_encoder_block_forward(tp, &m->blk[l], x, &causal);
+    return head(tp, m, x);
+}
+
+void charlm_cache_init(charlm *m, int B) {
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        tg_kv_cache_free(&m->cache[l]);
+        tg_kv_cache_init(&m->cache[l], m->cfg.block_size, B, m->cfg.d_model, 0);
+    }
+}
+
+void charlm_cache_reset(charlm *m) {
+    for (int l = 0; l < m->cfg.n_layer; l++) tg_kv_cache_reset(&m->cache[l]);
+}
+
+int charlm_cache_len(const charlm *m) { return m->cache[0].len; }
+
+tg_tensor *charlm_step(tg_tape *tp, void *model, const int32_t *ids, int B) {
+    charlm *m = model;
+    tg_tensor *x = tg_embedding_layer_forward(tp, &m->tok, ids, TG_SHAPE(B, 1));
+    x = tg_posenc_learned_at(tp, &m->pos, x, charlm_cache_len(m));
+    for (int l = 0; l < m->cfg.n_layer; l++) x = tg_encoder_block_step(tp, &m->blk[l], x, &m->cache[l]);
+    return head(tp, m, x);
+}
+
+void charlm_reorder(void *model, const int32_t *src, int B) {
+    charlm *m = model;
+    (void)B;
+    for (int l = 0; l < m->cfg.n_layer; l++) tg_kv_cache_reorder(&m->cache[l], src);
+}
+
+char *charlm_config_to_json(const charlm_config *c) {
+    char *s = tg_xmalloc(256);
+    snprintf(s, 256,
+             "{\"vocab\": %d, \"block_size\": %d, \"n_layer\": %d, \"n_head\": %d, "
+             "\"d_model\": %d}",
+             c->vocab, c->block_size, c->n_layer, c->n_head, c->d_model);
+    return s;
+}
+
+tg_status charlm_config_from_json(const char *name, const char *json, charlm_config *cfg) {
+    cJSON *j = cJSON_Parse(json);
+    if (!j) return tg_set_error(TG_ERR_FORMAT, "%s: config: expected a JSON object", name);
+    const char *keys[5] = {"vocab", "block_size", "n_layer", "n_head", "d_model"};
+    int v[5];
+    for (int i = 0; i < 5; i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+        if (!cJSON_IsNumber(x) || x->valuedouble < 1 || x->valuedouble > 1 << 20 ||
+            x->valuedouble != (int)x->valuedouble) {
+            cJSON_Delete(j);
+            return tg_set_error(TG_ERR_FORMAT, "%s: config: \"%s\": expected a positive integer",
+                                name, keys[i]);
+        }
+        v[i] = (int)x->valuedouble;
+    }
+    cJSON_Delete(j);
+    charlm_config c = {v[0], v[1], v[2], v[3], v[4]};
+    if (c.n_layer > CHARLM_MAX_LAYERS || c.d_model % c.n_head != 0)
+        return tg_set_error(TG_ERR_FORMAT,
+                            "%s: config: expected n_layer <= %d and n_head dividing d_model, got "
+                            "%d, %d, %d",
+                            name, CHARLM_MAX_LAYERS, c.n_layer, c.n_head, c.d_model);
+    *cfg = c;
+    return TG_OK;
+}

@@ -1,0 +1,62 @@
+/* examples/charlm/model.h — a decoder-only character Transformer (GPT-2's
+ * layout at nanoGPT's small CPU size, workload W4): token + learned position
+ * embeddings, n_layer pre-LN blocks with causal self-attention and a 4×
+ * GELU MLP, a final LayerNorm, the output head tied to the token embedding
+ * (logits = h · Eᵀ, Press & Wolf 2017).  No biases (flags 0: Linear and
+ * LayerNorm without bias), dropout 0.
+ *
+ * Two ways to run it: charlm_forward over whole windows [B, T] (teacher
+ * forcing, training and evaluation) and charlm_step, one new token per row
+ * through the key/value caches of nn/decode.h (sampling), equal to the
+ * last row of charlm_forward over the prefix. */
+#ifndef CHARLM_MODEL_H
+#define CHARLM_MODEL_H
+
+#include "tapegrad.h"
+
+#define CHARLM_MAX_LAYERS 16
+
+typedef struct charlm_config {
+    int vocab;      /* V */
+    int block_size; /* T: the longest context (learned position table) */
+    int n_layer, n_head, d_model;
+} charlm_config;
+
+typedef struct charlm {
+    charlm_config cfg;
+    tg_params ps;
+    tg_embedding_layer tok; /* [V, C], also the output head */
+    tg_posenc_learned pos;  /* [T, C] */
+    tg_encoder_block blk[CHARLM_MAX_LAYERS];
+    tg_layernorm_layer ln_f;
+    tg_kv_cache cache[CHARLM_MAX_LAYERS]; /* for charlm_step; batch 0 until charlm_cache_init */
+} charlm;
+
+/* Builds the parameters and initialises them as GPT-2 / nanoGPT: every
+ * matrix N(0, 0.02²), the residual output projections (w_o, fc2)
+ * N(0, (0.02/√(2·n_layer))²), LayerNorm gains 1.  Errors: a bad config
+ * aborts. */
+void charlm_init(charlm *m, const charlm_config *cfg, uint64_t seed);
+void charlm_free(charlm *m);
+
+/* ids [B, T] (T <= block_size) -> logits [B, T, V] on tp. */
+tg_tensor *charlm_forward(tg_tape *tp, charlm *m, const int32_t *ids, int B, int T);
+
+/* Caches for B rows of up to block_size positions (frees earlier ones). */
+void charlm_cache_init(charlm *m, int B);
+void charlm_cache_reset(charlm *m);
+/* Positions held by the caches. */
+int charlm_cache_len(const charlm *m);
+
+/* The tg_decoder step: feeds ids[0..B) at position charlm_cache_len and
+ * returns logits [B, 1, V] (model is a charlm *). */
+tg_tensor *charlm_step(tg_tape *tp, void *model, const int32_t *ids, int B);
+/* The tg_decoder reorder: every cache follows src. */
+void charlm_reorder(void *model, const int32_t *src, int B);
+
+/* The configuration as a JSON object string (malloc'd) for the checkpoint
+ * metadata, and back.  Errors from parsing: TG_ERR_FORMAT "name: ..." */
+char *charlm_config_to_json(const charlm_config *cfg);
+tg_status charlm_config_from_json(const char *name, const char *json, charlm_config *cfg);
+
+#endif
