@@ -419,6 +419,62 @@ static void test_gat(void **state) {
     free(good), free(bad), free(png);
 }
 
+/* ---- charlm ------------------------------------------------------------------ */
+
+static void test_charlm(void **state) {
+    (void)state;
+    const char *d = tu_tmpdir();
+    char *txt = strdup(path_in(d, "lm.txt")), *good = strdup(path_in(d, "lm.safetensors"));
+    char *bad = strdup(path_in(d, "lm_bad.safetensors")), *tiny = strdup(path_in(d, "lm_tiny.txt"));
+    static const char *const words[] = {"the ", "king ", "speaks ", "now ", "ROMEO: ", "love "};
+    char *text = malloc(20000);
+    size_t n = 0;
+    tg_rng rng;
+    tg_rng_seed(&rng, 3);
+    while (n < 19000) {
+        const char *w = words[tg_rng_below(&rng, 6)];
+        memcpy(text + n, w, strlen(w));
+        n += strlen(w);
+    }
+    text[n] = 0;
+    write_text(txt, text);
+    free(text);
+    write_text(tiny, "a short text of forty-two characters only");
+    char err[8192];
+    int rc = run(NULL, err, sizeof err, "charlm", "train", "--data", txt, "--steps", "2", "--batch-size", "2",
+                 "--block-size", "16", "--n-layer", "1", "--n-head", "2", "--d-model", "8", "--warmup", "1",
+                 "--eval-batches", "1", "--save", good, NULL);
+    if (rc != 0) fail_msg("charlm train: exit %d: %s", rc, err);
+    rc = run(NULL, err, sizeof err, "charlm", "sample", "--model", good, "--prompt", "the", "--length", "8", NULL);
+    if (rc != 0) fail_msg("charlm sample on the good model: exit %d: %s", rc, err);
+    struct { const char *field; double v; const char *msg; } edits[] = {
+        {"d_model", 1 << 20, "d_model in 1..16384"},
+        {"d_model", 16, "tensor 'tok_emb.weight'"},
+        {"n_layer", 2, "tensor 'blocks.1.mlp.fc1.weight' missing"},
+        {"n_layer", 1000, "n_layer in 1..16"},
+        {"n_head", 3, "n_head dividing d_model"},
+        {"block_size", 60000, "tensor 'pos_emb.weight'"},
+        {"vocab", 5, "the config says vocab 5"},
+        {"vocab", 0.5, "expected a positive integer"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+        with_config(good, bad, "charlm.config", edits[i].field, edits[i].v);
+        EXPECT_FAIL(NULL, SNIPS(bad, edits[i].msg), "charlm", "sample", "--model", bad, "--length", "4");
+    }
+    with_value(good, bad, "ln_f.weight", 1, NAN);
+    EXPECT_FAIL(NULL, SNIPS(bad, "tensor 'ln_f.weight': element 1 is nan"), "charlm", "sample", "--model", bad);
+    with_duplicate_meta(good, bad, "charlm.vocab");
+    EXPECT_FAIL(NULL, SNIPS(bad, "metadata key 'charlm.vocab' appears twice"), "charlm", "sample", "--model", bad);
+    EXPECT_FAIL(NULL, SNIPS("length in 0..16777216"), "charlm", "sample", "--model", good, "--length", "2000000000");
+    EXPECT_FAIL(NULL, SNIPS("n_head dividing d_model"), "charlm", "train", "--data", txt, "--n-head", "0", "--warmup",
+                "1", "--steps", "2");
+    EXPECT_FAIL(NULL, SNIPS("n_layer in 1..16"), "charlm", "train", "--data", txt, "--n-layer", "100", "--warmup",
+                "1", "--steps", "2");
+    EXPECT_FAIL(NULL, SNIPS(tiny, "longer than block-size 64"), "charlm", "train", "--data", tiny, "--warmup", "1",
+                "--steps", "2");
+    free(txt), free(good), free(bad), free(tiny);
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     /* $(BUILD)/tests/test_hardening -> $(BUILD) */
@@ -433,6 +489,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_translate),
         cmocka_unit_test(test_vit),
         cmocka_unit_test(test_gat),
+        cmocka_unit_test(test_charlm),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

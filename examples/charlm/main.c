@@ -21,19 +21,6 @@ static void die(const char *what) {
     exit(1);
 }
 
-/* Parses a command's options; returns -1 to go on, else the exit code. */
-static int parse_args(int argc, char **argv, const char *prog, const tg_cli_opt *opts, int n,
-                      const char *about) {
-    argv[0] = (char *)prog;
-    int r = tg_cli_parse(argc, argv, opts, n, about);
-    if (r > 0) return 0;
-    if (r < 0) {
-        fprintf(stderr, "%s: %s\n", prog, tg_last_error());
-        return 2;
-    }
-    return -1;
-}
-
 /* ---- the data ------------------------------------------------------------- */
 
 /* The text as ids, split into the first 90% (train) and the rest (val). */
@@ -89,20 +76,7 @@ static void save_model(const char *path, charlm *m, const tg_char_vocab *v, int6
 }
 
 static void load_model(const char *path, charlm *m, tg_char_vocab *v) {
-    char *cfg_s, *vocab_s;
-    charlm_config cfg;
-    if (tg_checkpoint_read_metadata(path, "charlm.config", &cfg_s) != TG_OK ||
-        charlm_config_from_json(path, cfg_s, &cfg) != TG_OK ||
-        tg_checkpoint_read_metadata(path, "charlm.vocab", &vocab_s) != TG_OK)
-        die(tg_last_error());
-    free(cfg_s);
-    char name[512];
-    snprintf(name, sizeof name, "%s: charlm.vocab", path);
-    if (tg_char_vocab_from_string(name, vocab_s, v) != TG_OK) die(tg_last_error());
-    free(vocab_s);
-    if (v->size != cfg.vocab) die("checkpoint: the vocabulary size differs from the config");
-    charlm_init(m, &cfg, 0);
-    if (tg_checkpoint_load(path, &m->ps, NULL) != TG_OK) die(tg_last_error());
+    if (charlm_load(path, m, v) != TG_OK) die(tg_last_error());
 }
 
 /* ---- train ------------------------------------------------------------------- */
@@ -135,13 +109,14 @@ static int cmd_train(int argc, char **argv) {
         {"save", TG_CLI_STRING, &save, "checkpoint to write (safetensors)"},
         {"metrics-json", TG_CLI_STRING, &metrics, "write the final figures as JSON here"},
     };
-    int r = parse_args(argc, argv, "charlm train", opts, sizeof opts / sizeof *opts,
+    int r = tg_cli_subcommand(argc, argv, "charlm train", opts, sizeof opts / sizeof *opts,
                        "Trains the character Transformer with teacher forcing (defaults: W4).");
     if (r >= 0) return r;
-    if (steps < 1 || batch < 1 || block < 2 || eval_batches < 1 || log_every < 1 || warmup < 0 ||
-        warmup > steps || d_model % n_head != 0)
-        die("train: need steps, batch-size, eval-batches, log-every >= 1, block-size >= 2, "
-            "0 <= warmup <= steps, n-head dividing d-model");
+    if (steps < 1 || batch < 1 || batch > 1 << 16 || eval_batches < 1 || log_every < 1 || warmup < 0 ||
+        warmup > steps)
+        die("train: need steps, eval-batches, log-every >= 1, batch-size in 1..65536, 0 <= warmup <= steps");
+    charlm_config cfg = {1, block, n_layer, n_head, d_model}; /* the vocabulary comes from the text */
+    if (charlm_config_check(&cfg, "charlm train") != TG_OK) die(tg_last_error());
 
     /* the text: first 90% for training, the rest for validation */
     corpus c;
@@ -149,9 +124,18 @@ static int cmd_train(int argc, char **argv) {
     printf("data: %s, %lld characters, vocabulary %d; train %lld, val %lld\n", data,
            (long long)c.n, (int)c.vocab.size, (long long)c.n_train, (long long)(c.n - c.n_train));
 
+    if (c.n - c.n_train <= block) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "%s: %lld characters: expected the last 10%% (validation, %lld "
+                 "characters) to be longer than block-size %d", data, (long long)c.n,
+                 (long long)(c.n - c.n_train), block);
+        die(msg);
+    }
+
     /* the model and its optimizer */
     charlm m;
-    charlm_config cfg = {c.vocab.size, block, n_layer, n_head, d_model};
+    cfg.vocab = c.vocab.size;
+    if (charlm_config_check(&cfg, data) != TG_OK) die(tg_last_error());
     charlm_init(&m, &cfg, (uint64_t)seed);
     printf("model: %d layers, %d heads, d_model %d, block %d, %lld parameters; %d threads\n",
            n_layer, n_head, d_model, block, (long long)tg_params_count(&m.ps),
@@ -263,11 +247,13 @@ static int cmd_sample(int argc, char **argv) {
         {"length", TG_CLI_INT, &length, "characters to generate"},
         {"seed", TG_CLI_INT, &seed, "seed of the sampling"},
     };
-    int r = parse_args(argc, argv, "charlm sample", opts, sizeof opts / sizeof *opts,
+    int r = tg_cli_subcommand(argc, argv, "charlm sample", opts, sizeof opts / sizeof *opts,
                        "Continues a prompt, one character at a time (key/value cache).");
     if (r >= 0) return r;
-    if (length < 0 || temperature < 0 || top_k < 0 || !*prompt)
-        die("sample: need a non-empty prompt, length >= 0, temperature >= 0, top-k >= 0");
+    if (length < 0 || length > CHARLM_MAX_SAMPLE || temperature < 0 || top_k < 0 || !*prompt ||
+        strlen(prompt) > CHARLM_MAX_SAMPLE)
+        die("sample: need a non-empty prompt of at most 16777216 bytes, length in 0..16777216, "
+            "temperature >= 0, top-k >= 0");
     charlm m;
     tg_char_vocab v;
     load_model(model, &m, &v);

@@ -98,6 +98,22 @@ char *charlm_config_to_json(const charlm_config *c) {
     return s;
 }
 
+tg_status charlm_config_check(const charlm_config *c, const char *what) {
+    if (c->vocab < 1 || c->vocab > CHARLM_MAX_VOCAB || c->block_size < 2 || c->block_size > CHARLM_MAX_BLOCK ||
+        c->d_model < 1 || c->d_model > CHARLM_MAX_D_MODEL)
+        return tg_set_error(TG_ERR_FORMAT,
+                            "%s: config: expected vocab in 1..%d, block_size in 2..%d, d_model in 1..%d, got "
+                            "%d, %d, %d",
+                            what, CHARLM_MAX_VOCAB, CHARLM_MAX_BLOCK, CHARLM_MAX_D_MODEL, c->vocab,
+                            c->block_size, c->d_model);
+    if (c->n_layer < 1 || c->n_layer > CHARLM_MAX_LAYERS || c->n_head < 1 || c->d_model % c->n_head != 0)
+        return tg_set_error(TG_ERR_FORMAT,
+                            "%s: config: expected n_layer in 1..%d and n_head dividing d_model, got "
+                            "n_layer %d, n_head %d, d_model %d",
+                            what, CHARLM_MAX_LAYERS, c->n_layer, c->n_head, c->d_model);
+    return TG_OK;
+}
+
 tg_status charlm_config_from_json(const char *name, const char *json, charlm_config *cfg) {
     cJSON *j = cJSON_Parse(json);
     if (!j) return tg_set_error(TG_ERR_FORMAT, "%s: config: expected a JSON object", name);
@@ -115,11 +131,57 @@ tg_status charlm_config_from_json(const char *name, const char *json, charlm_con
     }
     cJSON_Delete(j);
     charlm_config c = {v[0], v[1], v[2], v[3], v[4]};
-    if (c.n_layer > CHARLM_MAX_LAYERS || c.d_model % c.n_head != 0)
-        return tg_set_error(TG_ERR_FORMAT,
-                            "%s: config: expected n_layer <= %d and n_head dividing d_model, got "
-                            "%d, %d, %d",
-                            name, CHARLM_MAX_LAYERS, c.n_layer, c.n_head, c.d_model);
+    tg_status st = charlm_config_check(&c, name);
+    if (st != TG_OK) return st;
     *cfg = c;
+    return TG_OK;
+}
+
+tg_status charlm_load(const char *path, charlm *m, tg_char_vocab *v) {
+    char *cfg_s = NULL, *vocab_s = NULL;
+    charlm_config cfg;
+    tg_char_vocab vv;
+    tg_status st = tg_checkpoint_read_metadata(path, "charlm.config", &cfg_s);
+    if (st == TG_OK) {
+        char name[512];
+        snprintf(name, sizeof name, "%s: metadata", path);
+        st = charlm_config_from_json(name, cfg_s, &cfg);
+    }
+    free(cfg_s);
+    if (st == TG_OK) st = tg_checkpoint_read_metadata(path, "charlm.vocab", &vocab_s);
+    if (st == TG_OK) {
+        char name[512];
+        snprintf(name, sizeof name, "%s: charlm.vocab", path);
+        st = tg_char_vocab_from_string(name, vocab_s, &vv);
+        if (st == TG_OK && vv.size != cfg.vocab) {
+            st = tg_set_error(TG_ERR_FORMAT, "%s: charlm.vocab holds %d characters, the config says vocab %d",
+                              path, vv.size, cfg.vocab);
+            tg_char_vocab_free(&vv);
+        }
+    }
+    free(vocab_s);
+    if (st != TG_OK) return st;
+    /* every dimension of the config, checked in the header before allocating */
+    const int C = cfg.d_model;
+    tg_ckpt_shape w[2 + CHARLM_MAX_LAYERS];
+    int n = 0;
+    w[n++] = (tg_ckpt_shape){"tok_emb.weight", 2, {cfg.vocab, C}};
+    w[n++] = (tg_ckpt_shape){"pos_emb.weight", 2, {cfg.block_size, C}};
+    for (int l = 0; l < cfg.n_layer; l++) {
+        tg_ckpt_shape *x = &w[n++];
+        snprintf(x->name, sizeof x->name, "blocks.%d.mlp.fc1.weight", l);
+        x->ndim = 2, x->shape[0] = 4 * C, x->shape[1] = C;
+    }
+    charlm mm;
+    if ((st = tg_checkpoint_expect_shapes(path, n, w)) == TG_OK) {
+        charlm_init(&mm, &cfg, 0);
+        if ((st = tg_checkpoint_load(path, &mm.ps, NULL)) != TG_OK) charlm_free(&mm);
+    }
+    if (st != TG_OK) {
+        tg_char_vocab_free(&vv);
+        return st;
+    }
+    *m = mm;
+    *v = vv;
     return TG_OK;
 }

@@ -15,6 +15,12 @@
 #include "tapegrad.h"
 
 #define CHARLM_MAX_LAYERS 16
+/* Bounds of a configuration read from a checkpoint (charlm_config_from_json). */
+#define CHARLM_MAX_VOCAB (1 << 20)
+#define CHARLM_MAX_BLOCK (1 << 16)
+#define CHARLM_MAX_D_MODEL (1 << 14)
+/* Most characters `charlm sample` takes as a prompt and generates. */
+#define CHARLM_MAX_SAMPLE (1 << 24)
 
 typedef struct charlm_config {
     int vocab;      /* V */
@@ -57,6 +63,21 @@ void charlm_reorder(void *model, const int32_t *src, int B);
 /* The configuration as a JSON object string (malloc'd) for the checkpoint
  * metadata, and back.  Errors from parsing: TG_ERR_FORMAT "name: ..." */
 char *charlm_config_to_json(const charlm_config *cfg);
+/* Checks every field against the CHARLM_MAX_* bounds (vocab, block_size >= 2,
+ * d_model, n_layer >= 1, n_head >= 1 dividing d_model).  Returns TG_OK or
+ * TG_ERR_FORMAT "what: config: expected ..."; never aborts. */
+tg_status charlm_config_check(const charlm_config *cfg, const char *what);
 tg_status charlm_config_from_json(const char *name, const char *json, charlm_config *cfg);
+
+/* Loads a checkpoint written by `charlm train` into a new model *m and its
+ * character vocabulary *v (both owned by the caller afterwards:
+ * charlm_free, tg_char_vocab_free).  Checks, before anything is allocated
+ * from them, the metadata (charlm.config within the CHARLM_MAX_* bounds,
+ * charlm.vocab of the config's size) and, reading only the header, the
+ * shapes of the tensors that carry each dimension, so a few-KB file cannot
+ * make it allocate gigabytes.  Errors: TG_ERR_FORMAT / TG_ERR_SHAPE /
+ * TG_ERR_NOT_FOUND / TG_ERR_IO "path: ..." from tg_checkpoint_*; then *m
+ * and *v are untouched. */
+tg_status charlm_load(const char *path, charlm *m, tg_char_vocab *v);
 
 #endif
