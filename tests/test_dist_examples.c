@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 
 #include "data/png.h"
+#include "examples/charlm/model.c"
 #include "examples/translate/model.c"
 #include "examples/vit/model.c"
 #include "train/dist.h"
@@ -238,6 +239,49 @@ static void test_translate_two_ranks_equal_one(void **state) {
     tr_model_free(&one);
 }
 
+/* ---- charlm ------------------------------------------------------------------ */
+
+static void lm_run(int np, int batch, const char *name) {
+    char args[8192];
+    snprintf(args, sizeof args,
+             "charlm train --data %s/lm.txt --steps 20 --batch-size %d --block-size 16 --n-layer 1 --n-head 2 "
+             "--d-model 16 --warmup 5 --eval-batches 1 --log-every 5 --save %s/%s.safetensors",
+             tu_tmpdir(), batch, tu_tmpdir(), name);
+    char log[64];
+    snprintf(log, sizeof log, "%s.log", name);
+    mpirun(np, log, args);
+}
+
+static void test_charlm_two_ranks_equal_one(void **state) {
+    (void)state;
+    if (!need_mpi()) skip();
+    static const char *const words[] = {"the ", "king ", "speaks ", "now ", "ROMEO: ", "love "};
+    char path[8192];
+    snprintf(path, sizeof path, "%s/lm.txt", tu_tmpdir());
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    tg_rng rng;
+    tg_rng_seed(&rng, 5);
+    for (int i = 0; i < 3000; i++) fputs(words[tg_rng_below(&rng, 6)], f);
+    assert_int_equal(fclose(f), 0);
+    lm_run(2, 2, "lm_two");
+    lm_run(1, 4, "lm_one");
+    char *log = tu_slurp(tu_tmp_path("lm_two.log"), NULL);
+    if (!strstr(log, "W4: 20 steps")) fail_msg("expected 20 steps:\n%s", log);
+    free(log);
+    charlm two, one;
+    tg_char_vocab v2, v1;
+    snprintf(path, sizeof path, "%s/lm_two.safetensors", tu_tmpdir());
+    if (charlm_load(path, &two, &v2) != TG_OK) fail_msg("%s", tg_last_error());
+    snprintf(path, sizeof path, "%s/lm_one.safetensors", tu_tmpdir());
+    if (charlm_load(path, &one, &v1) != TG_OK) fail_msg("%s", tg_last_error());
+    expect_equivalent("charlm, 20 AdamW steps", &two.ps, &one.ps);
+    charlm_free(&two);
+    charlm_free(&one);
+    tg_char_vocab_free(&v2);
+    tg_char_vocab_free(&v1);
+}
+
 /* A bad input on the rank that reads it ends every rank with its message. */
 static void test_bad_input_stops_every_rank(void **state) {
     (void)state;
@@ -248,6 +292,8 @@ static void test_bad_input_stops_every_rank(void **state) {
     mpirun_fails(2, "tr_bad.log", args, "absent.tsv");
     snprintf(args, sizeof args, "vit train --data %s/absent_images --epochs 1", tu_tmpdir());
     mpirun_fails(2, "vit_bad.log", args, "absent_images");
+    snprintf(args, sizeof args, "charlm train --data %s/absent.txt --steps 2 --warmup 1", tu_tmpdir());
+    mpirun_fails(2, "lm_bad.log", args, "absent.txt");
 }
 
 int main(int argc, char **argv) {
@@ -258,6 +304,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vit_two_ranks_equal_one),
         cmocka_unit_test(test_translate_two_ranks_equal_one),
+        cmocka_unit_test(test_charlm_two_ranks_equal_one),
         cmocka_unit_test(test_bad_input_stops_every_rank),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);

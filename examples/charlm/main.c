@@ -15,11 +15,10 @@
 
 #include "examples/charlm/model.h"
 #include "tapegrad.h"
+#include "train/dist.h"
 
-static void die(const char *what) {
-    fprintf(stderr, "charlm: %s\n", what);
-    exit(1);
-}
+/* Under mpirun an error on one rank ends every rank (exit 1) with the message. */
+static void die(const char *what) { tg_dist_abort(1, "charlm: %s", what); }
 
 /* ---- the data ------------------------------------------------------------- */
 
@@ -69,7 +68,7 @@ static void save_model(const char *path, charlm *m, const tg_char_vocab *v, int6
     char *cfg = charlm_config_to_json(&m->cfg), *vs = tg_char_vocab_to_string(v);
     tg_checkpoint_meta_set(&ex, "charlm.config", cfg);
     tg_checkpoint_meta_set(&ex, "charlm.vocab", vs);
-    if (tg_checkpoint_save(path, &m->ps, &ex) != TG_OK) die(tg_last_error());
+    if (tg_dist_checkpoint_save(path, &m->ps, &ex) != TG_OK) die(tg_last_error()); /* rank 0 writes */
     tg_checkpoint_extra_free(&ex);
     free(cfg);
     free(vs);
@@ -121,7 +120,8 @@ static int cmd_train(int argc, char **argv) {
     /* the text: first 90% for training, the rest for validation */
     corpus c;
     corpus_load(&c, data);
-    printf("data: %s, %lld characters, vocabulary %d; train %lld, val %lld\n", data,
+    if (tg_dist_is_root())
+        printf("data: %s, %lld characters, vocabulary %d; train %lld, val %lld\n", data,
            (long long)c.n, (int)c.vocab.size, (long long)c.n_train, (long long)(c.n - c.n_train));
 
     if (c.n - c.n_train <= block) {
@@ -137,31 +137,45 @@ static int cmd_train(int argc, char **argv) {
     cfg.vocab = c.vocab.size;
     if (charlm_config_check(&cfg, data) != TG_OK) die(tg_last_error());
     charlm_init(&m, &cfg, (uint64_t)seed);
-    printf("model: %d layers, %d heads, d_model %d, block %d, %lld parameters; %d threads\n",
+    if (tg_dist_is_root())
+        printf("model: %d layers, %d heads, d_model %d, block %d, %lld parameters; %d threads\n",
            n_layer, n_head, d_model, block, (long long)tg_params_count(&m.ps),
            tg_get_num_threads());
     tg_adam opt;
     tg_adamw_init(&opt, &m.ps, lr, 0.9f, beta2, 1e-8f, wd);
     tg_adam_set_decay(&opt, tg_decay_matrices, NULL);
 
-    /* teacher forcing: random windows, the targets the inputs shifted by one */
+    tg_dist_broadcast_params(&m.ps); /* every rank starts from rank 0's weights */
+
+    /* Teacher forcing: random windows, the targets the inputs shifted by one.
+     * Under mpirun every rank draws the same global batch of world x batch
+     * windows and trains on its own slice of them, so 2 ranks x batch b see
+     * exactly the windows of 1 process x batch 2b. */
+    const int world = tg_dist_world(), rank = tg_dist_rank();
     tg_rng data_rng;
     tg_rng_seed(&data_rng, (uint64_t)seed + 1);
-    int32_t *x = tg_xmalloc((size_t)batch * block * sizeof *x);
-    int32_t *y = tg_xmalloc((size_t)batch * block * sizeof *y);
+    const size_t win = (size_t)batch * (size_t)block;
+    int32_t *xg = tg_xmalloc((size_t)world * win * sizeof *xg), *yg = tg_xmalloc((size_t)world * win * sizeof *yg);
+    int32_t *x = xg + (size_t)rank * win, *y = yg + (size_t)rank * win; /* this rank's slice */
     tg_tape *tp = tg_tape_new(0);
     tg_progress pb;
     tg_progress_start(&pb, 1, 1, steps, log_every);
+    if (!tg_dist_is_root()) pb.out = NULL; /* rank 0 reports */
     double t0 = tg_now(), tail_loss = 0.0;
     int step = 0, tail = 0;
     for (; step < steps; step++) {
-        if (budget > 0 && tg_now() - t0 > budget) break;
-        tg_random_windows(c.ids, c.n_train, batch, block, &data_rng, x, y, NULL);
+        if (budget > 0) { /* every rank stops at the same step */
+            double out = tg_now() - t0 > budget;
+            tg_dist_allreduce(&out, 1, TG_DIST_MAX);
+            if (out) break;
+        }
+        tg_random_windows(c.ids, c.n_train, world * batch, block, &data_rng, xg, yg, NULL);
         tg_tape_reset(tp);
         tg_params_zero_grad(&m.ps);
         tg_tensor *loss = tg_cross_entropy(tp, charlm_forward(tp, &m, x, batch, block), y, -1,
                                            TG_MEAN);
         if (tg_backward(tp, loss) != TG_OK) die(tg_last_error());
+        tg_dist_allreduce_grads(&m.ps, TG_DIST_MEAN); /* equal slices: the mean over the global batch */
         tg_clip_grad_norm(&m.ps, clip);
         opt.lr = tg_lr_warmup_cosine(step, lr, min_lr, warmup, steps);
         tg_adam_step(&opt);
@@ -170,27 +184,30 @@ static int cmd_train(int argc, char **argv) {
     }
     tg_progress_end(&pb);
     double wall = tg_now() - t0;
+    tg_dist_allreduce(&tail_loss, 1, TG_DIST_MEAN); /* the global batches' mean loss */
+    if (tg_dist_check_params(&m.ps, step) != TG_OK) die(tg_last_error()); /* ranks still agree */
 
     /* validation: the mean over random windows of the last 10% */
     tg_rng val_rng;
     tg_rng_seed(&val_rng, (uint64_t)seed + 2);
     double val = eval_loss(tp, &m, c.ids + c.n_train, c.n - c.n_train, eval_batches, batch, block,
                            &val_rng, x, y);
-    printf("W4: %d steps in %.2f s (%.2f ms/step), train loss %.4f (mean of the last %d steps), "
+    if (tg_dist_is_root())
+        printf("W4: %d steps in %.2f s (%.2f ms/step), train loss %.4f (mean of the last %d steps), "
            "val loss %.4f (mean of %d random batches)\n",
            step, wall, 1000.0 * wall / (step ? step : 1), tail ? tail_loss / tail : NAN, tail,
            val, eval_batches);
     if (save && *save) {
         save_model(save, &m, &c.vocab, step);
-        printf("saved %s\n", save);
+        if (tg_dist_is_root()) printf("saved %s\n", save);
     }
-    if (metrics &&
+    if (metrics && tg_dist_is_root() &&
         tg_metrics_json_write(metrics, 4,
                               (const char *[]){"steps", "wall_s", "train_loss", "val_loss"},
                               (double[]){step, wall, tail ? tail_loss / tail : NAN, val}) != TG_OK)
         die(tg_last_error());
-    free(x);
-    free(y);
+    free(xg);
+    free(yg);
     tg_tape_free(tp);
     tg_adam_free(&opt);
     charlm_free(&m);
@@ -284,7 +301,7 @@ static int cmd_sample(int argc, char **argv) {
     return 0;
 }
 
-int main(int argc, char **argv) {
+static int run_command(int argc, char **argv) {
     const char *usage = "usage: charlm <command> [options]   (charlm <command> --help)\n"
                         "  train    train the character Transformer on a text (W4 defaults)\n"
                         "  sample   continue a prompt with a trained model\n";
@@ -296,4 +313,11 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "sample")) return cmd_sample(argc - 1, argv + 1);
     fprintf(stderr, "charlm: unknown command '%s'\n%s", argv[1], usage);
     return 2;
+}
+
+int main(int argc, char **argv) {
+    if (tg_dist_init(&argc, &argv) != TG_OK) die(tg_last_error()); /* under mpirun: one rank of many */
+    int rc = run_command(argc, argv);
+    tg_dist_finalize();
+    return rc;
 }
