@@ -331,6 +331,30 @@ static void test_cli_subcommand(void **state) {
     assert_int_equal(tg_cli_subcommand(2, help, "prog train", opts, 1, NULL), 0);
 }
 
+static int ran_argc;
+static const char *ran_argv0;
+static int cmd_probe(int argc, char **argv) {
+    ran_argc = argc, ran_argv0 = argv[0];
+    return 7;
+}
+
+/* The command dispatch: a known command runs with argv[1..] and its status
+ * is returned; none, --help and an unknown one give 2 / 0 / 2. */
+static void test_cli_run(void **state) {
+    (void)state;
+    const tg_cli_command cmds[] = {{"train", "train it", cmd_probe}, {"eval", "score it", cmd_probe}};
+    char *run[] = {"prog", "eval", "--top", "3"};
+    assert_int_equal(tg_cli_run(4, run, "prog", cmds, 2), 7);
+    assert_int_equal(ran_argc, 3);
+    assert_string_equal(ran_argv0, "eval");
+    char *none[] = {"prog"}, *help[] = {"prog", "--help"}, *unknown[] = {"prog", "fit"};
+    ran_argc = -1;
+    assert_int_equal(tg_cli_run(1, none, "prog", cmds, 2), 2);
+    assert_int_equal(tg_cli_run(2, help, "prog", cmds, 2), 0);
+    assert_int_equal(tg_cli_run(2, unknown, "prog", cmds, 2), 2);
+    assert_int_equal(ran_argc, -1); /* none of them ran a command */
+}
+
 typedef struct {
     int d_model, n_layers;
     float dropout;
@@ -369,7 +393,7 @@ int main(void) {
         cmocka_unit_test(test_count_correct), cmocka_unit_test(test_early_stop),
         cmocka_unit_test(test_progress_text), cmocka_unit_test(test_csv_log),
         cmocka_unit_test(test_metrics_json),  cmocka_unit_test(test_cli),
-        cmocka_unit_test(test_cli_positional), cmocka_unit_test(test_cli_subcommand),
+        cmocka_unit_test(test_cli_positional), cmocka_unit_test(test_cli_subcommand), cmocka_unit_test(test_cli_run),
         cmocka_unit_test(test_config_json),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);

@@ -128,3 +128,23 @@ int tg_cli_subcommand_positional(int argc, char **argv, const char *prog, const 
     }
     return -1;
 }
+
+static void cli_usage(FILE *f, const char *prog, const tg_cli_command *cmds, int n_cmds) {
+    fprintf(f, "usage: %s <command> [options]   (%s <command> --help for options)\ncommands:\n", prog, prog);
+    int w = 0;
+    for (int i = 0; i < n_cmds; i++)
+        if ((int)strlen(cmds[i].name) > w) w = (int)strlen(cmds[i].name);
+    for (int i = 0; i < n_cmds; i++) fprintf(f, "  %-*s  %s\n", w, cmds[i].name, cmds[i].summary);
+}
+
+int tg_cli_run(int argc, char **argv, const char *prog, const tg_cli_command *cmds, int n_cmds) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        cli_usage(argc < 2 ? stderr : stdout, prog, cmds, n_cmds);
+        return argc < 2 ? 2 : 0;
+    }
+    for (int i = 0; i < n_cmds; i++)
+        if (!strcmp(argv[1], cmds[i].name)) return cmds[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
+    cli_usage(stderr, prog, cmds, n_cmds);
+    return 2;
+}

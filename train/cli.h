@@ -70,6 +70,22 @@ int tg_cli_subcommand(int argc, char **argv, const char *prog, const tg_cli_opt 
 int tg_cli_subcommand_positional(int argc, char **argv, const char *prog, const tg_cli_opt *opts,
                                  int n_opts, const char *about, const char **positional,
                                  int max_positional, int *n_positional);
+/* One command of a multi-command program ("vit train ..."): its name, a
+ * one-line summary for the usage text, and the function main hands
+ * (argc − 1, argv + 1) to, whose return value is the exit status. */
+typedef struct tg_cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} tg_cli_command;
+/* The command dispatch of an example's main: argv[1] names one of cmds,
+ * which then runs with argv[1..].  Without a command, or with --help/-h,
+ * prints "usage: prog <command> [options]   (prog <command> --help for
+ * options)" and one line per command (to stderr and returns 2 without a
+ * command, to stdout and returns 0 for --help); an unknown command prints
+ * "prog: unknown command 'x'" and the usage to stderr and returns 2.
+ * Otherwise returns what the command returns. */
+int tg_cli_run(int argc, char **argv, const char *prog, const tg_cli_command *cmds, int n_cmds);
 /* Prints the help text shown by --help. */
 void tg_cli_help(FILE *f, const char *prog, const tg_cli_opt *opts, int n_opts, const char *about);
 

@@ -301,23 +301,14 @@ static int cmd_sample(int argc, char **argv) {
     return 0;
 }
 
-static int run_command(int argc, char **argv) {
-    const char *usage = "usage: charlm <command> [options]   (charlm <command> --help)\n"
-                        "  train    train the character Transformer on a text (W4 defaults)\n"
-                        "  sample   continue a prompt with a trained model\n";
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (!strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "sample")) return cmd_sample(argc - 1, argv + 1);
-    fprintf(stderr, "charlm: unknown command '%s'\n%s", argv[1], usage);
-    return 2;
-}
-
 int main(int argc, char **argv) {
+    static const tg_cli_command cmds[] = {
+        {"train", "train the character Transformer on a text (W4 defaults)", cmd_train},
+        {"sample", "continue a prompt with a trained model", cmd_sample},
+    };
     if (tg_dist_init(&argc, &argv) != TG_OK) die(tg_last_error()); /* under mpirun: one rank of many */
-    int rc = run_command(argc, argv);
+    int rc = tg_cli_run(argc, argv, "charlm", cmds, (int)(sizeof cmds / sizeof *cmds));
     tg_dist_finalize();
     return rc;
 }
+

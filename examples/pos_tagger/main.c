@@ -557,24 +557,14 @@ static int cmd_baseline(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    const char *usage =
-        "usage: pos_tagger <command> [options]   (pos_tagger <command> --help for options)\n"
-        "commands:\n"
-        "  train     train on a UD treebank (--ud DIR or --train/--dev FILE), save the best model\n"
-        "  eval      UPOS accuracy, per-tag precision/recall/F1, confusion matrix PNG\n"
-        "  tag       tag raw whitespace-tokenised text (stdin) into CoNLL-U (stdout)\n"
-        "  baseline  the most-frequent-tag baseline on the same split\n";
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
+    static const tg_cli_command cmds[] = {
+        {"train", "train on a UD treebank (--ud DIR or --train/--dev FILE), save the best model", cmd_train},
+        {"eval", "UPOS accuracy, per-tag precision/recall/F1, confusion matrix PNG", cmd_eval},
+        {"tag", "tag raw whitespace-tokenised text (stdin) into CoNLL-U (stdout)", cmd_tag},
+        {"baseline", "the most-frequent-tag baseline on the same split", cmd_baseline},
+    };
     if (tg_dist_init(&argc, &argv) != TG_OK) die(tg_last_error()); /* under mpirun: one rank of many */
-    int rc = 2;
-    if (!strcmp(argv[1], "train")) rc = cmd_train(argc - 1, argv + 1);
-    else if (!strcmp(argv[1], "eval")) rc = cmd_eval(argc - 1, argv + 1);
-    else if (!strcmp(argv[1], "tag")) rc = cmd_tag(argc - 1, argv + 1);
-    else if (!strcmp(argv[1], "baseline")) rc = cmd_baseline(argc - 1, argv + 1);
-    else fprintf(stderr, "pos_tagger: unknown command '%s'\n%s", argv[1], usage);
+    int rc = tg_cli_run(argc, argv, "pos_tagger", cmds, (int)(sizeof cmds / sizeof *cmds));
     tg_dist_finalize();
     return rc;
 }

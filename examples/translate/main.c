@@ -576,24 +576,14 @@ static int cmd_attention(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    const char *usage =
-        "usage: translate <command> [options]   (translate <command> --help for options)\n"
-        "commands:\n"
-        "  train      split the pairs, train, select on dev BLEU, report test BLEU (greedy, beam)\n"
-        "  eval       BLEU of greedy decoding and beam search on a file of pairs\n"
-        "  translate  French lines on stdin -> English lines on stdout\n"
-        "  attention  the cross-attention of one sentence as a PNG heat map\n";
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
+    static const tg_cli_command cmds[] = {
+        {"train", "split the pairs, train, select on dev BLEU, report test BLEU (greedy, beam)", cmd_train},
+        {"eval", "BLEU of greedy decoding and beam search on a file of pairs", cmd_eval},
+        {"translate", "French lines on stdin -> English lines on stdout", cmd_translate},
+        {"attention", "the cross-attention of one sentence as a PNG heat map", cmd_attention},
+    };
     if (tg_dist_init(&argc, &argv) != TG_OK) die(tg_last_error()); /* under mpirun: one rank of many */
-    int rc = 2;
-    if (!strcmp(argv[1], "train")) rc = cmd_train(argc - 1, argv + 1);
-    else if (!strcmp(argv[1], "eval")) rc = cmd_eval(argc - 1, argv + 1);
-    else if (!strcmp(argv[1], "translate")) rc = cmd_translate(argc - 1, argv + 1);
-    else if (!strcmp(argv[1], "attention")) rc = cmd_attention(argc - 1, argv + 1);
-    else fprintf(stderr, "translate: unknown command '%s'\n%s", argv[1], usage);
+    int rc = tg_cli_run(argc, argv, "translate", cmds, (int)(sizeof cmds / sizeof *cmds));
     tg_dist_finalize();
     return rc;
 }

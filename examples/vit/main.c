@@ -551,24 +551,14 @@ static int cmd_attention(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    const char *usage =
-        "usage: vit <command> [options]   (vit <command> --help for options)\n"
-        "commands:\n"
-        "  train      train a ViT on mnist, fashion_mnist, cifar10 or a PNG folder; save the best model\n"
-        "  eval       top-1 and per-class accuracy, confusion matrix PNG\n"
-        "  predict    top-5 classes of PNG files\n"
-        "  attention  pictures of where the [CLS] token looks (last layer, rollout)\n";
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
+    static const tg_cli_command cmds[] = {
+        {"train", "train a ViT on mnist, fashion_mnist, cifar10 or a PNG folder; save the best model", cmd_train},
+        {"eval", "top-1 and per-class accuracy, confusion matrix PNG", cmd_eval},
+        {"predict", "top-5 classes of PNG files", cmd_predict},
+        {"attention", "pictures of where the [CLS] token looks (last layer, rollout)", cmd_attention},
+    };
     if (tg_dist_init(&argc, &argv) != TG_OK) die(tg_last_error()); /* under mpirun: one rank of many */
-    int rc = 2;
-    if (!strcmp(argv[1], "train")) rc = cmd_train(argc - 1, argv + 1);
-    else if (!strcmp(argv[1], "eval")) rc = cmd_eval(argc - 1, argv + 1);
-    else if (!strcmp(argv[1], "predict")) rc = cmd_predict(argc - 1, argv + 1);
-    else if (!strcmp(argv[1], "attention")) rc = cmd_attention(argc - 1, argv + 1);
-    else fprintf(stderr, "vit: unknown command '%s'\n%s", argv[1], usage);
+    int rc = tg_cli_run(argc, argv, "vit", cmds, (int)(sizeof cmds / sizeof *cmds));
     tg_dist_finalize();
     return rc;
 }
