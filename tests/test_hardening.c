@@ -253,7 +253,7 @@ static void test_pos_tagger(void **state) {
         {"words_only", 2, "words_only: expected an integer in 0..1, found 2"},
         {"words_only", 1, "tensor 'char_emb.weight' is not a parameter of the model"},
         {"dropout", 1.5, "dropout: expected a number in [0, 1), found 1.5"},
-        {"word_vocab", 1000, "metadata word_vocab: a word vocabulary of 15 entries; the config expects a word vocabulary of 1000"},
+        {"word_vocab", 1000, "metadata word_vocab: a word vocabulary of 15 entries; expected a word vocabulary of 1000"},
     };
     for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++) {
         with_config(good, bad, "config", cfgs[i].field, cfgs[i].v);

@@ -206,23 +206,6 @@ static int pos_config_shapes(const pos_config *c, tg_ckpt_shape *w) {
     return n;
 }
 
-/* A vocabulary from metadata `key`: of the kind expected, of the size the config says. */
-static tg_status pos_load_vocab(const char *path, const char *key, tg_vocab_kind kind, int size, tg_vocab *v) {
-    char *s = NULL, name[4200];
-    tg_status st = tg_checkpoint_read_metadata(path, key, &s);
-    snprintf(name, sizeof name, "%s: metadata %s", path, key);
-    if (st == TG_OK) st = tg_vocab_from_string(name, s, v);
-    free(s);
-    if (st != TG_OK) return st;
-    static const char *const kinds[] = {"word", "char", "seq"};
-    if (v->kind != kind || v->size != size) {
-        st = tg_set_error(TG_ERR_FORMAT, "%s: a %s vocabulary of %d entries; the config expects a %s vocabulary of %d",
-                          name, kinds[v->kind], (int)v->size, kinds[kind], size);
-        tg_vocab_free(v);
-    }
-    return st;
-}
-
 tg_status pos_model_load(const char *path, pos_model *m, tg_vocab *words, tg_vocab *chars) {
     char *kind = NULL, *cfg_s = NULL;
     pos_config cfg;
@@ -238,8 +221,8 @@ tg_status pos_model_load(const char *path, pos_model *m, tg_vocab *words, tg_voc
         snprintf(msg, sizeof msg, "%s", tg_last_error());
         st = tg_set_error(TG_ERR_FORMAT, "%s: metadata config: %s", path, msg);
     }
-    if (st == TG_OK) st = pos_load_vocab(path, "word_vocab", TG_VOCAB_WORD, cfg.word_vocab, &wv);
-    if (st == TG_OK && (st = pos_load_vocab(path, "char_vocab", TG_VOCAB_CHAR, cfg.char_vocab, &cv)) != TG_OK)
+    if (st == TG_OK) st = tg_checkpoint_read_vocab(path, "word_vocab", TG_VOCAB_WORD, cfg.word_vocab, &wv);
+    if (st == TG_OK && (st = tg_checkpoint_read_vocab(path, "char_vocab", TG_VOCAB_CHAR, cfg.char_vocab, &cv)) != TG_OK)
         tg_vocab_free(&wv);
     if (st == TG_OK && (st = tg_checkpoint_expect_shapes(path, pos_config_shapes(&cfg, want), want)) != TG_OK) {
         tg_vocab_free(&wv);

@@ -148,23 +148,6 @@ tg_status tr_config_from_json(const char *json, tr_config *cfg) {
 
 /* ---- loading a checkpoint ------------------------------------------------- */
 
-/* A sequence vocabulary from metadata `key` of the size the config gives. */
-static tg_status tr_load_vocab(const char *path, const char *key, int size, tg_vocab *v) {
-    char *s = NULL, name[4200];
-    snprintf(name, sizeof name, "%s: metadata %s", path, key);
-    tg_status st = tg_checkpoint_read_metadata(path, key, &s);
-    if (st == TG_OK) st = tg_vocab_from_string(name, s, v);
-    free(s);
-    if (st != TG_OK) return st;
-    if (v->kind != TG_VOCAB_SEQ || v->size != size) {
-        static const char *const kinds[] = {"word", "char", "seq"};
-        st = tg_set_error(TG_ERR_FORMAT, "%s: a %s vocabulary of %d entries; the config expects a seq vocabulary of %d",
-                          name, kinds[v->kind], (int)v->size, size);
-        tg_vocab_free(v);
-    }
-    return st;
-}
-
 tg_status tr_model_load(const char *path, tr_model *m, tg_vocab *src_v, tg_vocab *tgt_v) {
     char *kind = NULL, *cfg_s = NULL;
     tr_config cfg;
@@ -181,8 +164,8 @@ tg_status tr_model_load(const char *path, tr_model *m, tg_vocab *src_v, tg_vocab
     }
     free(kind);
     free(cfg_s);
-    if (st == TG_OK) st = tr_load_vocab(path, "src_vocab", cfg.src_vocab, &sv);
-    if (st == TG_OK && (st = tr_load_vocab(path, "tgt_vocab", cfg.tgt_vocab, &tv)) != TG_OK) tg_vocab_free(&sv);
+    if (st == TG_OK) st = tg_checkpoint_read_vocab(path, "src_vocab", TG_VOCAB_SEQ, cfg.src_vocab, &sv);
+    if (st == TG_OK && (st = tg_checkpoint_read_vocab(path, "tgt_vocab", TG_VOCAB_SEQ, cfg.tgt_vocab, &tv)) != TG_OK) tg_vocab_free(&sv);
     if (st != TG_OK) return st;
     /* every dimension of the config, checked in the header before allocating */
     tg_ckpt_shape w[3 + 2 * TR_MAX_LAYERS];
