@@ -49,14 +49,20 @@ typedef struct tg_config_field {
     double dflt;
 } tg_config_field;
 
-#define TG_CONFIG_INT(T, f, lo, hi) {#f, TG_CONFIG_TYPE_INT, offsetof(T, f), (lo), (hi), 0, NULL, 0, 0, 0.0}
+/* offsetof(T, f), and a compile error unless `ok` holds (the field's type). */
+#define TG_CONFIG_OFFSET_(T, f, ok) (offsetof(T, f) + 0 * sizeof(char[(ok) ? 1 : -1]))
+#define TG_CONFIG_IS_INT_(T, f) TG_CONFIG_OFFSET_(T, f, _Generic(((T *)0)->f, int: 1, default: 0))
+#define TG_CONFIG_IS_FLOAT_(T, f) TG_CONFIG_OFFSET_(T, f, _Generic(((T *)0)->f, float: 1, default: 0))
+
+/* The fields: an int, a float, an int-sized enum (checked when compiled). */
+#define TG_CONFIG_INT(T, f, lo, hi) {#f, TG_CONFIG_TYPE_INT, TG_CONFIG_IS_INT_(T, f), (lo), (hi), 0, NULL, 0, 0, 0.0}
 #define TG_CONFIG_INT_OPTIONAL(T, f, lo, hi, d) \
-    {#f, TG_CONFIG_TYPE_INT, offsetof(T, f), (lo), (hi), 0, NULL, 0, 1, (double)(d)}
+    {#f, TG_CONFIG_TYPE_INT, TG_CONFIG_IS_INT_(T, f), (lo), (hi), 0, NULL, 0, 1, (double)(d)}
 #define TG_CONFIG_FLOAT(T, f, lo, hi, open) \
-    {#f, TG_CONFIG_TYPE_FLOAT, offsetof(T, f), (lo), (hi), (open), NULL, 0, 0, 0.0}
-#define TG_CONFIG_ENUM(T, f, names)                                                        \
-    {#f, TG_CONFIG_TYPE_ENUM, offsetof(T, f), 0, 0, 0, (names), (int)(sizeof(names) / sizeof(names)[0]), \
-     0, 0.0}
+    {#f, TG_CONFIG_TYPE_FLOAT, TG_CONFIG_IS_FLOAT_(T, f), (lo), (hi), (open), NULL, 0, 0, 0.0}
+#define TG_CONFIG_ENUM(T, f, names)                                                                   \
+    {#f, TG_CONFIG_TYPE_ENUM, TG_CONFIG_OFFSET_(T, f, sizeof(((T *)0)->f) == sizeof(int)), 0, 0, 0, (names), \
+     (int)(sizeof(names) / sizeof(names)[0]), 0, 0.0}
 
 typedef struct tg_config_schema {
     size_t size;                  /* sizeof the struct */
