@@ -200,7 +200,7 @@ FUZZ_OBJ = $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BIN = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # the examples' configuration parsers (fuzz_config)
 FUZZ_EXTRA_config = examples/pos_tagger/model.c examples/pos_tagger/corpus.c examples/translate/model.c \
-                    examples/translate/corpus.c examples/gat/model.c
+                    examples/translate/corpus.c examples/gat/model.c examples/charlm/model.c
 .PHONY: fuzz $(FUZZ_TARGETS:%=fuzz-%)
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

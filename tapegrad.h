@@ -13,6 +13,7 @@
 #include "core/kernels/sgemm.h"
 
 #include "core/params.h"      /* tg_params: named parameters in one block */
+#include "core/config.h"      /* a config struct by its field table: checkpoint metadata (JSON) */
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/layers.h"      /* LayerNorm, Embedding, Dropout, MLP */
@@ -31,7 +32,6 @@
 #include "train/batch.h"
 #include "train/log.h"
 #include "train/cli.h"
-#include "train/config.h"   /* a model config as checkpoint metadata (JSON) */
 #include "train/plot.h"
 #include "train/graph.h"     /* tg_tape_render: the tape as PNG/SVG */
 #include "train/bleu.h"     /* corpus BLEU */

@@ -512,3 +512,21 @@ tg_status tg_vocab_from_string(const char *name, const char *s, tg_vocab *out) {
     *out = v;
     return TG_OK;
 }
+
+tg_status tg_vocab_from_string_expect(const char *name, const char *s, tg_vocab_kind kind, int32_t size,
+                                      tg_vocab *out) {
+    TG_CHECK(size >= 0 && kind >= TG_VOCAB_WORD && kind <= TG_VOCAB_SEQ, "tg_vocab_from_string_expect",
+             "size %d, kind %d", (int)size, (int)kind);
+    tg_vocab v;
+    tg_status st = tg_vocab_from_string(name, s, &v);
+    if (st != TG_OK) return st;
+    if (v.kind != kind || v.size != size) {
+        static const char *const kinds[] = {"word", "char", "seq"};
+        st = tg_set_error(TG_ERR_FORMAT, "%s: a %s vocabulary of %d entries; expected a %s vocabulary of %d", name,
+                          kinds[v.kind], (int)v.size, kinds[kind], (int)size);
+        tg_vocab_free(&v);
+        return st;
+    }
+    *out = v;
+    return TG_OK;
+}

@@ -125,4 +125,13 @@ char *tg_vocab_to_string(const tg_vocab *v);
  * that word entries are already normalised per `normalize`. */
 tg_status tg_vocab_from_string(const char *name, const char *s, tg_vocab *out);
 
+/* tg_vocab_from_string, then: a vocabulary of `kind` with `size` ids in all
+ * (tg_vocab.size, specials included) — e.g. one read from a checkpoint's
+ * metadata that must fit the embedding table the model's config gives.
+ * Errors: those of tg_vocab_from_string, or TG_ERR_FORMAT "name: a char
+ * vocabulary of 15 entries; expected a word vocabulary of 23"; on any error
+ * *out is untouched and nothing stays allocated.  size < 0 aborts. */
+tg_status tg_vocab_from_string_expect(const char *name, const char *s, tg_vocab_kind kind, int32_t size,
+                                      tg_vocab *out);
+
 #endif

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/config.h"
 #include "core/ops.h"
-#include "nn/config.h"
 #include "nn/init.h"
 
 /* ---- Conv2d ---------------------------------------------------------------- */
@@ -61,32 +61,34 @@ tg_tensor *tg_batchnorm_layer_forward(tg_tape *tp, const tg_batchnorm_layer *bn,
 
 /* ---- configuration ----------------------------------------------------------- */
 
+/* Rules between fields (tg_config_schema.check); every field is in its bounds. */
+static tg_status cnn_cross_check(const void *cfg, const char *what) {
+    const tg_cnn_config *c = cfg;
+    if ((c->image_h >> c->n_stages) < 1)
+        return tg_set_error(TG_ERR_ARG, "%s: n_stages %d halves image_h %d to 0", what, c->n_stages, c->image_h);
+    if ((c->image_w >> c->n_stages) < 1)
+        return tg_set_error(TG_ERR_ARG, "%s: n_stages %d halves image_w %d to 0", what, c->n_stages, c->image_w);
+    if (((int64_t)c->width << (c->n_stages - 1)) > (1 << 20))
+        return tg_set_error(TG_ERR_ARG, "%s: width %d << (n_stages %d - 1) exceeds 2^20 channels", what, c->width,
+                            c->n_stages);
+    return TG_OK;
+}
+
+/* The configuration's fields (core/config.h), in the order they are written. */
+#define SIZE(f) TG_CONFIG_INT(tg_cnn_config, f, 1, INT_MAX)
+static const tg_config_field cnn_fields[] = {
+    SIZE(image_h), SIZE(image_w), SIZE(channels), SIZE(n_classes), SIZE(width),
+    TG_CONFIG_INT(tg_cnn_config, n_stages, 1, 16),
+    SIZE(convs_per_stage),
+    TG_CONFIG_FLOAT(tg_cnn_config, dropout, 0, 1, TG_CONFIG_HI_OPEN),
+    TG_CONFIG_INT(tg_cnn_config, flatten, 0, 1),
+};
+#undef SIZE
+static const tg_config_schema cnn_schema = TG_CONFIG_SCHEMA(tg_cnn_config, cnn_fields, cnn_cross_check);
+
 tg_status tg_cnn_config_check(const tg_cnn_config *c) {
     if (!c) return tg_set_error(TG_ERR_ARG, "cnn config: NULL");
-    struct { const char *name; int v; } pos[] = {
-        {"image_h", c->image_h}, {"image_w", c->image_w}, {"channels", c->channels},
-        {"n_classes", c->n_classes}, {"width", c->width}, {"n_stages", c->n_stages},
-        {"convs_per_stage", c->convs_per_stage}};
-    for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++)
-        if (pos[i].v < 1)
-            return tg_set_error(TG_ERR_ARG, "cnn config: %s must be >= 1, got %d", pos[i].name,
-                                pos[i].v);
-    if (c->n_stages > 16 || (c->image_h >> c->n_stages) < 1)
-        return tg_set_error(TG_ERR_ARG, "cnn config: n_stages %d halves image_h %d to 0",
-                            c->n_stages, c->image_h);
-    if ((c->image_w >> c->n_stages) < 1)
-        return tg_set_error(TG_ERR_ARG, "cnn config: n_stages %d halves image_w %d to 0",
-                            c->n_stages, c->image_w);
-    if (((int64_t)c->width << (c->n_stages - 1)) > (1 << 20))
-        return tg_set_error(TG_ERR_ARG,
-                            "cnn config: width %d << (n_stages %d - 1) exceeds 2^20 channels",
-                            c->width, c->n_stages);
-    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
-        return tg_set_error(TG_ERR_ARG, "cnn config: dropout must be in [0, 1), got %g",
-                            (double)c->dropout);
-    if (c->flatten != 0 && c->flatten != 1)
-        return tg_set_error(TG_ERR_ARG, "cnn config: flatten must be 0 or 1, got %d", c->flatten);
-    return TG_OK;
+    return tg_config_check(&cnn_schema, c, "cnn config");
 }
 
 /* Channels of stage s. */
@@ -127,33 +129,16 @@ int tg_cnn_width_for_params(const tg_cnn_config *base, int64_t target) {
     return best;
 }
 
-/* The fields of tg_cnn_config_format / _parse, in print order. */
-static const tg__config_field cnn_fields[] = {
-    TG__CONFIG_INT(tg_cnn_config, image_h),  TG__CONFIG_INT(tg_cnn_config, image_w),
-    TG__CONFIG_INT(tg_cnn_config, channels), TG__CONFIG_INT(tg_cnn_config, n_classes),
-    TG__CONFIG_INT(tg_cnn_config, width),    TG__CONFIG_INT(tg_cnn_config, n_stages),
-    TG__CONFIG_INT(tg_cnn_config, convs_per_stage),
-    TG__CONFIG_FLOAT(tg_cnn_config, dropout), TG__CONFIG_INT(tg_cnn_config, flatten),
-};
-enum { N_CNN_FIELDS = sizeof cnn_fields / sizeof cnn_fields[0] };
-
 int tg_cnn_config_format(const tg_cnn_config *cfg, char *buf, size_t len) {
-    return tg__config_format(cnn_fields, N_CNN_FIELDS, cfg, buf, len);
+    return tg_config_format(&cnn_schema, cfg, buf, len);
 }
 
 tg_status tg_cnn_config_parse(const char *text, const char *what, tg_cnn_config *cfg) {
     TG_CHECK(cfg, "tg_cnn_config_parse", "cfg is NULL");
-    if (!what) what = "cnn config";
     tg_cnn_config c = {0};
-    tg_status st = tg__config_parse(cnn_fields, N_CNN_FIELDS, text, what, &c);
-    if (st != TG_OK) return st;
-    if (tg_cnn_config_check(&c) != TG_OK) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", tg_last_error());
-        return tg_set_error(TG_ERR_ARG, "%s: %s", what, msg);
-    }
-    *cfg = c;
-    return TG_OK;
+    tg_status st = tg_config_parse(&cnn_schema, text, what ? what : "cnn config", &c);
+    if (st == TG_OK) *cfg = c;
+    return st;
 }
 
 /* ---- the model ------------------------------------------------------------- */

@@ -97,8 +97,8 @@ typedef struct tg_cnn_config {
 } tg_cnn_config;
 
 /* Checks a configuration (e.g. from a file or the command line): every size
- * >= 1, the image at least 2^n_stages pixels high and wide (each stage
- * halves it), width << (n_stages − 1) within int, dropout in [0, 1),
+ * >= 1, n_stages at most 16, the image at least 2^n_stages pixels high and
+ * wide (each stage halves it), width << (n_stages − 1) at most 2^20, dropout in [0, 1),
  * flatten 0 or 1.  Returns TG_OK or TG_ERR_ARG with a message naming the
  * field ("cnn config: n_stages 5 halves image_h 28 to 0").  Never aborts. */
 tg_status tg_cnn_config_check(const tg_cnn_config *cfg);
@@ -113,15 +113,17 @@ int64_t tg_cnn_param_count(const tg_cnn_config *cfg);
  * finds it. */
 int tg_cnn_width_for_params(const tg_cnn_config *base, int64_t target);
 
-/* The configuration as one line of "key=value" pairs ("image_h=28 image_w=28
- * channels=1 n_classes=10 width=32 n_stages=2 convs_per_stage=2 dropout=0
- * flatten=0"), for a checkpoint's metadata; floats %.9g (exact round trip).
- * Returns what snprintf returns (the length it needed). */
+/* The configuration as one JSON object ({"image_h":28,"image_w":28,
+ * "channels":1,"n_classes":10,"width":32,"n_stages":2,"convs_per_stage":2,
+ * "dropout":0,"flatten":0}) for a checkpoint's metadata, by the field table
+ * of core/config.h (floats read back to the same bits).  Returns what
+ * snprintf returns (the length it needed). */
 int tg_cnn_config_format(const tg_cnn_config *cfg, char *buf, size_t len);
-/* Parses tg_cnn_config_format's text: every key exactly once, any order,
- * then tg_cnn_config_check.  `what` names the source for messages.  Returns
- * TG_OK and fills *cfg, or TG_ERR_FORMAT / TG_ERR_ARG with "what: ..." and
- * leaves *cfg untouched. */
+/* Parses tg_cnn_config_format's text (or an older key=value line) with
+ * tg_config_parse: every key exactly once, any order, each in its bounds,
+ * then the rules of tg_cnn_config_check.  `what` names the source for
+ * messages.  Returns TG_OK and fills *cfg, or TG_ERR_FORMAT with "what: ..."
+ * and leaves *cfg untouched. */
 tg_status tg_cnn_config_parse(const char *text, const char *what, tg_cnn_config *cfg);
 
 /* One conv-BN-ReLU block. */

@@ -1,14 +1,14 @@
 /* nn/vit.c — see nn/vit.h. */
 #include "nn/vit.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
 #include <string.h>
 
+#include "core/config.h"
 #include "core/ops.h"
-#include "nn/config.h"
 #include "nn/init.h"
 #include "nn/posenc.h"
 
@@ -37,46 +37,44 @@ tg_tensor *tg_patch_embed_forward(tg_tape *tp, const tg_patch_embed *pe, tg_tens
 
 /* ---- configuration ------------------------------------------------------- */
 
-tg_status tg_vit_config_check(const tg_vit_config *c) {
-    if (!c) return tg_set_error(TG_ERR_ARG, "vit config: NULL");
-    struct { const char *name; int v; } pos[] = {
-        {"image_h", c->image_h}, {"image_w", c->image_w}, {"channels", c->channels},
-        {"patch_size", c->patch_size}, {"d_model", c->d_model}, {"depth", c->depth},
-        {"n_heads", c->n_heads}, {"d_ff", c->d_ff}, {"n_classes", c->n_classes}};
-    for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++)
-        if (pos[i].v < 1)
-            return tg_set_error(TG_ERR_ARG, "vit config: %s must be >= 1, got %d", pos[i].name,
-                                pos[i].v);
+/* Rules between fields (tg_config_schema.check); every field is in its bounds. */
+static tg_status vit_cross_check(const void *cfg, const char *what) {
+    const tg_vit_config *c = cfg;
     if (c->image_h % c->patch_size)
-        return tg_set_error(TG_ERR_ARG, "vit config: patch_size %d does not divide image_h %d",
-                            c->patch_size, c->image_h);
+        return tg_set_error(TG_ERR_ARG, "%s: patch_size %d does not divide image_h %d", what, c->patch_size,
+                            c->image_h);
     if (c->image_w % c->patch_size)
-        return tg_set_error(TG_ERR_ARG, "vit config: patch_size %d does not divide image_w %d",
-                            c->patch_size, c->image_w);
+        return tg_set_error(TG_ERR_ARG, "%s: patch_size %d does not divide image_w %d", what, c->patch_size,
+                            c->image_w);
     if (c->d_model % c->n_heads)
-        return tg_set_error(TG_ERR_ARG, "vit config: n_heads %d does not divide d_model %d",
-                            c->n_heads, c->d_model);
-    if (c->pool != TG_VIT_POOL_CLS && c->pool != TG_VIT_POOL_MEAN)
-        return tg_set_error(TG_ERR_ARG, "vit config: pool must be cls (0) or mean (1), got %d",
-                            (int)c->pool);
-    if (c->pos != TG_VIT_POS_LEARNED && c->pos != TG_VIT_POS_SINUSOIDAL)
-        return tg_set_error(TG_ERR_ARG,
-                            "vit config: pos must be learned (0) or sinusoidal (1), got %d",
-                            (int)c->pos);
-    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
-        return tg_set_error(TG_ERR_ARG, "vit config: dropout must be in [0, 1), got %g",
-                            (double)c->dropout);
-    if (!(c->ln_eps > 0.0f) || !isfinite(c->ln_eps))
-        return tg_set_error(TG_ERR_ARG, "vit config: ln_eps must be > 0, got %g",
-                            (double)c->ln_eps);
-    if (c->local_window < 0)
-        return tg_set_error(TG_ERR_ARG, "vit config: local_window must be >= 0, got %d",
-                            c->local_window);
+        return tg_set_error(TG_ERR_ARG, "%s: n_heads %d does not divide d_model %d", what, c->n_heads, c->d_model);
     int64_t n = (int64_t)(c->image_h / c->patch_size) * (c->image_w / c->patch_size);
     if (n + 1 > 65536)
-        return tg_set_error(TG_ERR_ARG, "vit config: %lld patches, at most 65535 supported",
-                            (long long)n);
+        return tg_set_error(TG_ERR_ARG, "%s: %lld patches, at most 65535 supported", what, (long long)n);
     return TG_OK;
+}
+
+/* The configuration's fields (core/config.h), in the order they are written. */
+static const char *const pool_names[] = {"cls", "mean"};          /* TG_VIT_POOL_* */
+static const char *const pos_names[] = {"learned", "sinusoidal"}; /* TG_VIT_POS_* */
+#define SIZE(f) TG_CONFIG_INT(tg_vit_config, f, 1, INT_MAX)
+static const tg_config_field vit_fields[] = {
+    SIZE(image_h), SIZE(image_w), SIZE(channels), SIZE(patch_size), SIZE(d_model), SIZE(depth), SIZE(n_heads),
+    SIZE(d_ff), SIZE(n_classes),
+    TG_CONFIG_ENUM(tg_vit_config, pool, pool_names),
+    TG_CONFIG_ENUM(tg_vit_config, pos, pos_names),
+    TG_CONFIG_FLOAT(tg_vit_config, dropout, 0, 1, TG_CONFIG_HI_OPEN),
+    TG_CONFIG_FLOAT(tg_vit_config, ln_eps, 0, INFINITY, TG_CONFIG_LO_OPEN),
+    TG_CONFIG_INT(tg_vit_config, local_window, 0, INT_MAX),
+};
+#undef SIZE
+static const tg_config_schema vit_schema = TG_CONFIG_SCHEMA(tg_vit_config, vit_fields, vit_cross_check);
+_Static_assert(sizeof(tg_vit_pool) == sizeof(int) && sizeof(tg_vit_pos) == sizeof(int),
+               "enum fields are read as int");
+
+tg_status tg_vit_config_check(const tg_vit_config *c) {
+    if (!c) return tg_set_error(TG_ERR_ARG, "vit config: NULL");
+    return tg_config_check(&vit_schema, c, "vit config");
 }
 
 static int n_patches_of(const tg_vit_config *c) {
@@ -97,42 +95,16 @@ int64_t tg_vit_param_count(const tg_vit_config *c) {
            + (int64_t)c->n_classes * d + c->n_classes; /* head */
 }
 
-/* The fields of tg_vit_config_format / _parse, in print order (nn/config.h). */
-static const char *const pool_names[] = {"cls", "mean"};      /* TG_VIT_POOL_* */
-static const char *const pos_names[] = {"learned", "sinusoidal"}; /* TG_VIT_POS_* */
-static const tg__config_field vit_fields[] = {
-    TG__CONFIG_INT(tg_vit_config, image_h),   TG__CONFIG_INT(tg_vit_config, image_w),
-    TG__CONFIG_INT(tg_vit_config, channels),  TG__CONFIG_INT(tg_vit_config, patch_size),
-    TG__CONFIG_INT(tg_vit_config, d_model),   TG__CONFIG_INT(tg_vit_config, depth),
-    TG__CONFIG_INT(tg_vit_config, n_heads),   TG__CONFIG_INT(tg_vit_config, d_ff),
-    TG__CONFIG_INT(tg_vit_config, n_classes),
-    TG__CONFIG_ENUM(tg_vit_config, pool, pool_names),
-    TG__CONFIG_ENUM(tg_vit_config, pos, pos_names),
-    TG__CONFIG_FLOAT(tg_vit_config, dropout), TG__CONFIG_FLOAT(tg_vit_config, ln_eps),
-    TG__CONFIG_INT(tg_vit_config, local_window),
-};
-enum { N_VIT_FIELDS = sizeof vit_fields / sizeof vit_fields[0] };
-_Static_assert(sizeof(tg_vit_pool) == sizeof(int) && sizeof(tg_vit_pos) == sizeof(int),
-               "enum fields are read as int");
-
 int tg_vit_config_format(const tg_vit_config *c, char *buf, size_t len) {
-    TG_CHECK(c && (buf || len == 0), "tg_vit_config_format", "cfg or buf is NULL");
-    return tg__config_format(vit_fields, N_VIT_FIELDS, c, buf, len);
+    return tg_config_format(&vit_schema, c, buf, len);
 }
 
 tg_status tg_vit_config_parse(const char *text, const char *what, tg_vit_config *cfg) {
     TG_CHECK(cfg, "tg_vit_config_parse", "cfg is NULL");
-    if (!what) what = "vit config";
     tg_vit_config c = {0};
-    tg_status st = tg__config_parse(vit_fields, N_VIT_FIELDS, text, what, &c);
-    if (st != TG_OK) return st;
-    if (tg_vit_config_check(&c) != TG_OK) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", tg_last_error());
-        return tg_set_error(TG_ERR_ARG, "%s: %s", what, msg);
-    }
-    *cfg = c;
-    return TG_OK;
+    tg_status st = tg_config_parse(&vit_schema, text, what ? what : "vit config", &c);
+    if (st == TG_OK) *cfg = c;
+    return st;
 }
 
 /* ---- the model ----------------------------------------------------------- */

@@ -116,19 +116,21 @@ tg_status tg_vit_config_check(const tg_vit_config *cfg);
 /* Number of scalar parameters tg_vit_init creates for cfg (cfg valid). */
 int64_t tg_vit_param_count(const tg_vit_config *cfg);
 
-/* The configuration as one line of "key=value" pairs separated by spaces
- * ("image_h=28 image_w=28 channels=1 patch_size=4 ... pool=cls pos=learned
- * dropout=0 ln_eps=1e-06 local_window=0"), for a checkpoint's metadata
- * (tg_checkpoint_meta_set(&ex, "vit.config", buf)).  Floats are printed
- * with %.9g, so parsing gives the same bits back.  Returns what snprintf
- * returns (the length it needed). */
+/* The configuration as one JSON object ({"image_h":28,"image_w":28,
+ * "channels":1,"patch_size":4,...,"pool":"cls","pos":"learned","dropout":0,
+ * "ln_eps":1e-06,"local_window":0}) for a checkpoint's metadata
+ * (tg_checkpoint_meta_set(&ex, "vit.config", buf)), by the field table of
+ * core/config.h; floats in the shortest form that reads back to the same
+ * bits.  Returns what snprintf returns (the length it needed). */
 int tg_vit_config_format(const tg_vit_config *cfg, char *buf, size_t len);
-/* Parses tg_vit_config_format's text: every key exactly once, in any order,
- * then tg_vit_config_check.  `what` names the source for messages (e.g.
- * "model.safetensors: metadata vit.config").  Returns TG_OK and fills *cfg,
- * or TG_ERR_FORMAT / TG_ERR_ARG with "what: expected ..." (an unknown,
- * missing or repeated key, a value that is not a number / not cls|mean /
- * not learned|sinusoidal) and leaves *cfg untouched. */
+/* Parses tg_vit_config_format's text (or the key=value line of older
+ * checkpoints) with tg_config_parse: every key exactly once, in any order,
+ * each in its bounds, then the rules of tg_vit_config_check.  `what` names
+ * the source for messages (e.g. "model.safetensors: metadata vit.config").
+ * Returns TG_OK and fills *cfg, or TG_ERR_FORMAT with "what: ..." (an
+ * unknown, missing or repeated key, a value that is not an integer >= 1 /
+ * not cls|mean / not learned|sinusoidal, patch_size not dividing image_h)
+ * and leaves *cfg untouched. */
 tg_status tg_vit_config_parse(const char *text, const char *what, tg_vit_config *cfg);
 
 typedef struct tg_vit {

@@ -19,13 +19,13 @@ static void test_config(void **state) {
     (void)state;
     assert_int_equal(tg_cnn_config_check(&tiny), TG_OK);
     struct { tg_cnn_config c; const char *msg; } bad[] = {
-        {{8, 6, 2, 3, 0, 2, 1, 0, 0}, "cnn config: width must be >= 1, got 0"},
-        {{8, 6, 0, 3, 2, 2, 1, 0, 0}, "cnn config: channels must be >= 1, got 0"},
+        {{8, 6, 2, 3, 0, 2, 1, 0, 0}, "cnn config: width: expected an integer >= 1, found 0"},
+        {{8, 6, 0, 3, 2, 2, 1, 0, 0}, "cnn config: channels: expected an integer >= 1, found 0"},
         {{8, 6, 2, 3, 2, 4, 1, 0, 0}, "cnn config: n_stages 4 halves image_h 8 to 0"},
         {{8, 3, 2, 3, 2, 2, 1, 0, 0}, "cnn config: n_stages 2 halves image_w 3 to 0"},
-        {{8, 6, 2, 3, 2, 2, 0, 0, 0}, "convs_per_stage must be >= 1"},
-        {{8, 6, 2, 3, 2, 2, 1, 1.0f, 0}, "dropout must be in [0, 1), got 1"},
-        {{8, 6, 2, 3, 2, 2, 1, 0, 2}, "flatten must be 0 or 1, got 2"},
+        {{8, 6, 2, 3, 2, 2, 0, 0, 0}, "convs_per_stage: expected an integer >= 1, found 0"},
+        {{8, 6, 2, 3, 2, 2, 1, 1.0f, 0}, "dropout: expected a number in [0, 1), found 1"},
+        {{8, 6, 2, 3, 2, 2, 1, 0, 2}, "flatten: expected an integer in 0..1, found 2"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(tg_cnn_config_check(&bad[i].c), TG_ERR_ARG);
@@ -40,8 +40,8 @@ static void test_config(void **state) {
     char buf[256];
     int len = tg_cnn_config_format(&c, buf, sizeof buf);
     assert_int_equal(len, (int)strlen(buf));
-    assert_string_equal(buf, "image_h=8 image_w=6 channels=2 n_classes=3 width=2 n_stages=2 "
-                             "convs_per_stage=1 dropout=0.100000001 flatten=1");
+    assert_string_equal(buf, "{\"image_h\":8,\"image_w\":6,\"channels\":2,\"n_classes\":3,\"width\":2,"
+                             "\"n_stages\":2,\"convs_per_stage\":1,\"dropout\":0.1,\"flatten\":1}");
     assert_int_equal(tg_cnn_config_parse(buf, "t", &d), TG_OK);
     assert_memory_equal(&c, &d, sizeof c);
     assert_int_equal(tg_cnn_config_parse("flatten=0 dropout=0 convs_per_stage=1 n_stages=2 "
@@ -54,9 +54,12 @@ static void test_config(void **state) {
         {"bogus=1", "ck: unknown key 'bogus'", TG_ERR_FORMAT},
         {"width", "ck: expected key=value, found 'width'", TG_ERR_FORMAT},
         {"image_h=8 image_h=8", "ck: key 'image_h' given twice", TG_ERR_FORMAT},
-        {"image_h=x8", "ck: image_h: expected an integer, found 'x8'", TG_ERR_FORMAT},
+        {"image_h=x8", "ck: image_h: expected an integer >= 1, found 'x8'", TG_ERR_FORMAT},
         {"image_h=8 image_w=6 channels=2 n_classes=3 width=2 n_stages=9 convs_per_stage=1 "
-         "dropout=0 flatten=0", "ck: cnn config: n_stages 9 halves image_h 8 to 0", TG_ERR_ARG},
+         "dropout=0 flatten=0", "ck: n_stages 9 halves image_h 8 to 0", TG_ERR_FORMAT},
+        {"{\"image_h\":8,\"image_w\":6,\"channels\":2,\"n_classes\":3,\"width\":2,\"n_stages\":17,"
+         "\"convs_per_stage\":1,\"dropout\":0,\"flatten\":0}", "ck: n_stages: expected an integer in 1..16, found 17",
+         TG_ERR_FORMAT},
     };
     for (size_t i = 0; i < sizeof perr / sizeof perr[0]; i++) {
         tg_cnn_config e = c;
@@ -290,7 +293,7 @@ static void test_forward_errors(void **state) {
     tg_cnn_config bad = tiny;
     bad.width = 0;
     tg_cnn m2;
-    TU_EXPECT_DEATH(tg_cnn_init(&m2, &ps, &bad, &rng), "width must be >= 1");
+    TU_EXPECT_DEATH(tg_cnn_init(&m2, &ps, &bad, &rng), "width: expected an integer >= 1, found 0");
     tg_tape_free(tp);
     tg_tensor_free(x);
     tg_cnn_free(&m);

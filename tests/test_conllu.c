@@ -623,6 +623,33 @@ static void test_vocab_errors(void **state) {
     tg_vocab_free(&v);
 }
 
+/* A vocabulary of the kind and size a model's config expects. */
+static void test_vocab_expect(void **state) {
+    (void)state;
+    tg_vocab v, keep;
+    memset(&keep, 0x5a, sizeof keep);
+    const char *words = VH "size 2\n3\ta\n1\tb\n";
+    assert_int_equal(tg_vocab_from_string_expect("m: word_vocab", words, TG_VOCAB_WORD, 4, &v), TG_OK);
+    assert_int_equal(v.size, 4);
+    assert_int_equal(tg_vocab_word_id(&v, "b", 1), 3);
+    tg_vocab_free(&v);
+    const struct { const char *text; tg_vocab_kind kind; int32_t size; const char *msg; } bad[] = {
+        {words, TG_VOCAB_WORD, 5, "m: word_vocab: a word vocabulary of 4 entries; expected a word vocabulary of 5"},
+        {words, TG_VOCAB_SEQ, 4, "m: word_vocab: a word vocabulary of 4 entries; expected a seq vocabulary of 4"},
+        {CH "size 1\n1\tU+0041\n", TG_VOCAB_WORD, 5,
+         "m: word_vocab: a char vocabulary of 5 entries; expected a word vocabulary of 5"},
+        {VH "size 1\n1\ta\n1\tb\n", TG_VOCAB_WORD, 3, "m: word_vocab:7: expected end of text after 1 entries"},
+        {"", TG_VOCAB_WORD, 2, "m: word_vocab:1: expected 'tapegrad-vocab 1'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        memcpy(&v, &keep, sizeof v);
+        assert_int_equal(tg_vocab_from_string_expect("m: word_vocab", bad[i].text, bad[i].kind, bad[i].size, &v),
+                         TG_ERR_FORMAT);
+        if (!strstr(tg_last_error(), bad[i].msg)) fail_msg("expected \"%s\", got \"%s\"", bad[i].msg, tg_last_error());
+        assert_memory_equal(&v, &keep, sizeof v); /* untouched */
+    }
+}
+
 /* ---- the real treebank ------------------------------------------------------ */
 
 static void test_real_ewt(void **state) {
@@ -680,6 +707,7 @@ int main(void) {
         cmocka_unit_test(test_gzip_corrupt),   cmocka_unit_test(test_write_roundtrip),
         cmocka_unit_test(test_tokens),         cmocka_unit_test(test_vocab_words),
         cmocka_unit_test(test_vocab_chars),    cmocka_unit_test(test_vocab_errors),
+        cmocka_unit_test(test_vocab_expect),
         cmocka_unit_test(test_real_ewt),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);

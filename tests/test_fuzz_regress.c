@@ -34,6 +34,7 @@
 #undef LLVMFuzzerTestOneInput
 
 /* the examples' parsers that fuzz_config drives */
+#include "examples/charlm/model.c"
 #include "examples/gat/model.c"
 #include "examples/pos_tagger/corpus.c"
 #include "examples/pos_tagger/model.c"

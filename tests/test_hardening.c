@@ -21,19 +21,16 @@
 
 static char build_dir[1024];
 
-/* Runs build/<prog> args... (NULL-terminated) with stdin from `in` (or
- * /dev/null), stdout to /dev/null; its stderr into err; returns the exit
- * status, or 128 + signal when it was killed (an abort is 134). */
-static int run(const char *in, char *err, size_t len, const char *prog, ...) {
+/* Runs build/<prog> args[0], args[1], ... (NULL-terminated) with stdin from
+ * `in` (or /dev/null), stdout to /dev/null; its stderr into err; returns the
+ * exit status, or 128 + signal when it was killed (an abort is 134). */
+static int run_args(const char *in, char *err, size_t len, const char *prog, const char *const *args) {
     char exe[1200];
     snprintf(exe, sizeof exe, "%s/%s", build_dir, prog);
     char *argv[64];
     int argc = 0;
     argv[argc++] = exe;
-    va_list ap;
-    va_start(ap, prog);
-    for (const char *a; (a = va_arg(ap, const char *)) != NULL;) argv[argc++] = (char *)a;
-    va_end(ap);
+    for (; *args && argc < 63; args++) argv[argc++] = (char *)*args;
     argv[argc] = NULL;
     int fds[2];
     assert_int_equal(pipe(fds), 0);
@@ -62,16 +59,20 @@ static int run(const char *in, char *err, size_t len, const char *prog, ...) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* Expects exit status 1 and every snippet in stderr. */
-#define EXPECT_FAIL(in, snips, ...)                                                                 \
-    do {                                                                                             \
-        char e_[8192];                                                                               \
-        int rc_ = run((in), e_, sizeof e_, __VA_ARGS__, NULL);                                       \
-        if (rc_ != 1) fail_msg("%s: exit %d (want 1); stderr: %s", #__VA_ARGS__, rc_, e_);           \
-        for (const char *const *s_ = (snips); *s_; s_++)                                             \
-            if (!strstr(e_, *s_)) fail_msg("%s: stderr \"%s\" lacks \"%s\"", #__VA_ARGS__, e_, *s_); \
-    } while (0)
+/* run_args with the arguments listed: run(in, err, len, prog, "a", "b"). */
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define run(in, err, len, prog, ...) run_args((in), (err), (len), (prog), ARGS(__VA_ARGS__))
+
+/* Expects build/<prog> args to exit with status 1 and every snippet in stderr. */
+static void expect_fail(const char *in, const char *const *snips, const char *prog, const char *const *args) {
+    char e[8192];
+    int rc = run_args(in, e, sizeof e, prog, args);
+    if (rc != 1) fail_msg("%s %s: exit %d (want 1); stderr: %s", prog, args[0], rc, e);
+    for (const char *const *s = snips; *s; s++)
+        if (!strstr(e, *s)) fail_msg("%s %s: stderr \"%s\" lacks \"%s\"", prog, args[0], e, *s);
+}
 #define SNIPS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define EXPECT_FAIL(in, snips, prog, ...) expect_fail((in), (snips), (prog), ARGS(__VA_ARGS__))
 
 static void write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "wb");
@@ -143,6 +144,38 @@ static void with_config(const char *src, const char *dst, const char *key, const
     cJSON_Delete(o);
 }
 
+/* The JSON config object json as the older "key=value key=value" line (malloc'd). */
+static char *legacy_line(const char *json) {
+    cJSON *o = cJSON_Parse(json);
+    assert_non_null(o);
+    char *line = calloc(1, 2 * strlen(json) + 64); /* %.9g may be longer than the JSON number */
+    for (const cJSON *v = o->child; v; v = v->next) {
+        size_t n = strlen(line);
+        if (cJSON_IsString(v)) sprintf(line + n, "%s%s=%s", n ? " " : "", v->string, v->valuestring);
+        else sprintf(line + n, "%s%s=%.9g", n ? " " : "", v->string, v->valuedouble);
+    }
+    cJSON_Delete(o);
+    return line;
+}
+
+/* One edit of a checkpoint's JSON config and the message it must cause. */
+typedef struct {
+    const char *field;
+    double v;
+    const char *msg;
+} config_edit;
+
+/* For each edit: good with the config in metadata `key` edited (with_config)
+ * into bad, then build/<prog> args (which name bad) must fail with bad and
+ * the edit's message in stderr. */
+static void expect_config_edits(const char *good, const char *bad, const char *key, const config_edit *e, size_t n,
+                                const char *in, const char *prog, const char *const *args) {
+    for (size_t i = 0; i < n; i++) {
+        with_config(good, bad, key, e[i].field, e[i].v);
+        expect_fail(in, SNIPS(bad, e[i].msg), prog, args);
+    }
+}
+
 /* src with metadata `key` given twice (first a wrong value), into dst. */
 static void with_duplicate_meta(const char *src, const char *dst, const char *key) {
     ckpt c;
@@ -202,10 +235,10 @@ static void test_pos_tagger(void **state) {
     char err[8192];
     int rc = run(NULL, err, sizeof err, "pos_tagger", "train", "--train", train, "--epochs", "1", "--d-model", "8",
                  "--heads", "2", "--d-ff", "8", "--d-word", "8", "--d-char", "4", "--filters", "8", "--layers", "1",
-                 "--learned-pos", "1", "--ema", "0", "--threads", "1", "--save", good, NULL);
+                 "--learned-pos", "1", "--ema", "0", "--threads", "1", "--save", good);
     if (rc != 0) fail_msg("pos_tagger train: exit %d: %s", rc, err);
 
-    rc = run(NULL, err, sizeof err, "pos_tagger", "eval", "--model", good, "--data", train, NULL);
+    rc = run(NULL, err, sizeof err, "pos_tagger", "eval", "--model", good, "--data", train);
     if (rc != 0) fail_msg("pos_tagger eval on the good model: exit %d: %s", rc, err);
     /* a sentence longer than the learned position table (max_len 512) */
     char *longtxt = strdup(path_in(d, "long.txt"));
@@ -226,25 +259,23 @@ static void test_pos_tagger(void **state) {
                 "--heads", "3");
 
     /* the configuration in the metadata */
-    struct { const char *field; double v; const char *msg; } cfgs[] = {
+    static const config_edit cfgs[] = {
         {"d_model", 1048576, "tensor 'proj.weight': F32 [8, 16] in file, the metadata's configuration gives F32 [1048576, 16]"},
         {"d_ff", 1000000, "tensor 'layers.0.mlp.fc1.weight'"},
         {"max_len", 1000000, "tensor 'pos_emb.weight'"},
-        {"d_model", 0, "d_model = 0, expected 1..1048576"},
+        {"d_model", 0, "d_model: expected an integer in 1..1048576, found 0"},
         {"n_heads", 3, "n_heads 3 does not divide d_model 8"},
-        {"n_layers", 9, "n_layers = 9, expected 1..8"},
+        {"n_layers", 9, "n_layers: expected an integer in 1..8, found 9"},
         {"n_layers", 2, "tensor 'layers.1.mlp.fc1.weight' missing"},
-        {"d_word", 1e12, "'d_word' = 1e+12 is not an integer"},
-        {"d_word", 2.5, "'d_word' = 2.5 is not an integer"},
-        {"words_only", 2, "words_only = 2, expected 0..1"},
+        {"d_word", 1e12, "d_word: expected an integer in 1..1048576, found 1000000000000"},
+        {"d_word", 2.5, "d_word: expected an integer in 1..1048576, found 2.5"},
+        {"words_only", 2, "words_only: expected an integer in 0..1, found 2"},
         {"words_only", 1, "tensor 'char_emb.weight' is not a parameter of the model"},
-        {"dropout", 1.5, "the dropouts in [0, 1)"},
-        {"word_vocab", 1000, "metadata word_vocab: a word vocabulary of 15 entries; the config expects a word vocabulary of 1000"},
+        {"dropout", 1.5, "dropout: expected a number in [0, 1), found 1.5"},
+        {"word_vocab", 1000, "metadata word_vocab: a word vocabulary of 15 entries; expected a word vocabulary of 1000"},
     };
-    for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++) {
-        with_config(good, bad, "config", cfgs[i].field, cfgs[i].v);
-        EXPECT_FAIL(NULL, SNIPS(bad, cfgs[i].msg), "pos_tagger", "tag", "--model", bad);
-    }
+    expect_config_edits(good, bad, "config", cfgs, sizeof cfgs / sizeof *cfgs, NULL, "pos_tagger",
+                        ARGS("tag", "--model", bad));
     /* vocabularies of the wrong kind, another model's file, duplicate keys, NaN */
     char *cv = NULL;
     assert_int_equal(tg_checkpoint_read_metadata(good, "char_vocab", &cv), TG_OK);
@@ -281,11 +312,11 @@ static void test_translate(void **state) {
     char err[8192];
     int rc = run(NULL, err, sizeof err, "translate", "train", "--data", pairs, "--dir", dir, "--epochs", "1",
                  "--d-model", "8", "--heads", "2", "--d-ff", "8", "--enc-layers", "1", "--dec-layers", "1",
-                 "--threads", "1", "--beam", "2", NULL);
+                 "--threads", "1", "--beam", "2");
     if (rc != 0) fail_msg("translate train: exit %d: %s", rc, err);
     char *in = strdup(path_in(d, "in.txt"));
     write_text(in, "je suis content .\n");
-    rc = run(in, err, sizeof err, "translate", "translate", "--model", good, NULL);
+    rc = run(in, err, sizeof err, "translate", "translate", "--model", good);
     if (rc != 0) fail_msg("translate translate on the good model: exit %d: %s", rc, err);
     EXPECT_FAIL(in, SNIPS("--max-len in 2..1024"), "translate", "translate", "--model", good, "--max-len", "100000000");
     EXPECT_FAIL(in, SNIPS("--beam must be in 1..64"), "translate", "translate", "--model", good, "--beam", "100000");
@@ -296,19 +327,17 @@ static void test_translate(void **state) {
     EXPECT_FAIL(NULL, SNIPS("nopairs.txt: no sentence pairs for training"), "translate", "train", "--data", nopairs,
                 "--dir", dir2);
     free(nopairs), free(dir2);
-    struct { const char *field; double v; const char *msg; } cfgs[] = {
+    static const config_edit cfgs[] = {
         {"d_model", 1048576, "tensor 'src_emb.weight'"},
         {"d_ff", 1000000, "tensor 'encoder.layers.0.mlp.fc1.weight'"},
         {"n_dec", 3, "tensor 'decoder.layers.1.mlp.fc1.weight' missing"},
-        {"n_enc", 0, "n_enc = 0, expected 1..8"},
+        {"n_enc", 0, "n_enc: expected an integer in 1..8, found 0"},
         {"n_heads", 3, "n_heads 3 does not divide d_model 8"},
-        {"src_vocab", 1e9, "src_vocab = 1000000000, expected 5..1048576"},
-        {"d_ff", 0.5, "'d_ff' = 0.5 is not an integer"},
+        {"src_vocab", 1e9, "src_vocab: expected an integer in 5..1048576, found 1000000000"},
+        {"d_ff", 0.5, "d_ff: expected an integer in 1..1048576, found 0.5"},
     };
-    for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++) {
-        with_config(good, bad, "config", cfgs[i].field, cfgs[i].v);
-        EXPECT_FAIL(in, SNIPS(bad, cfgs[i].msg), "translate", "translate", "--model", bad);
-    }
+    expect_config_edits(good, bad, "config", cfgs, sizeof cfgs / sizeof *cfgs, in, "translate",
+                        ARGS("translate", "--model", bad));
     char *sv = NULL;
     assert_int_equal(tg_checkpoint_read_metadata(good, "src_vocab", &sv), TG_OK);
     char *cfg_s = NULL;
@@ -354,30 +383,36 @@ static void test_vit(void **state) {
     char err[8192];
     int rc = run(NULL, err, sizeof err, "vit", "train", "--data", root, "--patch", "4", "--d-model", "8", "--depth",
                  "1", "--heads", "2", "--d-ff", "8", "--epochs", "1", "--batch-size", "4", "--augment", "0",
-                 "--threads", "1", "--save", good, NULL);
+                 "--threads", "1", "--save", good);
     if (rc != 0) fail_msg("vit train: exit %d: %s", rc, err);
     char *png = strdup(path_in(d, "imgs/class0/00.png"));
-    rc = run(NULL, err, sizeof err, "vit", "predict", "--model", good, png, NULL);
+    rc = run(NULL, err, sizeof err, "vit", "predict", "--model", good, png);
     if (rc != 0) fail_msg("vit predict on the good model: exit %d: %s", rc, err);
     char *cfg = NULL;
     assert_int_equal(tg_checkpoint_read_metadata(good, "vit.config", &cfg), TG_OK);
-    struct { const char *from, *to, *msg; } edits[] = {
-        {"d_model=8", "d_model=1048576", "tensor 'patch_embed.proj.weight'"},
-        {"d_ff=8", "d_ff=100000000", "tensor 'blocks.0.mlp.fc1.weight'"},
-        {"depth=1", "depth=1000000000", "depth 1000000000"},
-        {"depth=1", "depth=2", "tensor 'blocks.1.mlp.fc1.weight' missing"},
-        {"image_h=8", "image_h=40000", "tokens: at most"},
-        {"image_h=8", "image_h=4000", "tensor 'pos_embed': F32 [1, 5, 8] in file"},
-        {"n_heads=2", "n_heads=3", "n_heads 3 does not divide d_model 8"},
+    static const config_edit edits[] = {
+        {"d_model", 1048576, "tensor 'patch_embed.proj.weight'"},
+        {"d_ff", 100000000, "tensor 'blocks.0.mlp.fc1.weight'"},
+        {"depth", 1000000000, "depth 1000000000"},
+        {"depth", 2, "tensor 'blocks.1.mlp.fc1.weight' missing"},
+        {"image_h", 40000, "tokens: at most"},
+        {"image_h", 4000, "tensor 'pos_embed': F32 [1, 5, 8] in file"},
+        {"n_heads", 3, "n_heads 3 does not divide d_model 8"},
+        {"colour", 3, "unknown key 'colour'"},
+        {"pool", 2, "pool: expected one of cls, mean, found 2"},
     };
-    for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
-        char *at = strstr(cfg, edits[i].from);
-        assert_non_null(at);
-        char c2[1024];
-        snprintf(c2, sizeof c2, "%.*s%s%s", (int)(at - cfg), cfg, edits[i].to, at + strlen(edits[i].from));
-        with_meta(good, bad, "vit.config", c2);
-        EXPECT_FAIL(NULL, SNIPS(bad, edits[i].msg), "vit", "predict", "--model", bad, png);
-    }
+    expect_config_edits(good, bad, "vit.config", edits, sizeof edits / sizeof *edits, NULL, "vit",
+                        ARGS("predict", "--model", bad, png));
+    char c2[1024];
+    snprintf(c2, sizeof c2, "{\"n_heads\":2,%s", cfg + 1);
+    with_meta(good, bad, "vit.config", c2);
+    EXPECT_FAIL(NULL, SNIPS(bad, "key 'n_heads' given twice"), "vit", "predict", "--model", bad, png);
+    /* a checkpoint of the older key=value form still loads */
+    char *line = legacy_line(cfg);
+    with_meta(good, bad, "vit.config", line);
+    rc = run(NULL, err, sizeof err, "vit", "predict", "--model", bad, png);
+    if (rc != 0) fail_msg("vit predict with the config as \"%s\": exit %d: %s", line, rc, err);
+    free(line);
     free(cfg);
     with_value(good, bad, "head.bias", 1, NAN);
     EXPECT_FAIL(NULL, SNIPS(bad, "tensor 'head.bias': element 1 is nan"), "vit", "predict", "--model", bad, png);
@@ -400,16 +435,18 @@ static void test_gat(void **state) {
     char *png = strdup(path_in(d, "emb.png"));
     char err[8192];
     int rc = run(NULL, err, sizeof err, "gat", "train", "--epochs", "1", "--heads", "2", "--hidden", "4",
-                 "--threads", "1", "--save", good, NULL);
+                 "--threads", "1", "--save", good);
     if (rc != 0) fail_msg("gat train: exit %d: %s", rc, err);
-    rc = run(NULL, err, sizeof err, "gat", "embed", "--model", good, "--png", png, NULL);
+    rc = run(NULL, err, sizeof err, "gat", "embed", "--model", good, "--png", png);
     if (rc != 0) fail_msg("gat embed on the good model: exit %d: %s", rc, err);
     struct { const char *cfg, *msg; } cases[] = {
-        {"layer=gat heads=4096 hidden=4096 out_heads=1", "heads x hidden at most 4096"},
-        {"layer=gat heads=99999999999 hidden=4 out_heads=1", "expected \"layer=gat|dot"},
+        {"layer=gat heads=4096 hidden=4096 out_heads=1", "heads x hidden = 4096 x 4096, at most 4096"},
+        {"layer=gat heads=99999999999 hidden=4 out_heads=1", "heads: expected an integer in 1..4096, found '99999999999'"},
+        {"{\"layer\":\"gat\",\"heads\":2,\"hidden\":4,\"out_heads\":1,\"heads\":2}", "key 'heads' given twice"},
+        {"{\"layer\":\"sage\",\"heads\":2,\"hidden\":4,\"out_heads\":1}", "layer: expected one of gat, dot, found \"sage\""},
         {"layer=gat heads=8 hidden=512 out_heads=1", "tensor 'conv1.lin.weight'"},
         {"layer=dot heads=2 hidden=4 out_heads=1", "tensor 'conv1.lin_query.weight' missing"},
-        {"layer=gat heads=2 hidden=4 out_heads=1 x", "expected \"layer=gat|dot"},
+        {"layer=gat heads=2 hidden=4 out_heads=1 x", "expected key=value, found 'x'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         with_meta(good, bad, "gat.config", cases[i].cfg);
@@ -443,32 +480,31 @@ static void test_charlm(void **state) {
     char err[8192];
     int rc = run(NULL, err, sizeof err, "charlm", "train", "--data", txt, "--steps", "2", "--batch-size", "2",
                  "--block-size", "16", "--n-layer", "1", "--n-head", "2", "--d-model", "8", "--warmup", "1",
-                 "--eval-batches", "1", "--save", good, NULL);
+                 "--eval-batches", "1", "--save", good);
     if (rc != 0) fail_msg("charlm train: exit %d: %s", rc, err);
-    rc = run(NULL, err, sizeof err, "charlm", "sample", "--model", good, "--prompt", "the", "--length", "8", NULL);
+    rc = run(NULL, err, sizeof err, "charlm", "sample", "--model", good, "--prompt", "the", "--length", "8");
     if (rc != 0) fail_msg("charlm sample on the good model: exit %d: %s", rc, err);
-    struct { const char *field; double v; const char *msg; } edits[] = {
-        {"d_model", 1 << 20, "d_model in 1..16384"},
+    static const config_edit edits[] = {
+        {"d_model", 1 << 20, "d_model: expected an integer in 1..16384, found 1048576"},
         {"d_model", 16, "tensor 'tok_emb.weight'"},
         {"n_layer", 2, "tensor 'blocks.1.mlp.fc1.weight' missing"},
-        {"n_layer", 1000, "n_layer in 1..16"},
-        {"n_head", 3, "n_head dividing d_model"},
+        {"n_layer", 1000, "n_layer: expected an integer in 1..16, found 1000"},
+        {"n_head", 3, "n_head 3 does not divide d_model 8"},
         {"block_size", 60000, "tensor 'pos_emb.weight'"},
         {"vocab", 5, "the config says vocab 5"},
-        {"vocab", 0.5, "expected a positive integer"},
+        {"vocab", 0.5, "vocab: expected an integer in 1..1048576, found 0.5"},
+        {"dropout", 0.1, "unknown key 'dropout'"},
     };
-    for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
-        with_config(good, bad, "charlm.config", edits[i].field, edits[i].v);
-        EXPECT_FAIL(NULL, SNIPS(bad, edits[i].msg), "charlm", "sample", "--model", bad, "--length", "4");
-    }
+    expect_config_edits(good, bad, "charlm.config", edits, sizeof edits / sizeof *edits, NULL, "charlm",
+                        ARGS("sample", "--model", bad, "--length", "4"));
     with_value(good, bad, "ln_f.weight", 1, NAN);
     EXPECT_FAIL(NULL, SNIPS(bad, "tensor 'ln_f.weight': element 1 is nan"), "charlm", "sample", "--model", bad);
     with_duplicate_meta(good, bad, "charlm.vocab");
     EXPECT_FAIL(NULL, SNIPS(bad, "metadata key 'charlm.vocab' appears twice"), "charlm", "sample", "--model", bad);
     EXPECT_FAIL(NULL, SNIPS("length in 0..16777216"), "charlm", "sample", "--model", good, "--length", "2000000000");
-    EXPECT_FAIL(NULL, SNIPS("n_head dividing d_model"), "charlm", "train", "--data", txt, "--n-head", "0", "--warmup",
+    EXPECT_FAIL(NULL, SNIPS("n_head: expected an integer in 1..16384, found 0"), "charlm", "train", "--data", txt, "--n-head", "0", "--warmup",
                 "1", "--steps", "2");
-    EXPECT_FAIL(NULL, SNIPS("n_layer in 1..16"), "charlm", "train", "--data", txt, "--n-layer", "100", "--warmup",
+    EXPECT_FAIL(NULL, SNIPS("n_layer: expected an integer in 1..16, found 100"), "charlm", "train", "--data", txt, "--n-layer", "100", "--warmup",
                 "1", "--steps", "2");
     EXPECT_FAIL(NULL, SNIPS(tiny, "longer than block-size 64"), "charlm", "train", "--data", tiny, "--warmup", "1",
                 "--steps", "2");

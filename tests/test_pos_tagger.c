@@ -191,7 +191,7 @@ static void test_config_json_round_trip_and_errors(void **state) {
     free(s);
     assert_int_equal(pos_config_from_json("{\"d_word\": 3", &b), TG_ERR_FORMAT);
     assert_int_equal(pos_config_from_json("{\"d_word\": 3}", &b), TG_ERR_FORMAT);
-    assert_non_null(strstr(tg_last_error(), "missing number 'word_vocab'"));
+    assert_non_null(strstr(tg_last_error(), "missing key 'word_vocab'"));
 }
 
 /* On the real treebank (when `make data` has placed it): a short run of

@@ -11,7 +11,6 @@
 
 #include "train/batch.h"
 #include "train/cli.h"
-#include "train/config.h"
 #include "train/log.h"
 
 static void test_permutation(void **state) {
@@ -355,38 +354,6 @@ static void test_cli_run(void **state) {
     assert_int_equal(ran_argc, -1); /* none of them ran a command */
 }
 
-typedef struct {
-    int d_model, n_layers;
-    float dropout;
-    int flag;
-} cfg_t;
-
-static void test_config_json(void **state) {
-    (void)state;
-    static const tg_config_field f[] = {TG_CONFIG_INT(cfg_t, d_model), TG_CONFIG_INT(cfg_t, n_layers),
-                                        TG_CONFIG_FLOAT(cfg_t, dropout),
-                                        TG_CONFIG_INT_OPTIONAL(cfg_t, flag, 7)};
-    cfg_t a = {.d_model = 128, .n_layers = 2, .dropout = 0.25f, .flag = 1}, b;
-    char *s = tg_config_to_json(&a, f, 4);
-    assert_string_equal(s, "{\"d_model\":128,\"n_layers\":2,\"dropout\":0.25,\"flag\":1}");
-    assert_int_equal(tg_config_from_json(s, &b, sizeof b, f, 4), TG_OK);
-    assert_true(b.d_model == 128 && b.n_layers == 2 && b.dropout == 0.25f && b.flag == 1);
-    free(s);
-    assert_int_equal(tg_config_from_json("{\"d_model\":8,\"n_layers\":1,\"dropout\":0}", &b, sizeof b, f, 4),
-                     TG_OK);
-    assert_true(b.d_model == 8 && b.flag == 7); /* optional: its default */
-    cfg_t keep = b;
-    assert_int_equal(tg_config_from_json("{\"d_model\":8,\"dropout\":0}", &b, sizeof b, f, 4), TG_ERR_FORMAT);
-    assert_non_null(strstr(tg_last_error(), "missing number 'n_layers'"));
-    assert_int_equal(tg_config_from_json("{\"d_model\":8.5,\"n_layers\":1,\"dropout\":0}", &b, sizeof b, f, 4),
-                     TG_ERR_FORMAT);
-    assert_non_null(strstr(tg_last_error(), "'d_model' = 8.5 is not an integer"));
-    assert_int_equal(tg_config_from_json("{\"d_model\":1e12,\"n_layers\":1,\"dropout\":0}", &b, sizeof b, f, 4),
-                     TG_ERR_FORMAT);
-    assert_int_equal(tg_config_from_json("{nope", &b, sizeof b, f, 4), TG_ERR_FORMAT);
-    assert_memory_equal(&b, &keep, sizeof b); /* nothing half filled */
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_permutation),   cmocka_unit_test(test_batcher),
@@ -394,7 +361,6 @@ int main(void) {
         cmocka_unit_test(test_progress_text), cmocka_unit_test(test_csv_log),
         cmocka_unit_test(test_metrics_json),  cmocka_unit_test(test_cli),
         cmocka_unit_test(test_cli_positional), cmocka_unit_test(test_cli_subcommand), cmocka_unit_test(test_cli_run),
-        cmocka_unit_test(test_config_json),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

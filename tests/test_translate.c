@@ -150,7 +150,7 @@ static void test_config_json(void **state) {
     assert_memory_equal(&c, &back, sizeof c);
     free(s);
     assert_int_equal(tr_config_from_json("{\"src_vocab\": 5}", &back), TG_ERR_FORMAT);
-    assert_string_equal(tg_last_error(), "model config: missing number 'tgt_vocab'");
+    assert_string_equal(tg_last_error(), "model config: missing key 'tgt_vocab' (an integer in 5..1048576)");
     assert_int_equal(tr_config_from_json("nope", &back), TG_ERR_FORMAT);
 }
 

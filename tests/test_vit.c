@@ -290,19 +290,19 @@ static void test_vit_config_check(void **state) {
     c = tiny_config(), c.n_heads = 3;
     expect_config_error(c, "n_heads 3 does not divide d_model 8");
     c = tiny_config(), c.depth = 0;
-    expect_config_error(c, "depth must be >= 1, got 0");
+    expect_config_error(c, "vit config: depth: expected an integer >= 1, found 0");
     c = tiny_config(), c.pool = (tg_vit_pool)7;
-    expect_config_error(c, "pool must be cls (0) or mean (1), got 7");
+    expect_config_error(c, "pool: expected one of cls, mean, found 7");
     c = tiny_config(), c.pos = (tg_vit_pos)-1;
-    expect_config_error(c, "pos must be learned (0) or sinusoidal (1)");
+    expect_config_error(c, "pos: expected one of learned, sinusoidal, found -1");
     c = tiny_config(), c.dropout = 1.0f;
-    expect_config_error(c, "dropout must be in [0, 1), got 1");
+    expect_config_error(c, "dropout: expected a number in [0, 1), found 1");
     c = tiny_config(), c.ln_eps = 0.0f;
-    expect_config_error(c, "ln_eps must be > 0");
+    expect_config_error(c, "ln_eps: expected a finite number > 0, found 0");
     c = tiny_config(), c.local_window = -1;
-    expect_config_error(c, "local_window must be >= 0");
+    expect_config_error(c, "local_window: expected an integer >= 0, found -1");
     c = tiny_config(), c.patch_size = 0;
-    expect_config_error(c, "patch_size must be >= 1");
+    expect_config_error(c, "patch_size: expected an integer >= 1, found 0");
     tg_params ps;
     tg_params_init(&ps);
     tg_vit m;
@@ -323,10 +323,17 @@ static void test_vit_config_text(void **state) {
     char buf[512];
     int n = tg_vit_config_format(&c, buf, sizeof buf);
     assert_int_equal(n, (int)strlen(buf));
-    assert_string_equal(buf, "image_h=8 image_w=12 channels=3 patch_size=4 d_model=8 depth=2 "
-                             "n_heads=2 d_ff=16 n_classes=3 pool=mean pos=sinusoidal "
-                             "dropout=0.100000001 ln_eps=9.99999997e-07 local_window=3");
+    assert_string_equal(buf, "{\"image_h\":8,\"image_w\":12,\"channels\":3,\"patch_size\":4,\"d_model\":8,"
+                             "\"depth\":2,\"n_heads\":2,\"d_ff\":16,\"n_classes\":3,\"pool\":\"mean\","
+                             "\"pos\":\"sinusoidal\",\"dropout\":0.1,\"ln_eps\":1e-06,\"local_window\":3}");
     assert_int_equal(tg_vit_config_parse(buf, "m.safetensors", &back), TG_OK);
+    assert_memory_equal(&c, &back, sizeof c);
+    /* the key=value line of checkpoints written before the JSON form */
+    memset(&back, 0, sizeof back);
+    assert_int_equal(tg_vit_config_parse("image_h=8 image_w=12 channels=3 patch_size=4 d_model=8 depth=2 "
+                                         "n_heads=2 d_ff=16 n_classes=3 pool=mean pos=sinusoidal "
+                                         "dropout=0.100000001 ln_eps=9.99999997e-07 local_window=3",
+                                         "m.safetensors", &back), TG_OK);
     assert_memory_equal(&c, &back, sizeof c);
     char small[10];
     assert_int_equal(tg_vit_config_format(&c, small, sizeof small), n); /* truncated, length needed */
@@ -336,10 +343,13 @@ static void test_vit_config_text(void **state) {
         {"colour=3", "m: unknown key 'colour'"},
         {"image_h=8 image_h=8", "m: key 'image_h' given twice"},
         {"image_h", "m: expected key=value, found 'image_h'"},
-        {"image_h=eight", "m: image_h: expected an integer, found 'eight'"},
-        {"pool=max", "m: pool: expected cls or mean, found 'max'"},
-        {"pos=rope", "m: pos: expected learned or sinusoidal, found 'rope'"},
-        {"dropout=", "m: dropout: expected a number, found ''"},
+        {"image_h=eight", "m: image_h: expected an integer >= 1, found 'eight'"},
+        {"pool=max", "m: pool: expected one of cls, mean, found 'max'"},
+        {"pos=rope", "m: pos: expected one of learned, sinusoidal, found 'rope'"},
+        {"dropout=", "m: dropout: expected a number in [0, 1), found ''"},
+        {"{\"image_h\":8,\"image_h\":8}", "m: key 'image_h' given twice"},
+        {"{\"image_h\":8.5}", "m: image_h: expected an integer >= 1, found 8.5"},
+        {"{\"pool\":\"max\"}", "m: pool: expected one of cls, mean, found \"max\""},
     };
     tg_vit_config untouched = tiny_config();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -350,11 +360,11 @@ static void test_vit_config_text(void **state) {
         assert_memory_equal(&out, &untouched, sizeof out);
     }
     /* a well-formed text with an invalid configuration */
-    char *p = strstr(buf, "patch_size=4");
-    p[11] = '5';
+    char *p = strstr(buf, "\"patch_size\":4");
+    p[13] = '5';
     tg_vit_config out = untouched;
-    assert_int_equal(tg_vit_config_parse(buf, "m", &out), TG_ERR_ARG);
-    assert_non_null(strstr(tg_last_error(), "m: vit config: patch_size 5 does not divide image_h 8"));
+    assert_int_equal(tg_vit_config_parse(buf, "m", &out), TG_ERR_FORMAT);
+    assert_non_null(strstr(tg_last_error(), "m: patch_size 5 does not divide image_h 8"));
     assert_memory_equal(&out, &untouched, sizeof out);
 }
 

@@ -824,3 +824,13 @@ tg_status tg_checkpoint_expect_shapes(const char *path, int n, const tg_ckpt_sha
     ck_parsed_free(&pf);
     return st;
 }
+
+tg_status tg_checkpoint_read_vocab(const char *path, const char *key, tg_vocab_kind kind, int32_t size,
+                                   tg_vocab *v) {
+    char *s = NULL, name[4200];
+    tg_status st = tg_checkpoint_read_metadata(path, key, &s);
+    snprintf(name, sizeof name, "%s: metadata %s", path, key);
+    if (st == TG_OK) st = tg_vocab_from_string_expect(name, s, kind, size, v);
+    free(s);
+    return st;
+}

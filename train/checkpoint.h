@@ -60,6 +60,7 @@
 #include "core/error.h"
 #include "core/tensor.h"
 #include "core/params.h"
+#include "data/vocab.h"
 #include "optim/optim.h"
 
 #define TG_CKPT_MAX_RNG 4
@@ -121,6 +122,16 @@ tg_status tg_checkpoint_load(const char *path, tg_params *ps, tg_checkpoint_extr
  * caller frees.  Errors: as tg_checkpoint_load for the header;
  * TG_ERR_NOT_FOUND when the key is absent ("path: no metadata key 'k'"). */
 tg_status tg_checkpoint_read_metadata(const char *path, const char *key, char **value);
+
+/* Reads metadata `key` as a serialised vocabulary of `kind` with `size` ids
+ * (tg_vocab_from_string_expect, data/vocab.h; e.g. the size the model's
+ * config gives) into *v, which the caller frees with tg_vocab_free.
+ * Errors: those of tg_checkpoint_read_metadata, or of the vocabulary
+ * ("path: metadata word_vocab:3: expected ...", "path: metadata word_vocab:
+ * a char vocabulary of 15 entries; expected a word vocabulary of 23");
+ * then *v is untouched. */
+tg_status tg_checkpoint_read_vocab(const char *path, const char *key, tg_vocab_kind kind, int32_t size,
+                                   tg_vocab *v);
 
 /* A tensor a configuration implies: name and shape [shape[0], ...,
  * shape[ndim-1]] (ndim 1..8). */

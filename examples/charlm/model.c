@@ -1,7 +1,6 @@
 /* examples/charlm/model.c — see model.h. */
 #include "examples/charlm/model.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,52 +88,32 @@ void charlm_reorder(void *model, const int32_t *src, int B) {
     for (int l = 0; l < m->cfg.n_layer; l++) tg_kv_cache_reorder(&m->cache[l], src);
 }
 
-char *charlm_config_to_json(const charlm_config *c) {
-    char *s = tg_xmalloc(256);
-    snprintf(s, 256,
-             "{\"vocab\": %d, \"block_size\": %d, \"n_layer\": %d, \"n_head\": %d, "
-             "\"d_model\": %d}",
-             c->vocab, c->block_size, c->n_layer, c->n_head, c->d_model);
-    return s;
+/* ---- configuration (checkpoint metadata) ---------------------------------- */
+
+static tg_status charlm_cross_check(const void *cfg, const char *what) {
+    const charlm_config *c = cfg;
+    if (c->d_model % c->n_head)
+        return tg_set_error(TG_ERR_ARG, "%s: n_head %d does not divide d_model %d", what, c->n_head, c->d_model);
+    return TG_OK;
 }
+
+static const tg_config_field charlm_config_fields[] = {
+    TG_CONFIG_INT(charlm_config, vocab, 1, CHARLM_MAX_VOCAB),
+    TG_CONFIG_INT(charlm_config, block_size, 2, CHARLM_MAX_BLOCK),
+    TG_CONFIG_INT(charlm_config, n_layer, 1, CHARLM_MAX_LAYERS),
+    TG_CONFIG_INT(charlm_config, n_head, 1, CHARLM_MAX_D_MODEL),
+    TG_CONFIG_INT(charlm_config, d_model, 1, CHARLM_MAX_D_MODEL),
+};
+static const tg_config_schema charlm_schema = TG_CONFIG_SCHEMA(charlm_config, charlm_config_fields, charlm_cross_check);
+
+char *charlm_config_to_json(const charlm_config *c) { return tg_config_to_string(&charlm_schema, c); }
 
 tg_status charlm_config_check(const charlm_config *c, const char *what) {
-    if (c->vocab < 1 || c->vocab > CHARLM_MAX_VOCAB || c->block_size < 2 || c->block_size > CHARLM_MAX_BLOCK ||
-        c->d_model < 1 || c->d_model > CHARLM_MAX_D_MODEL)
-        return tg_set_error(TG_ERR_FORMAT,
-                            "%s: config: expected vocab in 1..%d, block_size in 2..%d, d_model in 1..%d, got "
-                            "%d, %d, %d",
-                            what, CHARLM_MAX_VOCAB, CHARLM_MAX_BLOCK, CHARLM_MAX_D_MODEL, c->vocab,
-                            c->block_size, c->d_model);
-    if (c->n_layer < 1 || c->n_layer > CHARLM_MAX_LAYERS || c->n_head < 1 || c->d_model % c->n_head != 0)
-        return tg_set_error(TG_ERR_FORMAT,
-                            "%s: config: expected n_layer in 1..%d and n_head dividing d_model, got "
-                            "n_layer %d, n_head %d, d_model %d",
-                            what, CHARLM_MAX_LAYERS, c->n_layer, c->n_head, c->d_model);
-    return TG_OK;
+    return tg_config_check(&charlm_schema, c, what);
 }
 
-tg_status charlm_config_from_json(const char *name, const char *json, charlm_config *cfg) {
-    cJSON *j = cJSON_Parse(json);
-    if (!j) return tg_set_error(TG_ERR_FORMAT, "%s: config: expected a JSON object", name);
-    const char *keys[5] = {"vocab", "block_size", "n_layer", "n_head", "d_model"};
-    int v[5];
-    for (int i = 0; i < 5; i++) {
-        const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
-        if (!cJSON_IsNumber(x) || x->valuedouble < 1 || x->valuedouble > 1 << 20 ||
-            x->valuedouble != (int)x->valuedouble) {
-            cJSON_Delete(j);
-            return tg_set_error(TG_ERR_FORMAT, "%s: config: \"%s\": expected a positive integer",
-                                name, keys[i]);
-        }
-        v[i] = (int)x->valuedouble;
-    }
-    cJSON_Delete(j);
-    charlm_config c = {v[0], v[1], v[2], v[3], v[4]};
-    tg_status st = charlm_config_check(&c, name);
-    if (st != TG_OK) return st;
-    *cfg = c;
-    return TG_OK;
+tg_status charlm_config_from_json(const char *what, const char *json, charlm_config *cfg) {
+    return tg_config_parse(&charlm_schema, json, what, cfg);
 }
 
 tg_status charlm_load(const char *path, charlm *m, tg_char_vocab *v) {
@@ -144,7 +123,7 @@ tg_status charlm_load(const char *path, charlm *m, tg_char_vocab *v) {
     tg_status st = tg_checkpoint_read_metadata(path, "charlm.config", &cfg_s);
     if (st == TG_OK) {
         char name[512];
-        snprintf(name, sizeof name, "%s: metadata", path);
+        snprintf(name, sizeof name, "%s: metadata charlm.config", path);
         st = charlm_config_from_json(name, cfg_s, &cfg);
     }
     free(cfg_s);

@@ -15,7 +15,7 @@
 #include "tapegrad.h"
 
 #define CHARLM_MAX_LAYERS 16
-/* Bounds of a configuration read from a checkpoint (charlm_config_from_json). */
+/* Bounds of a configuration (charlm_config_check, charlm_config_from_json). */
 #define CHARLM_MAX_VOCAB (1 << 20)
 #define CHARLM_MAX_BLOCK (1 << 16)
 #define CHARLM_MAX_D_MODEL (1 << 14)
@@ -61,13 +61,16 @@ tg_tensor *charlm_step(tg_tape *tp, void *model, const int32_t *ids, int B);
 void charlm_reorder(void *model, const int32_t *src, int B);
 
 /* The configuration as a JSON object string (malloc'd) for the checkpoint
- * metadata, and back.  Errors from parsing: TG_ERR_FORMAT "name: ..." */
+ * metadata, and back, by the field table of core/config.h (each field with
+ * its CHARLM_MAX_* bounds: vocab 1.., block_size 2.., d_model 1.., n_layer
+ * 1..CHARLM_MAX_LAYERS, n_head 1.. dividing d_model). */
 char *charlm_config_to_json(const charlm_config *cfg);
-/* Checks every field against the CHARLM_MAX_* bounds (vocab, block_size >= 2,
- * d_model, n_layer >= 1, n_head >= 1 dividing d_model).  Returns TG_OK or
- * TG_ERR_FORMAT "what: config: expected ..."; never aborts. */
+/* Checks every field against those bounds.  Returns TG_OK or TG_ERR_ARG
+ * "what: n_layer: expected an integer in 1..16, found 100"; never aborts. */
 tg_status charlm_config_check(const charlm_config *cfg, const char *what);
-tg_status charlm_config_from_json(const char *name, const char *json, charlm_config *cfg);
+/* Parses json (every key exactly once, no other key, the bounds above).
+ * Returns TG_OK, or TG_ERR_FORMAT "what: ..." and leaves *cfg untouched. */
+tg_status charlm_config_from_json(const char *what, const char *json, charlm_config *cfg);
 
 /* Loads a checkpoint written by `charlm train` into a new model *m and its
  * character vocabulary *v (both owned by the caller afterwards:

@@ -1,7 +1,6 @@
 /* examples/gat/model.c — see model.h. */
 #include "examples/gat/model.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,44 +52,32 @@ tg_tensor *model_forward(tg_tape *tp, const model *m, const tg_sparse *xs, tg_te
                : tg_edge_attention_forward(tp, &m->dot2, h, g, rng);
 }
 
-void model_config_format(const model_config *cfg, char *buf, size_t len) {
-    snprintf(buf, len, "layer=%s heads=%d hidden=%d out_heads=%d",
-             cfg->layer == LAYER_GAT ? "gat" : "dot", cfg->heads, cfg->hidden, cfg->out_heads);
-}
-
-/* "key=N" at *s (an integer 1..GAT_MAX_WIDTH, then a space or the end). */
+/* The fields a checkpoint keeps (core/config.h); the dropouts are training options. */
 #define GAT_MAX_WIDTH 4096
-static int take_int(const char **s, const char *key, int *v) {
-    size_t k = strlen(key);
-    if (strncmp(*s, key, k) || (*s)[k] != '=') return 0;
-    const char *p = *s + k + 1;
-    if (*p < '0' || *p > '9') return 0;
-    char *end;
-    errno = 0;
-    long x = strtol(p, &end, 10);
-    if (errno || x < 1 || x > GAT_MAX_WIDTH || (*end != ' ' && *end != '\0')) return 0;
-    *v = (int)x;
-    *s = *end ? end + 1 : end;
-    return 1;
+static tg_status gat_cross_check(const void *cfg, const char *what) {
+    const model_config *c = cfg;
+    if (c->heads * c->hidden > GAT_MAX_WIDTH)
+        return tg_set_error(TG_ERR_ARG, "%s: heads x hidden = %d x %d, at most %d", what, c->heads, c->hidden,
+                            GAT_MAX_WIDTH);
+    return TG_OK;
+}
+static const char *const layer_names[] = {"gat", "dot"}; /* LAYER_GAT, LAYER_DOT */
+static const tg_config_field gat_fields[] = {
+    TG_CONFIG_ENUM(model_config, layer, layer_names),
+    TG_CONFIG_INT(model_config, heads, 1, GAT_MAX_WIDTH),
+    TG_CONFIG_INT(model_config, hidden, 1, GAT_MAX_WIDTH),
+    TG_CONFIG_INT(model_config, out_heads, 1, GAT_MAX_WIDTH),
+};
+static const tg_config_schema gat_schema = TG_CONFIG_SCHEMA(model_config, gat_fields, gat_cross_check);
+
+void model_config_format(const model_config *cfg, char *buf, size_t len) {
+    tg_config_format(&gat_schema, cfg, buf, len);
 }
 
 tg_status model_config_parse(const char *s, const char *path, model_config *cfg) {
-    model_config c = *cfg;
-    const char *p = s;
-    int ok = 1;
-    if (!strncmp(p, "layer=gat ", 10)) c.layer = LAYER_GAT;
-    else if (!strncmp(p, "layer=dot ", 10)) c.layer = LAYER_DOT;
-    else ok = 0;
-    p += ok ? 10 : 0;
-    ok = ok && take_int(&p, "heads", &c.heads) && take_int(&p, "hidden", &c.hidden) &&
-         take_int(&p, "out_heads", &c.out_heads) && *p == '\0' && c.heads * c.hidden <= GAT_MAX_WIDTH;
-    if (!ok)
-        return tg_set_error(TG_ERR_FORMAT,
-                            "%s: metadata gat.config: expected \"layer=gat|dot heads=N hidden=N "
-                            "out_heads=N\" (N in 1..%d, heads x hidden at most %d), found \"%.80s\"",
-                            path, GAT_MAX_WIDTH, GAT_MAX_WIDTH, s);
-    *cfg = c;
-    return TG_OK;
+    char what[4200];
+    snprintf(what, sizeof what, "%s: metadata gat.config", path);
+    return tg_config_parse(&gat_schema, s, what, cfg);
 }
 
 tg_status model_check_checkpoint(const char *path, const model_config *cfg, int n_features, int n_classes) {

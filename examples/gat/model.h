@@ -41,9 +41,12 @@ void model_free(model *m);
 tg_tensor *model_forward(tg_tape *tp, const model *m, const tg_sparse *xs, tg_tensor *xval,
                          tg_tensor *xdense, const tg_csr *g, tg_rng *rng, tg_tensor **hidden_out);
 
-/* The configuration as checkpoint metadata "gat.config" ("layer=gat
- * heads=8 hidden=8 out_heads=1") and back; parse returns TG_ERR_FORMAT with
- * a message naming path on a bad string. */
+/* The configuration as checkpoint metadata "gat.config"
+ * ({"layer":"gat","heads":8,"hidden":8,"out_heads":1}, core/config.h; the
+ * key=value line of older checkpoints also parses) and back: layer, heads,
+ * hidden, out_heads (each in 1..4096, heads x hidden at most 4096); the
+ * other fields of *cfg are left as they are.  Parse returns TG_ERR_FORMAT
+ * "path: metadata gat.config: ..." on a bad string, *cfg untouched. */
 void model_config_format(const model_config *cfg, char *buf, size_t len);
 tg_status model_config_parse(const char *s, const char *path, model_config *cfg);
 /* Before building a model from a checkpoint's config for a graph of

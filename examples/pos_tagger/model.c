@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "nn/posenc.h"
 #include "train/checkpoint.h"
-#include "train/config.h"
 #include "train/dist.h"
 #include "train/log.h" /* tg_argmax_rows, tg_count_correct */
 
@@ -145,59 +145,43 @@ double pos_model_accuracy(pos_model *m, tg_tape *tp, const pos_batches *bs) {
     return counted ? (double)correct / (double)counted : 0.0;
 }
 
-/* ---- configuration as JSON (checkpoint metadata) ------------------------ */
+/* ---- configuration (checkpoint metadata) ---------------------------------- */
 
-#define F(kind, name) TG_CONFIG_##kind(pos_config, name)
-static const tg_config_field pos_config_fields[] = {
-    F(INT, word_vocab), F(INT, char_vocab), F(INT, d_word), F(INT, d_char), F(INT, n_filters),
-    F(INT, d_model), F(INT, n_layers), F(INT, n_heads), F(INT, d_ff), F(INT, char_pool),
-    F(INT, learned_pos), F(INT, max_len), F(FLOAT, emb_std), F(FLOAT, dropout), F(FLOAT, word_dropout),
-    /* added later: a checkpoint without it has the character view */
-    TG_CONFIG_INT_OPTIONAL(pos_config, words_only, 0),
-};
-#undef F
-#define POS_N_FIELDS ((int)(sizeof pos_config_fields / sizeof *pos_config_fields))
-
-char *pos_config_to_json(const pos_config *cfg) { return tg_config_to_json(cfg, pos_config_fields, POS_N_FIELDS); }
-
-/* Each field's accepted range: values from a file are checked against
- * these before anything is built (pos_model_init aborts outside them). */
-#define POS_MAX_WIDTH (1 << 20)
-
-tg_status pos_config_check(const pos_config *c) {
-    struct { const char *name; int v, lo, hi; } r[] = {
-        {"word_vocab", c->word_vocab, 2, POS_MAX_WIDTH}, {"char_vocab", c->char_vocab, 4, POS_MAX_WIDTH},
-        {"d_word", c->d_word, 1, POS_MAX_WIDTH},         {"d_char", c->d_char, 1, POS_MAX_WIDTH},
-        {"n_filters", c->n_filters, 1, POS_MAX_WIDTH},   {"d_model", c->d_model, 1, POS_MAX_WIDTH},
-        {"n_layers", c->n_layers, 1, POS_MAX_LAYERS},    {"n_heads", c->n_heads, 1, POS_MAX_WIDTH},
-        {"d_ff", c->d_ff, 1, POS_MAX_WIDTH},             {"char_pool", c->char_pool, 0, 1},
-        {"learned_pos", c->learned_pos, 0, 1},           {"max_len", c->max_len, 1, POS_MAX_WIDTH},
-        {"words_only", c->words_only, 0, 1},
-    };
-    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
-        if (r[i].v < r[i].lo || r[i].v > r[i].hi)
-            return tg_set_error(TG_ERR_ARG, "model config: %s = %d, expected %d..%d", r[i].name, r[i].v,
-                                r[i].lo, r[i].hi);
+/* Rules between fields, after each is within its bounds. */
+static tg_status pos_cross_check(const void *cfg, const char *what) {
+    const pos_config *c = cfg;
     if (c->d_model % c->n_heads)
-        return tg_set_error(TG_ERR_ARG, "model config: n_heads %d does not divide d_model %d", c->n_heads,
-                            c->d_model);
+        return tg_set_error(TG_ERR_ARG, "%s: n_heads %d does not divide d_model %d", what, c->n_heads, c->d_model);
     if (c->words_only && c->d_word != c->d_model)
-        return tg_set_error(TG_ERR_ARG, "model config: words_only needs d_word %d = d_model %d", c->d_word, c->d_model);
-    if (!(c->emb_std >= 0 && isfinite(c->emb_std)) || !(c->dropout >= 0 && c->dropout < 1) || !(c->word_dropout >= 0 && c->word_dropout < 1))
-        return tg_set_error(TG_ERR_ARG,
-                            "model config: emb_std %g, dropout %g, word_dropout %g: expected emb_std >= 0 and "
-                            "the dropouts in [0, 1)",
-                            (double)c->emb_std, (double)c->dropout, (double)c->word_dropout);
+        return tg_set_error(TG_ERR_ARG, "%s: words_only needs d_word %d = d_model %d", what, c->d_word, c->d_model);
     return TG_OK;
 }
 
+/* Each field with the range pos_model_init accepts (values from a file are
+ * checked against these before anything is built). */
+#define POS_MAX_WIDTH (1 << 20)
+#define WIDTH(f, lo) TG_CONFIG_INT(pos_config, f, lo, POS_MAX_WIDTH)
+#define FLAG(f) TG_CONFIG_INT(pos_config, f, 0, 1)
+#define DROPOUT(f) TG_CONFIG_FLOAT(pos_config, f, 0, 1, TG_CONFIG_HI_OPEN)
+static const tg_config_field pos_config_fields[] = {
+    WIDTH(word_vocab, 2), WIDTH(char_vocab, 4), WIDTH(d_word, 1), WIDTH(d_char, 1), WIDTH(n_filters, 1),
+    WIDTH(d_model, 1), TG_CONFIG_INT(pos_config, n_layers, 1, POS_MAX_LAYERS), WIDTH(n_heads, 1), WIDTH(d_ff, 1),
+    FLAG(char_pool), FLAG(learned_pos), WIDTH(max_len, 1), TG_CONFIG_FLOAT(pos_config, emb_std, 0, INFINITY, 0),
+    DROPOUT(dropout), DROPOUT(word_dropout),
+    /* added later: a checkpoint without it has the character view */
+    TG_CONFIG_INT_OPTIONAL(pos_config, words_only, 0, 1, 0),
+};
+#undef WIDTH
+#undef FLAG
+#undef DROPOUT
+static const tg_config_schema pos_schema = TG_CONFIG_SCHEMA(pos_config, pos_config_fields, pos_cross_check);
+
+char *pos_config_to_json(const pos_config *cfg) { return tg_config_to_string(&pos_schema, cfg); }
+
+tg_status pos_config_check(const pos_config *c) { return tg_config_check(&pos_schema, c, "model config"); }
+
 tg_status pos_config_from_json(const char *json, pos_config *cfg) {
-    pos_config c;
-    tg_status st = tg_config_from_json(json, &c, sizeof c, pos_config_fields, POS_N_FIELDS);
-    if (st != TG_OK) return st;
-    if (pos_config_check(&c) != TG_OK) return TG_ERR_FORMAT;
-    *cfg = c;
-    return TG_OK;
+    return tg_config_parse(&pos_schema, json, "model config", cfg);
 }
 
 /* ---- loading a checkpoint ------------------------------------------------- */
@@ -222,23 +206,6 @@ static int pos_config_shapes(const pos_config *c, tg_ckpt_shape *w) {
     return n;
 }
 
-/* A vocabulary from metadata `key`: of the kind expected, of the size the config says. */
-static tg_status pos_load_vocab(const char *path, const char *key, tg_vocab_kind kind, int size, tg_vocab *v) {
-    char *s = NULL, name[4200];
-    tg_status st = tg_checkpoint_read_metadata(path, key, &s);
-    snprintf(name, sizeof name, "%s: metadata %s", path, key);
-    if (st == TG_OK) st = tg_vocab_from_string(name, s, v);
-    free(s);
-    if (st != TG_OK) return st;
-    static const char *const kinds[] = {"word", "char", "seq"};
-    if (v->kind != kind || v->size != size) {
-        st = tg_set_error(TG_ERR_FORMAT, "%s: a %s vocabulary of %d entries; the config expects a %s vocabulary of %d",
-                          name, kinds[v->kind], (int)v->size, kinds[kind], size);
-        tg_vocab_free(v);
-    }
-    return st;
-}
-
 tg_status pos_model_load(const char *path, pos_model *m, tg_vocab *words, tg_vocab *chars) {
     char *kind = NULL, *cfg_s = NULL;
     pos_config cfg;
@@ -254,8 +221,8 @@ tg_status pos_model_load(const char *path, pos_model *m, tg_vocab *words, tg_voc
         snprintf(msg, sizeof msg, "%s", tg_last_error());
         st = tg_set_error(TG_ERR_FORMAT, "%s: metadata config: %s", path, msg);
     }
-    if (st == TG_OK) st = pos_load_vocab(path, "word_vocab", TG_VOCAB_WORD, cfg.word_vocab, &wv);
-    if (st == TG_OK && (st = pos_load_vocab(path, "char_vocab", TG_VOCAB_CHAR, cfg.char_vocab, &cv)) != TG_OK)
+    if (st == TG_OK) st = tg_checkpoint_read_vocab(path, "word_vocab", TG_VOCAB_WORD, cfg.word_vocab, &wv);
+    if (st == TG_OK && (st = tg_checkpoint_read_vocab(path, "char_vocab", TG_VOCAB_CHAR, cfg.char_vocab, &cv)) != TG_OK)
         tg_vocab_free(&wv);
     if (st == TG_OK && (st = tg_checkpoint_expect_shapes(path, pos_config_shapes(&cfg, want), want)) != TG_OK) {
         tg_vocab_free(&wv);

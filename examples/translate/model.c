@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/config.h"
 #include "nn/posenc.h"
 #include "train/checkpoint.h"
-#include "train/config.h"
 #include "train/dist.h"
 
 /* torch.nn.MultiheadAttention draws W_q, W_k, W_v as one packed [3C, C]
@@ -118,65 +118,35 @@ tg_decoder tr_stepper_decoder(tr_stepper *s) {
     return (tg_decoder){.model = s, .vocab = s->m->cfg.tgt_vocab, .step = step, .reorder = reorder};
 }
 
-/* ---- configuration as JSON (checkpoint metadata) ------------------------ */
+/* ---- configuration (checkpoint metadata) ---------------------------------- */
 
-#define F(kind, name) TG_CONFIG_##kind(tr_config, name)
-static const tg_config_field tr_config_fields[] = {
-    F(INT, src_vocab), F(INT, tgt_vocab), F(INT, d_model), F(INT, n_heads), F(INT, d_ff),
-    F(INT, n_enc), F(INT, n_dec), F(FLOAT, dropout),
-};
-#undef F
-#define TR_N_FIELDS ((int)(sizeof tr_config_fields / sizeof *tr_config_fields))
-
-char *tr_config_to_json(const tr_config *cfg) { return tg_config_to_json(cfg, tr_config_fields, TR_N_FIELDS); }
-
-/* Every field in the range tr_model_init and the blocks accept. */
-tg_status tr_config_check(const tr_config *c) {
-    struct { const char *name; int v, lo, hi; } r[] = {
-        {"src_vocab", c->src_vocab, 5, TR_MAX_WIDTH}, {"tgt_vocab", c->tgt_vocab, 5, TR_MAX_WIDTH},
-        {"d_model", c->d_model, 1, TR_MAX_WIDTH},     {"n_heads", c->n_heads, 1, TR_MAX_WIDTH},
-        {"d_ff", c->d_ff, 1, TR_MAX_WIDTH},           {"n_enc", c->n_enc, 1, TR_MAX_LAYERS},
-        {"n_dec", c->n_dec, 1, TR_MAX_LAYERS},
-    };
-    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
-        if (r[i].v < r[i].lo || r[i].v > r[i].hi)
-            return tg_set_error(TG_ERR_ARG, "model config: %s = %d, expected %d..%d", r[i].name, r[i].v, r[i].lo,
-                                r[i].hi);
+static tg_status tr_cross_check(const void *cfg, const char *what) {
+    const tr_config *c = cfg;
     if (c->d_model % c->n_heads)
-        return tg_set_error(TG_ERR_ARG, "model config: n_heads %d does not divide d_model %d", c->n_heads,
-                            c->d_model);
-    if (!(c->dropout >= 0 && c->dropout < 1))
-        return tg_set_error(TG_ERR_ARG, "model config: dropout %g, expected [0, 1)", (double)c->dropout);
+        return tg_set_error(TG_ERR_ARG, "%s: n_heads %d does not divide d_model %d", what, c->n_heads, c->d_model);
     return TG_OK;
 }
 
+/* Every field in the range tr_model_init and the blocks accept. */
+#define WIDTH(f, lo) TG_CONFIG_INT(tr_config, f, lo, TR_MAX_WIDTH)
+#define LAYERS(f) TG_CONFIG_INT(tr_config, f, 1, TR_MAX_LAYERS)
+static const tg_config_field tr_config_fields[] = {
+    WIDTH(src_vocab, 5), WIDTH(tgt_vocab, 5), WIDTH(d_model, 1), WIDTH(n_heads, 1), WIDTH(d_ff, 1),
+    LAYERS(n_enc), LAYERS(n_dec), TG_CONFIG_FLOAT(tr_config, dropout, 0, 1, TG_CONFIG_HI_OPEN),
+};
+#undef WIDTH
+#undef LAYERS
+static const tg_config_schema tr_schema = TG_CONFIG_SCHEMA(tr_config, tr_config_fields, tr_cross_check);
+
+char *tr_config_to_json(const tr_config *cfg) { return tg_config_to_string(&tr_schema, cfg); }
+
+tg_status tr_config_check(const tr_config *c) { return tg_config_check(&tr_schema, c, "model config"); }
+
 tg_status tr_config_from_json(const char *json, tr_config *cfg) {
-    tr_config c;
-    tg_status st = tg_config_from_json(json, &c, sizeof c, tr_config_fields, TR_N_FIELDS);
-    if (st != TG_OK) return st;
-    if (tr_config_check(&c) != TG_OK) return TG_ERR_FORMAT;
-    *cfg = c;
-    return TG_OK;
+    return tg_config_parse(&tr_schema, json, "model config", cfg);
 }
 
 /* ---- loading a checkpoint ------------------------------------------------- */
-
-/* A sequence vocabulary from metadata `key` of the size the config gives. */
-static tg_status tr_load_vocab(const char *path, const char *key, int size, tg_vocab *v) {
-    char *s = NULL, name[4200];
-    snprintf(name, sizeof name, "%s: metadata %s", path, key);
-    tg_status st = tg_checkpoint_read_metadata(path, key, &s);
-    if (st == TG_OK) st = tg_vocab_from_string(name, s, v);
-    free(s);
-    if (st != TG_OK) return st;
-    if (v->kind != TG_VOCAB_SEQ || v->size != size) {
-        static const char *const kinds[] = {"word", "char", "seq"};
-        st = tg_set_error(TG_ERR_FORMAT, "%s: a %s vocabulary of %d entries; the config expects a seq vocabulary of %d",
-                          name, kinds[v->kind], (int)v->size, size);
-        tg_vocab_free(v);
-    }
-    return st;
-}
 
 tg_status tr_model_load(const char *path, tr_model *m, tg_vocab *src_v, tg_vocab *tgt_v) {
     char *kind = NULL, *cfg_s = NULL;
@@ -194,8 +164,8 @@ tg_status tr_model_load(const char *path, tr_model *m, tg_vocab *src_v, tg_vocab
     }
     free(kind);
     free(cfg_s);
-    if (st == TG_OK) st = tr_load_vocab(path, "src_vocab", cfg.src_vocab, &sv);
-    if (st == TG_OK && (st = tr_load_vocab(path, "tgt_vocab", cfg.tgt_vocab, &tv)) != TG_OK) tg_vocab_free(&sv);
+    if (st == TG_OK) st = tg_checkpoint_read_vocab(path, "src_vocab", TG_VOCAB_SEQ, cfg.src_vocab, &sv);
+    if (st == TG_OK && (st = tg_checkpoint_read_vocab(path, "tgt_vocab", TG_VOCAB_SEQ, cfg.tgt_vocab, &tv)) != TG_OK) tg_vocab_free(&sv);
     if (st != TG_OK) return st;
     /* every dimension of the config, checked in the header before allocating */
     tg_ckpt_shape w[3 + 2 * TR_MAX_LAYERS];

@@ -11,7 +11,7 @@
  *
  * Checkpoint metadata (besides the parameters under timm's names):
  *   model          "vit"
- *   vit.config     tg_vit_config_format's line, validated on load
+ *   vit.config     tg_vit_config_format's JSON object, validated on load
  *                  (tg_vit_config_parse → tg_vit_config_check)
  *   vit.classes    the class names, one per line (n_classes lines)
  *   vit.normalize  "m_0 .. m_{C-1} s_0 .. s_{C-1}": per-channel mean and

@@ -2,9 +2,13 @@
  * checkpoint's metadata holds: vocabularies (tg_vocab_from_string,
  * tg_char_vocab_from_string), tg_vit_config_parse, and the examples'
  * configurations (pos_config_from_json, tr_config_from_json,
- * model_config_parse of examples/gat).
+ * model_config_parse of examples/gat, charlm_config_from_json).
  *
- * The first input byte picks the parser, the rest is the text.  An error
+ * The first input byte picks the parser (byte % 8: 0 vocabulary, 1
+ * character vocabulary, 2 vit, 3 pos, 4 translate, 5 and 6 gat, 7 charlm;
+ * bytes 0..6 reach the targets they reached under the earlier % 7, so the
+ * kept inputs of tests/fuzz/{corpus,regress}/config, all starting with a
+ * byte below 7, still test what they were kept for), the rest is the text.  An error
  * must name the input and leave the output untouched; a success must be
  * in range (the check the model's init would make passes) and survive a
  * round trip through the matching writer unchanged. */
@@ -12,6 +16,7 @@
 
 #include "data/text.h"
 #include "data/vocab.h"
+#include "examples/charlm/model.h"
 #include "examples/gat/model.h"
 #include "examples/pos_tagger/model.h"
 #include "examples/translate/model.h"
@@ -23,7 +28,7 @@ static void config_untouched(const void *p, size_t n) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
     if (n < 1) return 0;
-    int which = data[0] % 7;
+    int which = data[0] % 8;
     char *s = fz_strdup(data + 1, n - 1);
     tg_status st;
     if (which == 0) {
@@ -93,6 +98,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
             FZ_ASSERT(tr_config_check(&c) == TG_OK);
             char *j = tr_config_to_json(&c);
             FZ_ASSERT(tr_config_from_json(j, &back) == TG_OK);
+            FZ_ASSERT(!memcmp(&back, &c, sizeof c));
+            free(j);
+        } else {
+            config_untouched(&c, sizeof c);
+        }
+    } else if (which == 7) {
+        charlm_config c, back;
+        memset(&c, 0x5a, sizeof c);
+        st = charlm_config_from_json("meta:charlm.config", s, &c);
+        fz_check_error(st, "meta:charlm.config");
+        if (st == TG_OK) {
+            FZ_ASSERT(charlm_config_check(&c, "again") == TG_OK);
+            FZ_ASSERT(c.n_layer <= CHARLM_MAX_LAYERS && c.d_model % c.n_head == 0);
+            char *j = charlm_config_to_json(&c);
+            FZ_ASSERT(charlm_config_from_json("again", j, &back) == TG_OK);
             FZ_ASSERT(!memcmp(&back, &c, sizeof c));
             free(j);
         } else {
