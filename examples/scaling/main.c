@@ -277,9 +277,10 @@ static int by_cell(const void *a, const void *b) {
 /* The cells (size k, arm m) of seed s not yet in rs: each rank runs those
  * tg_dist_assign gives it, balanced by planned cost (the images the plan
  * trains on and evaluates, planned_images, x the arm's multiply-adds per
- * image; early stopping can only shorten a cell); rank 0 adds them to rs in this order (size-major,
- * as one process runs them) and rewrites the CSV: after each cell in one
- * process, after the seed's last cell under mpirun.  Returns the cells run. */
+ * image; early stopping can only shorten a cell).  Rank 0 adds them to rs
+ * in cell order (size-major, as one process runs them) and rewrites the
+ * CSV: after each cell in one process, after the seed's last cell under
+ * mpirun.  Returns the cells run (on rank 0: by every rank). */
 static int run_seed(const options *o, const scaling_data *d, const scaling_arch *a, int s, const int64_t *sizes,
                     int n_sizes, const scaling_arm *arms, int n_arms, scaling_results *rs, const char *csv) {
     const int n = n_sizes * n_arms, world = tg_dist_world(), rank = tg_dist_rank();
