@@ -101,7 +101,7 @@ $(BUILD)/tests/test_exercises: $(BUILD)/exercise
 $(BUILD)/tests/test_tutorial_attention: $(BUILD)/tutorial_attention
 # runs the examples' binaries on crafted bad inputs
 $(BUILD)/tests/test_hardening: $(EX_BIN)
-$(BUILD)/tests/test_dist_examples: $(BUILD)/vit $(BUILD)/translate $(BUILD)/charlm
+$(BUILD)/tests/test_dist_examples: $(BUILD)/vit $(BUILD)/translate $(BUILD)/charlm $(BUILD)/gat $(BUILD)/scaling
 
 # Benchmarks link OpenBLAS (the peer of W1) whatever BLAS says.
 $(BENCH_BIN): $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libtapegrad.a

@@ -12,7 +12,10 @@
  *   - a rank killed with SIGKILL, a non-finite loss on one rank, a missing
  *     checkpoint on one rank, ranks whose parameters disagree: every rank
  *     ends with an error within seconds (each launch has a time limit; a hang
- *     fails the test and its process group is killed).
+ *     fails the test and its process group is killed);
+ *   - tg_dist_gather: rank 0 receives every rank's records (a different
+ *     number from each, none from one) in rank order.
+ * In every build, tg_dist_assign (a pure function) is tested on its own.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "tests/helpers/testutil.h"
@@ -161,12 +164,48 @@ done:
     return 0;
 }
 
+/* A record as the examples gather them: a struct with a hole and a double. */
+typedef struct {
+    int32_t rank;
+    int64_t index;
+    double value;
+} record;
+
+/* Rank r sends 2r records (none from rank 0), with r = 1 adding a third;
+ * rank 0 checks it received them all, in rank order, byte for byte. */
+static void gather_check(void) {
+    const int rank = tg_dist_rank(), world = tg_dist_world();
+    int n_mine = 2 * rank + (rank == 1);
+    record mine[64];
+    memset(mine, 0, sizeof mine);
+    for (int i = 0; i < n_mine; i++) mine[i] = (record){rank, i, rank + 0.125 * i};
+    int64_t n_all = -1;
+    record *all = tg_dist_gather(mine, n_mine, sizeof *mine, &n_all);
+    if (!tg_dist_is_root()) {
+        if (all || n_all != 0) tg_dist_abort(1, "gather: rank %d got records", rank);
+        return;
+    }
+    int64_t at = 0;
+    for (int r = 0; r < world; r++)
+        for (int i = 0; i < 2 * r + (r == 1); i++, at++)
+            if (at >= n_all || all[at].rank != r || all[at].index != i || all[at].value != r + 0.125 * i)
+                tg_dist_abort(1, "gather: record %lld is not rank %d's number %d", (long long)at, r, i);
+    if (at != n_all) tg_dist_abort(1, "gather: %lld records, expected %lld", (long long)n_all, (long long)at);
+    printf("gather: %lld records from %d ranks in rank order\n", (long long)n_all, world);
+    free(all);
+}
+
 /* `test_dist --worker <mode> <dir>`: one rank of a launch by the tests below. */
 static int worker(int argc, char **argv) {
     if (argc < 2) return 2;
     if (tg_dist_init(&argc, &argv) != TG_OK) tg_dist_abort(1, "%s", tg_last_error());
     tg_set_num_threads(1);
     const char *mode = argv[0], *dir = argv[1];
+    if (!strcmp(mode, "gather")) {
+        gather_check();
+        tg_dist_finalize();
+        return 0;
+    }
     char out[512], ckpt[512];
     snprintf(out, sizeof out, "%s/%s.params", dir, mode);
     snprintf(ckpt, sizeof ckpt, "%s/ck.safetensors", dir);
@@ -367,6 +406,74 @@ static void test_batcher_shard(void **state) {
     tg_batcher_free(&bt);
 }
 
+/* In a world of 1 the gather is a copy of this rank's records. */
+static void test_gather_one_process(void **state) {
+    (void)state;
+    if (tg_dist_world() != 1) return;
+    record mine[3] = {{0, 0, 1.5}, {0, 1, -2}, {0, 2, 1e300}};
+    int64_t n = -1;
+    record *all = tg_dist_gather(mine, 3, sizeof *mine, &n);
+    assert_int_equal(n, 3);
+    assert_memory_equal(all, mine, sizeof mine);
+    free(all);
+    all = tg_dist_gather(NULL, 0, sizeof *mine, &n); /* nothing to send: an empty array */
+    assert_non_null(all);
+    assert_int_equal(n, 0);
+    free(all);
+    TU_EXPECT_DEATH(tg_dist_gather(mine, -1, sizeof *mine, &n), "need n_mine >= 0");
+    TU_EXPECT_DEATH(tg_dist_gather(mine, 1, 0, &n), "of size > 0");
+}
+
+/* Longest processing time first: the worked example, the greedy bound on
+ * random costs, determinism, and bad input. */
+static void test_assign(void **state) {
+    (void)state;
+    /* 5, 4 to ranks 0, 1; 3 to rank 1 (4 < 5), 3 to rank 0 (5 < 7), 3 to rank 1
+     * (7 < 8): loads 8 and 10, where the optimum is 9 ({5, 4}, {3, 3, 3}) */
+    const double cost[5] = {3, 5, 3, 4, 3};
+    int owner[5];
+    tg_dist_assign(cost, 5, 2, owner);
+    const int want[5] = {1, 0, 0, 1, 1};
+    assert_memory_equal(owner, want, sizeof want);
+    tg_dist_assign(cost, 5, 1, owner);
+    for (int i = 0; i < 5; i++) assert_int_equal(owner[i], 0);
+    const double ties[4] = {1, 1, 1, 1}; /* equal costs: round robin from rank 0 */
+    tg_dist_assign(ties, 4, 3, owner);
+    assert_int_equal(owner[0], 0);
+    assert_int_equal(owner[1], 1);
+    assert_int_equal(owner[2], 2);
+    assert_int_equal(owner[3], 0);
+    tg_rng rng;
+    tg_rng_seed(&rng, 11);
+    for (int trial = 0; trial < 50; trial++) {
+        enum { N = 40 };
+        double c[N], total = 0, top = 0, load[8] = {0};
+        int o1[N], o2[N], world = 1 + trial % 8;
+        for (int i = 0; i < N; i++) {
+            c[i] = trial % 5 == 0 ? 0.0 : (double)tg_rng_below(&rng, 1000); /* some all-zero */
+            total += c[i];
+            top = fmax(top, c[i]);
+        }
+        tg_dist_assign(c, N, world, o1);
+        tg_dist_assign(c, N, world, o2);
+        assert_memory_equal(o1, o2, sizeof o1); /* a pure function: every rank agrees */
+        double busiest = 0;
+        for (int i = 0; i < N; i++) {
+            assert_true(o1[i] >= 0 && o1[i] < world);
+            load[o1[i]] += c[i];
+        }
+        for (int r = 0; r < world; r++) busiest = fmax(busiest, load[r]);
+        /* greedy list scheduling: the busiest rank got its last task when it
+         * was the least loaded, so it ends within one task of the mean */
+        assert_true(busiest <= total / world + top + 1e-9);
+        assert_true(busiest >= total / world - 1e-9);
+    }
+    tg_dist_assign(NULL, 0, 4, NULL); /* no tasks */
+    const double bad[2] = {1, -1};
+    TU_EXPECT_DEATH(tg_dist_assign(bad, 2, 2, owner), "cost[1] = -1: expected finite and >= 0");
+    TU_EXPECT_DEATH(tg_dist_assign(cost, 5, 0, owner), "world >= 1");
+}
+
 static void test_refuses_mpirun_without_mpi(void **state) {
     (void)state;
     if (tg_dist_available()) {
@@ -467,6 +574,15 @@ static void test_errors_stop_every_rank(void **state) {
     expect_failure("disagree", "ranks disagree");
 }
 
+static void test_gather_two_ranks(void **state) {
+    (void)state;
+    if (!need_mpi()) return;
+    launch r;
+    mpirun_run("gather", 60, &r);
+    if (!exited_ok(&r) || !strstr(r.out, "gather: 3 records from 2 ranks in rank order"))
+        fail_msg("mpirun gather:\n%s", r.out);
+}
+
 static void test_killed_rank_ends_the_job(void **state) {
     (void)state;
     if (!need_mpi()) return;
@@ -507,10 +623,13 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_process),
         cmocka_unit_test(test_batcher_shard),
+        cmocka_unit_test(test_gather_one_process),
+        cmocka_unit_test(test_assign),
         cmocka_unit_test(test_refuses_mpirun_without_mpi),
         cmocka_unit_test(test_two_ranks_equal_one_process),
         cmocka_unit_test(test_resume_bit_identical),
         cmocka_unit_test(test_errors_stop_every_rank),
+        cmocka_unit_test(test_gather_two_ranks),
         cmocka_unit_test(test_killed_rank_ends_the_job),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);

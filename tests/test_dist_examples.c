@@ -1,5 +1,13 @@
-/* tests/test_dist_examples.c — examples/vit and examples/translate under
- * `mpirun -np 2` (issue 11; built with make MPI=1, SKIPPED otherwise).
+/* tests/test_dist_examples.c — the examples under `mpirun -np 2` (issue 11;
+ * built with make MPI=1, SKIPPED otherwise).
+ *
+ * gat and scaling spread independent runs over the ranks (seeds; grid
+ * cells): on data made here, 2 ranks must report exactly what 1 process
+ * reports (the per-seed accuracies and the epoch log of gat, the CSV rows of
+ * scaling but for their wall-time column), and a missing input must end
+ * both ranks with status 1.
+ *
+ * vit, translate and charlm train one model on shards of every batch:
  *
  * Each example trains on data made here, once as 2 ranks × local batch b
  * and once as 1 rank × batch 2b, with dropout and augmentation off (their
@@ -44,8 +52,8 @@ static void mpirun(int np, const char *log, const char *args) {
 }
 
 /* The same for a run that must fail: within 60 s (a hang fails the test),
- * non-zero, its output containing `expect`. */
-static void mpirun_fails(int np, const char *log, const char *args, const char *expect) {
+ * with exit status `status` (-1: any but 0), its output containing `expect`. */
+static void mpirun_fails(int np, const char *log, const char *args, const char *expect, int status) {
     char cmd[16384], path[8192];
     snprintf(path, sizeof path, "%s/%s", tu_tmpdir(), log);
     snprintf(cmd, sizeof cmd,
@@ -53,7 +61,8 @@ static void mpirun_fails(int np, const char *log, const char *args, const char *
              np, build_dir, args, path);
     int st = system(cmd);
     char *out = tu_slurp(path, NULL);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 124 || !out || !strstr(out, expect))
+    if (!WIFEXITED(st) || WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 124 || !out || !strstr(out, expect) ||
+        (status >= 0 && WEXITSTATUS(st) != status))
         fail_msg("%s: expected a quick failure saying \"%s\" (status %d):\n%s", cmd, expect, st,
                  out ? out : "(no output)");
     printf("%s: exit %d, \"%s\" reported\n", log, WEXITSTATUS(st), expect);
@@ -282,6 +291,209 @@ static void test_charlm_two_ranks_equal_one(void **state) {
     tg_char_vocab_free(&v1);
 }
 
+/* ---- gat ------------------------------------------------------------------- */
+
+/* DIR/NAME.* in the Planetoid text format (data/planetoid.h): 90 nodes in 3
+ * classes (n mod 3), 12 binary features (one tied to the class, one random),
+ * edges n—n+3 (same class) and n—n+1 for n ≡ 0 mod 5; nodes 0..29 train,
+ * 30..59 val, 60..89 test. */
+static void write_graph(const char *dir) {
+    enum { N = 90, F = 12, C = 3 };
+    char path[8192];
+    mkdir(dir, 0777);
+    const char *name = strrchr(dir, '/') + 1;
+    int n_edges = 0;
+    for (int u = 0; u < N; u++) n_edges += (u + 3 < N) + (u % 5 == 0 && u + 1 < N);
+    snprintf(path, sizeof path, "%s/%s.meta", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "nodes %d\nfeatures %d\nclasses %d\nedges %d\ntrain 30\nval 30\ntest 30\nnone 0\n", N, F, C, n_edges);
+    fclose(f);
+    tg_rng rng;
+    tg_rng_seed(&rng, 9);
+    snprintf(path, sizeof path, "%s/%s.features", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    for (int n = 0; n < N; n++) {
+        int a = (n % C) * 4 + (n / C) % 4, b = (int)tg_rng_below(&rng, F);
+        if (a == b) fprintf(f, "%d %d\n", n, a);
+        else fprintf(f, "%d %d %d\n", n, a < b ? a : b, a < b ? b : a);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/%s.labels", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    for (int n = 0; n < N; n++) fprintf(f, "%d %d\n", n, n % C);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/%s.edges", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    for (int u = 0; u < N; u++) {
+        if (u % 5 == 0 && u + 1 < N) fprintf(f, "%d %d\n", u, u + 1);
+        if (u + 3 < N) fprintf(f, "%d %d\n", u, u + 3);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/%s.split", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    for (int n = 0; n < N; n++) fprintf(f, "%d %s\n", n, n < 30 ? "train" : n < 60 ? "val" : "test");
+    fclose(f);
+}
+
+static void gat_run(int np, const char *name) {
+    char args[8192];
+    snprintf(args, sizeof args,
+             "gat train --data %s/toygraph --seeds 5 --epochs 40 --patience 10 --heads 2 --hidden 4 --threads 1 "
+             "--log-csv %s/%s.csv --metrics-json %s/%s.json",
+             tu_tmpdir(), tu_tmpdir(), name, tu_tmpdir(), name);
+    char log[64];
+    snprintf(log, sizeof log, "%s.log", name);
+    mpirun(np, log, args);
+}
+
+/* The report's lines that must not depend on the world size: each seed's
+ * line up to its timing, "(… ms/epoch)", and the mean ± std line. */
+static char *seed_lines(const char *log_name, int *n_seeds) {
+    char *log = tu_slurp(tu_tmp_path(log_name), NULL), *out = tg_xcalloc(strlen(log) + 1), *o = out;
+    assert_non_null(log);
+    *n_seeds = 0;
+    for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strncmp(line, "seed ", 5)) {
+            char *t = strstr(line, " (");
+            if (t) *t = 0;
+            (*n_seeds)++;
+        } else if (strncmp(line, "test accuracy over", 18)) continue;
+        o += sprintf(o, "%s\n", line);
+    }
+    free(log);
+    return out;
+}
+
+static void test_gat_two_ranks_equal_one(void **state) {
+    (void)state;
+    if (!need_mpi()) skip();
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/toygraph", tu_tmpdir());
+    write_graph(dir);
+    gat_run(2, "gat_two");
+    gat_run(1, "gat_one");
+    int n2, n1;
+    char *two = seed_lines("gat_two.log", &n2), *one = seed_lines("gat_one.log", &n1);
+    printf("gat, 5 seeds on 2 ranks and on 1:\n%s", two);
+    assert_int_equal(n2, 5);
+    assert_int_equal(n1, 5);
+    assert_string_equal(two, one);
+    char *csv2 = tu_slurp(tu_tmp_path("gat_two.csv"), NULL), *csv1 = tu_slurp(tu_tmp_path("gat_one.csv"), NULL);
+    assert_non_null(csv2);
+    assert_non_null(csv1);
+    assert_string_equal(csv2, csv1); /* every epoch of every seed, in seed order */
+    assert_non_null(strstr(csv2, "\n5,1,")); /* seed 5 (rank 0's third) is in it */
+    char *j2 = tu_slurp(tu_tmp_path("gat_two.json"), NULL), *j1 = tu_slurp(tu_tmp_path("gat_one.json"), NULL);
+    char *t2 = strstr(j2, "\"ms_per_epoch\""), *t1 = strstr(j1, "\"ms_per_epoch\"");
+    assert_non_null(t2);
+    assert_non_null(t1);
+    *t2 = *t1 = 0; /* the timing apart, the metrics are the same */
+    assert_string_equal(j2, j1);
+    free(two), free(one), free(csv2), free(csv1), free(j2), free(j1);
+}
+
+/* ---- scaling ----------------------------------------------------------------- */
+
+static void put32(unsigned char *b, uint32_t v) {
+    b[0] = (unsigned char)(v >> 24), b[1] = (unsigned char)(v >> 16), b[2] = (unsigned char)(v >> 8),
+    b[3] = (unsigned char)v;
+}
+
+/* ROOT/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte (plain IDX): 28×28
+ * images of 4 classes, a bright quadrant per class plus noise; 200 training
+ * images, 40 test images. */
+static void write_idx(const char *root) {
+    char dir[8192], path[8300];
+    mkdir(root, 0777);
+    snprintf(dir, sizeof dir, "%s/mnist", root);
+    mkdir(dir, 0777);
+    tg_rng rng;
+    tg_rng_seed(&rng, 4);
+    static const char *const pre[2] = {"train", "t10k"};
+    for (int p = 0; p < 2; p++) {
+        const uint32_t n = p ? 40 : 200;
+        unsigned char *img = tg_xmalloc(16 + (size_t)n * 784), *lab = tg_xmalloc(8 + n);
+        put32(img, 0x803), put32(img + 4, n), put32(img + 8, 28), put32(img + 12, 28);
+        put32(lab, 0x801), put32(lab + 4, n);
+        for (uint32_t i = 0; i < n; i++) {
+            int k = (int)(i % 4);
+            lab[8 + i] = (unsigned char)k;
+            for (int y = 0; y < 28; y++)
+                for (int x = 0; x < 28; x++) {
+                    int on = (y < 14) == (k < 2) && (x < 14) == (k % 2 == 0);
+                    img[16 + (size_t)i * 784 + y * 28 + x] = (unsigned char)(on * 150 + (int)tg_rng_below(&rng, 100));
+                }
+        }
+        snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, pre[p]);
+        assert_int_equal(tg_write_file_atomic(path, img, 16 + (size_t)n * 784), TG_OK);
+        snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, pre[p]);
+        assert_int_equal(tg_write_file_atomic(path, lab, 8 + n), TG_OK);
+        free(img);
+        free(lab);
+    }
+}
+
+static void scaling_run(int np, const char *name) {
+    char args[8192];
+    snprintf(args, sizeof args,
+             "scaling run --data-root %s/idx --datasets mnist --models cnn,vit,vit-local --sizes 40,80 --seeds 2 "
+             "--min-images 80 --max-images 80 --val-size 20 --max-evals 2 --d-model 16 --depth 1 --heads 2 "
+             "--d-ff 32 --threads 1 --out %s/%s",
+             tu_tmpdir(), tu_tmpdir(), name);
+    char log[64];
+    snprintf(log, sizeof log, "%s.log", name);
+    mpirun(np, log, args);
+}
+
+/* OUT/results.csv without its last column (seconds, machine-dependent). */
+static char *csv_rows(const char *name) {
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s/results.csv", tu_tmpdir(), name);
+    char *text = tu_slurp(path, NULL), *out = tg_xcalloc(text ? strlen(text) + 1 : 1), *o = out;
+    assert_non_null(text);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *comma = strrchr(line, ',');
+        if (comma) *comma = 0;
+        o += sprintf(o, "%s\n", line);
+    }
+    free(text);
+    return out;
+}
+
+static void test_scaling_two_ranks_equal_one(void **state) {
+    (void)state;
+    if (!need_mpi()) skip();
+    char root[4096];
+    snprintf(root, sizeof root, "%s/idx", tu_tmpdir());
+    write_idx(root);
+    scaling_run(2, "sc_two");
+    scaling_run(1, "sc_one");
+    char *two = csv_rows("sc_two"), *one = csv_rows("sc_one");
+    printf("scaling, 12 cells on 2 ranks and on 1:\n%s", two);
+    assert_string_equal(two, one);
+    int rows = 0;
+    for (const char *c = two; (c = strchr(c, '\n')); c++) rows++;
+    assert_int_equal(rows, 13); /* the header and 2 seeds x 2 sizes x 3 models */
+    char *log = tu_slurp(tu_tmp_path("sc_two.log"), NULL);
+    if (!strstr(log, "(rank 0)") || !strstr(log, "(rank 1)")) fail_msg("expected cells on both ranks:\n%s", log);
+    free(log);
+    /* again on 2 ranks: every cell read back, none run, the CSV unchanged */
+    char path[8192];
+    snprintf(path, sizeof path, "%s/sc_two/results.csv", tu_tmpdir());
+    char *before = tu_slurp(path, NULL);
+    scaling_run(2, "sc_two");
+    char *after = tu_slurp(path, NULL);
+    assert_string_equal(before, after);
+    log = tu_slurp(tu_tmp_path("sc_two.log"), NULL);
+    if (!strstr(log, "12 finished cells") || !strstr(log, "0 cells run")) fail_msg("expected a resume:\n%s", log);
+    free(log), free(before), free(after), free(two), free(one);
+}
+
 /* A bad input on the rank that reads it ends every rank with its message. */
 static void test_bad_input_stops_every_rank(void **state) {
     (void)state;
@@ -289,11 +501,16 @@ static void test_bad_input_stops_every_rank(void **state) {
     char args[8192];
     snprintf(args, sizeof args, "translate train --data %s/absent.tsv --dir %s/tr_bad --epochs 1", tu_tmpdir(),
              tu_tmpdir());
-    mpirun_fails(2, "tr_bad.log", args, "absent.tsv");
+    mpirun_fails(2, "tr_bad.log", args, "absent.tsv", 1);
     snprintf(args, sizeof args, "vit train --data %s/absent_images --epochs 1", tu_tmpdir());
-    mpirun_fails(2, "vit_bad.log", args, "absent_images");
+    mpirun_fails(2, "vit_bad.log", args, "absent_images", 1);
     snprintf(args, sizeof args, "charlm train --data %s/absent.txt --steps 2 --warmup 1", tu_tmpdir());
-    mpirun_fails(2, "lm_bad.log", args, "absent.txt");
+    mpirun_fails(2, "lm_bad.log", args, "absent.txt", 1);
+    snprintf(args, sizeof args, "gat train --data %s/absent_graph --epochs 2", tu_tmpdir());
+    mpirun_fails(2, "gat_bad.log", args, "absent_graph.meta: cannot open", 1);
+    snprintf(args, sizeof args, "scaling run --data-root %s/absent_root --datasets mnist --out %s/sc_bad",
+             tu_tmpdir(), tu_tmpdir());
+    mpirun_fails(2, "scaling_bad.log", args, "absent_root/mnist", 1);
 }
 
 int main(int argc, char **argv) {
@@ -305,6 +522,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_vit_two_ranks_equal_one),
         cmocka_unit_test(test_translate_two_ranks_equal_one),
         cmocka_unit_test(test_charlm_two_ranks_equal_one),
+        cmocka_unit_test(test_gat_two_ranks_equal_one),
+        cmocka_unit_test(test_scaling_two_ranks_equal_one),
         cmocka_unit_test(test_bad_input_stops_every_rank),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);

@@ -214,6 +214,22 @@ static void test_csv_log(void **state) {
     free(text);
     assert_int_equal(tg_csv_log_open(&log, tu_tmp_path("no/dir/log.csv"), 3, cols), TG_ERR_IO);
     assert_non_null(strstr(tg_last_error(), "no/dir/log.csv: cannot create"));
+    /* the same file in one go (a log assembled at the end), atomically */
+    const char *whole = tu_tmp_path("whole.csv");
+    const double rows[2][3] = {{1, 0.5, 0.25}, {2, NAN, 1.0 / 3.0}};
+    assert_int_equal(tg_csv_write(whole, 3, cols, 2, &rows[0][0]), TG_OK);
+    char *again = tu_slurp(whole, NULL);
+    assert_string_equal(again, "epoch,train_loss,\"val,acc\"\n1,0.5,0.25\n2,nan,0.333333333\n");
+    free(again);
+    assert_int_equal(tg_csv_write(whole, 3, cols, 0, NULL), TG_OK); /* header only */
+    again = tu_slurp(whole, NULL);
+    assert_string_equal(again, "epoch,train_loss,\"val,acc\"\n");
+    free(again);
+    assert_int_equal(tg_csv_write(tu_tmp_path("no/dir/whole.csv"), 3, cols, 2, &rows[0][0]), TG_ERR_IO);
+    assert_non_null(strstr(tg_last_error(), "no/dir/whole.csv: cannot create temporary file"));
+    again = tu_slurp(whole, NULL); /* untouched by the failed write elsewhere */
+    assert_string_equal(again, "epoch,train_loss,\"val,acc\"\n");
+    free(again);
 }
 
 static void test_metrics_json(void **state) {

@@ -8,6 +8,8 @@
 #include "train/dist.h"
 
 #include <inttypes.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +117,33 @@ _Noreturn static void abort_all(int code) {
 
 static void allreduce_grad_block(float *g, int64_t n) { allreduce_floats(g, n, MPI_SUM); }
 
+/* counts[r] records of `size` bytes from every rank r into all on rank 0
+ * (byte counts and offsets within int: checked by the caller). */
+static void gather_bytes(const void *mine, int64_t n_mine, size_t size, void *all, const int64_t *counts) {
+    if (g_world == 1) { /* also before tg_dist_init */
+        if (n_mine) memcpy(all, mine, (size_t)n_mine * size);
+        return;
+    }
+    int *bytes = NULL, *at = NULL;
+    if (g_rank == 0) {
+        bytes = tg_xmalloc((size_t)g_world * sizeof *bytes);
+        at = tg_xmalloc((size_t)g_world * sizeof *at);
+        for (int r = 0, off = 0; r < g_world; r++) {
+            bytes[r] = (int)(counts[r] * (int64_t)size);
+            at[r] = off;
+            off += bytes[r];
+        }
+    }
+    MPI_Gatherv(mine, (int)(n_mine * (int64_t)size), MPI_BYTE, all, bytes, at, MPI_BYTE, 0, MPI_COMM_WORLD);
+    free(bytes);
+    free(at);
+}
+
+static void gather_counts(int64_t n_mine, int64_t *counts) {
+    if (g_world == 1) counts[0] = n_mine;
+    else MPI_Gather(&n_mine, 1, MPI_INT64_T, counts, 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
+}
+
 #else
 /* ---- one process -------------------------------------------------------- */
 
@@ -153,6 +182,11 @@ _Noreturn static void abort_all(int code) {
 }
 
 static void allreduce_grad_block(float *g, int64_t n) { (void)g, (void)n; }
+static void gather_bytes(const void *mine, int64_t n_mine, size_t size, void *all, const int64_t *counts) {
+    (void)counts;
+    if (n_mine) memcpy(all, mine, (size_t)n_mine * size);
+}
+static void gather_counts(int64_t n_mine, int64_t *counts) { counts[0] = n_mine; }
 #endif
 
 /* ---- the same in both builds -------------------------------------------- */
@@ -170,19 +204,20 @@ _Noreturn void tg_dist_abort(int code, const char *fmt, ...) {
     abort_all(code ? code : 1);
 }
 
-/* Every rank has rank 0's value of v (int64), or the job stops. */
-static void check_same_size(int64_t v, const char *op) {
+/* Every rank has rank 0's value of v (int64), or the job stops; what names
+ * v in the message ("parameter blocks", "records"), unit its unit. */
+static void check_same_size(int64_t v, const char *op, const char *what, const char *unit) {
     if (g_world == 1) return;
     double mm[2] = {(double)v, -(double)v};
     tg_dist_allreduce(mm, 2, TG_DIST_MAX);
     TG_CHECK(mm[0] == (double)v && -mm[1] == (double)v, op,
-             "ranks hold different parameter blocks (%lld floats here, between %.0f and %.0f over the ranks)",
-             (long long)v, -mm[1], mm[0]);
+             "ranks hold different %s (%lld %s here, between %.0f and %.0f over the ranks)", what, (long long)v,
+             unit, -mm[1], mm[0]);
 }
 
 void tg_dist_broadcast_params(tg_params *ps) {
     TG_CHECK(ps, "tg_dist_broadcast_params", "ps must not be NULL");
-    check_same_size(ps->total, "tg_dist_broadcast_params");
+    check_same_size(ps->total, "tg_dist_broadcast_params", "parameter blocks", "floats");
     tg_dist_broadcast(ps->data, (size_t)ps->total * sizeof(float));
 }
 
@@ -254,4 +289,51 @@ tg_status tg_dist_checkpoint_load(const char *path, tg_params *ps, tg_checkpoint
     tg_status st = tg_dist_agree(tg_checkpoint_load(path, ps, extra));
     if (st != TG_OK) return st;
     return tg_dist_check_params(ps, extra ? extra->step : 0);
+}
+
+void *tg_dist_gather(const void *mine, int64_t n_mine, size_t size, int64_t *n_all) {
+    TG_CHECK(n_mine >= 0 && size > 0 && (mine || n_mine == 0) && n_all, "tg_dist_gather",
+             "need n_mine >= 0 records (got %lld) of size > 0 (got %zu) and n_all", (long long)n_mine, size);
+    check_same_size((int64_t)size, "tg_dist_gather", "record sizes", "bytes");
+    int64_t *counts = g_rank == 0 ? tg_xmalloc((size_t)g_world * sizeof *counts) : NULL, total = 0;
+    gather_counts(n_mine, counts);
+    if (g_rank == 0)
+        for (int r = 0; r < g_world; r++) total += counts[r];
+    /* rank 0 judges the size; every rank learns the verdict before the transfer */
+    double too_big = g_rank == 0 && total > (int64_t)(INT_MAX / size);
+    tg_dist_allreduce(&too_big, 1, TG_DIST_MAX);
+    TG_CHECK(!too_big, "tg_dist_gather", "records of %zu bytes: more than INT_MAX bytes in all", size);
+    void *all = g_rank == 0 ? tg_xmalloc(total ? (size_t)total * size : 1) : NULL;
+    gather_bytes(mine, n_mine, size, all, counts);
+    free(counts);
+    *n_all = g_rank == 0 ? total : 0;
+    return all;
+}
+
+void tg_dist_assign(const double *cost, int n, int world, int *owner) {
+    TG_CHECK(n >= 0 && world >= 1 && (n == 0 || (cost && owner)), "tg_dist_assign",
+             "need n >= 0 tasks (got %d), world >= 1 (got %d), cost and owner", n, world);
+    int *order = tg_xmalloc((size_t)(n ? n : 1) * sizeof *order);
+    for (int i = 0; i < n; i++) {
+        TG_CHECK(isfinite(cost[i]) && cost[i] >= 0, "tg_dist_assign", "cost[%d] = %g: expected finite and >= 0", i,
+                 cost[i]);
+        order[i] = i;
+    }
+    /* decreasing cost, ties by index: insertion sort keeps it stable and
+     * needs no comparison callback; n is a grid's cells, not millions */
+    for (int i = 1; i < n; i++) {
+        int t = order[i], j = i;
+        for (; j > 0 && cost[order[j - 1]] < cost[t]; j--) order[j] = order[j - 1];
+        order[j] = t;
+    }
+    double *load = tg_xcalloc((size_t)world * sizeof *load);
+    for (int k = 0; k < n; k++) {
+        int best = 0;
+        for (int r = 1; r < world; r++)
+            if (load[r] < load[best]) best = r;
+        owner[order[k]] = best;
+        load[best] += cost[order[k]];
+    }
+    free(load);
+    free(order);
 }

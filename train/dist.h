@@ -112,6 +112,45 @@ void tg_dist_allreduce(double *x, int n, tg_dist_op op);
 /* Waits for every rank.  Collective. */
 void tg_dist_barrier(void);
 
+/* ---- independent tasks across ranks ------------------------------------------
+ * The other form of parallelism: not one model trained on shards of every
+ * batch, but many independent runs (seeds of an experiment, cells of a
+ * grid) spread over the ranks, each computed whole by one rank, and their
+ * results collected on rank 0, which reports and writes:
+ *
+ *   int *owner = malloc(n * sizeof *owner);
+ *   tg_dist_assign(cost, n, tg_dist_world(), owner);     // the same on every rank
+ *   for (int i = 0; i < n; i++)
+ *       if (owner[i] == tg_dist_rank()) mine[n_mine++] = run(i);
+ *   int64_t n_all;
+ *   result *all = tg_dist_gather(mine, n_mine, sizeof *mine, &n_all);   // rank 0: every rank's
+ *   if (tg_dist_is_root()) ... report all[0..n_all) in task order ...
+ *   free(all);
+ */
+
+/* Rank 0 collects fixed-size records: every rank passes its n_mine records
+ * of `size` bytes each at mine (may be NULL when n_mine is 0).  On rank 0
+ * returns a new array (free it) of every rank's records, rank 0's first,
+ * then rank 1's, ..., and sets *n_all to their count; on the other ranks
+ * returns NULL and sets *n_all to 0.  Records are copied as bytes (the ranks
+ * run the same program on the same kind of machine; plain structs, no
+ * pointers).  With a world of 1, a copy of mine.  Collective.
+ * Errors (programmer errors, abort): n_mine < 0, size 0, ranks passing
+ * different sizes, more than INT_MAX bytes in all. */
+void *tg_dist_gather(const void *mine, int64_t n_mine, size_t size, int64_t *n_all);
+
+/* A static assignment of n independent tasks of estimated cost[0..n) (any
+ * unit, >= 0) to `world` ranks balancing their total cost: owner[i] in
+ * [0, world) is the rank that runs task i.  Longest processing time first
+ * (Graham, "Bounds on multiprocessing timing anomalies", SIAM J. Appl. Math.
+ * 17, 1969): tasks by decreasing cost (ties: lower index first), each to the
+ * rank with the least cost so far (ties: the lower rank); the busiest rank
+ * then carries at most 4/3 − 1/(3·world) of the optimum.  Deterministic: a
+ * pure function of its arguments, so every rank computes the same owners
+ * without communicating.  Not collective.  Errors (abort): n < 0, world <
+ * 1, a negative or non-finite cost. */
+void tg_dist_assign(const double *cost, int n, int world, int *owner);
+
 /* Agreement on an outcome.  Collective: every rank passes its own status;
  * if all are TG_OK returns TG_OK, else every rank returns the status of the
  * lowest failing rank, with tg_last_error() set to that rank's message

@@ -139,16 +139,31 @@ static void csv_field(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-tg_status tg_csv_log_open(tg_csv_log *log, const char *path, int n, const char *const *names) {
-    TG_CHECK(log && path && n >= 1 && names, "tg_csv_log_open", "need a path and n >= 1 names");
-    memset(log, 0, sizeof *log);
-    FILE *f = fopen(path, "w");
-    if (!f) return tg_set_error(TG_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+static void csv_header(FILE *f, int n, const char *const *names) {
     for (int i = 0; i < n; i++) {
         if (i) fputc(',', f);
         csv_field(f, names[i]);
     }
     fputc('\n', f);
+}
+
+static void csv_values(FILE *f, int n, const double *values) {
+    for (int i = 0; i < n; i++) {
+        if (i) fputc(',', f);
+        double v = values[i];
+        if (isnan(v)) fputs("nan", f);
+        else if (isinf(v)) fputs(v > 0 ? "inf" : "-inf", f);
+        else fprintf(f, "%.9g", v);
+    }
+    fputc('\n', f);
+}
+
+tg_status tg_csv_log_open(tg_csv_log *log, const char *path, int n, const char *const *names) {
+    TG_CHECK(log && path && n >= 1 && names, "tg_csv_log_open", "need a path and n >= 1 names");
+    memset(log, 0, sizeof *log);
+    FILE *f = fopen(path, "w");
+    if (!f) return tg_set_error(TG_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    csv_header(f, n, names);
     if (fflush(f) != 0 || ferror(f)) {
         int e = errno;
         fclose(f);
@@ -164,14 +179,7 @@ tg_status tg_csv_log_open(tg_csv_log *log, const char *path, int n, const char *
 
 tg_status tg_csv_log_row(tg_csv_log *log, const double *values) {
     TG_CHECK(log && log->f && values, "tg_csv_log_row", "log not open or values NULL");
-    for (int i = 0; i < log->n; i++) {
-        if (i) fputc(',', log->f);
-        double v = values[i];
-        if (isnan(v)) fputs("nan", log->f);
-        else if (isinf(v)) fputs(v > 0 ? "inf" : "-inf", log->f);
-        else fprintf(log->f, "%.9g", v);
-    }
-    fputc('\n', log->f);
+    csv_values(log->f, log->n, values);
     if (fflush(log->f) != 0 || ferror(log->f))
         return tg_set_error(TG_ERR_IO, "%s: write failed: %s", log->path, strerror(errno));
     return TG_OK;
@@ -185,6 +193,27 @@ tg_status tg_csv_log_close(tg_csv_log *log) {
     free(log->path);
     memset(log, 0, sizeof *log);
     return st;
+}
+
+typedef struct {
+    int n;
+    const char *const *names;
+    int64_t n_rows;
+    const double *rows;
+} csv_table;
+
+static int csv_table_write(FILE *f, void *ctx) {
+    const csv_table *t = ctx;
+    csv_header(f, t->n, t->names);
+    for (int64_t r = 0; r < t->n_rows; r++) csv_values(f, t->n, t->rows + r * t->n);
+    return ferror(f) ? -1 : 0;
+}
+
+tg_status tg_csv_write(const char *path, int n, const char *const *names, int64_t n_rows, const double *rows) {
+    TG_CHECK(path && n >= 1 && names && n_rows >= 0 && (rows || n_rows == 0), "tg_csv_write",
+             "need a path, n >= 1 names and n_rows >= 0 rows");
+    csv_table t = {n, names, n_rows, rows};
+    return tg_write_atomic(path, csv_table_write, &t);
 }
 
 /* ---- metrics JSON ----------------------------------------------------------- */

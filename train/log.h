@@ -83,6 +83,12 @@ tg_status tg_csv_log_open(tg_csv_log *log, const char *path, int n, const char *
 tg_status tg_csv_log_row(tg_csv_log *log, const double *values);
 /* Closes the file.  Errors: TG_ERR_IO when the final close fails. */
 tg_status tg_csv_log_close(tg_csv_log *log);
+/* The same file in one go, for a log assembled at the end (rows gathered
+ * from several ranks, tg_dist_gather): the header, then n_rows rows of n
+ * values, row r at rows[r·n .. r·n + n), formatted as tg_csv_log_row; written
+ * atomically (tg_write_atomic).  Errors: TG_ERR_IO as tg_write_atomic, path
+ * untouched. */
+tg_status tg_csv_write(const char *path, int n, const char *const *names, int64_t n_rows, const double *rows);
 
 /* ---- final metrics ----------------------------------------------------------
  * Writes {"name": value, ...} (one JSON object, cJSON, one line) to path

@@ -4,8 +4,13 @@
  *   build/gat train --data cora --seeds 10 --save runs/gat_cora.safetensors
  *   build/gat train --data citeseer --layer dot
  *   build/gat embed --model runs/gat_cora.safetensors --data cora --png runs/gat_cora.png
+ *   mpirun -np 2 build/mpi/gat train --data cora --seeds 10     # the seeds spread over 2 ranks
  *
- * Run `build/gat <command> --help` for every option and its default.
+ * Training is full-batch on one graph, so under mpirun the ranks share out
+ * the seeds (rank r runs seeds seed+r, seed+r+W, ...), each run the same as
+ * in one process, and rank 0 gathers the results and reports them in seed
+ * order (docs/distributed.md).  Run `build/gat <command> --help` for every
+ * option and its default.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -14,11 +19,17 @@
 #include <string.h>
 
 #include "examples/gat/model.h"
+#include "train/dist.h"
 #include "tapegrad.h"
 
-static void die(const char *what) {
-    fprintf(stderr, "gat: %s\n", what);
-    exit(1);
+/* An error seen by this rank alone: ends every rank (exit 1). */
+static void die(const char *what) { tg_dist_abort(1, "gat: %s", what); }
+
+/* An error every rank has agreed on (tg_dist_agree): rank 0 reports it,
+ * every rank returns 1. */
+static int fail_agreed(void) {
+    if (tg_dist_is_root()) fprintf(stderr, "gat: %s\n", tg_last_error());
+    return 1;
 }
 
 /* ---- the data ---------------------------------------------------------------- */
@@ -32,13 +43,15 @@ typedef struct {
     int32_t *target[4]; /* per split: labels of its nodes, −1 elsewhere */
 } graph_data;
 
-/* "cora" and "citeseer" name the folders that `make data` fills. */
-static void load_data(const char *name, int dense, graph_data *gd) {
+/* "cora" and "citeseer" name the folders that `make data` fills.  Errors:
+ * the reader's (nothing to free). */
+static tg_status load_data(const char *name, int dense, graph_data *gd) {
     char dir[4096];
     if (!strcmp(name, "cora") || !strcmp(name, "citeseer")) snprintf(dir, sizeof dir, "data/%s", name);
     else snprintf(dir, sizeof dir, "%s", name);
     memset(gd, 0, sizeof *gd);
-    if (tg_planetoid_read(dir, &gd->d) != TG_OK) die(tg_last_error());
+    tg_status st = tg_planetoid_read(dir, &gd->d);
+    if (st != TG_OK) return st;
     const tg_planetoid *d = &gd->d;
     tg_planetoid_graph(d, TG_CSR_SELF_LOOPS, &gd->g);
     gd->xs = tg_planetoid_features(d);
@@ -53,6 +66,7 @@ static void load_data(const char *name, int dense, graph_data *gd) {
         for (int n = 0; n < d->n_nodes; n++)
             gd->target[s][n] = d->split[n] == s ? d->labels[n] : -1;
     }
+    return TG_OK;
 }
 
 static void free_data(graph_data *gd) {
@@ -94,8 +108,25 @@ static void evaluate(tg_tape *tp, const model *m, const graph_data *gd, split_ev
 typedef struct {
     int max_epochs, patience;
     float lr, weight_decay;
-    const char *log_csv;
 } train_opts;
+
+/* The per-epoch log (--log-csv), kept in memory: under mpirun the rows of
+ * every rank's seeds go to rank 0, which writes the file at the end. */
+enum { LOG_COLS = 6 };
+static const char *const log_cols[LOG_COLS] = {"seed", "epoch", "train_loss", "val_loss", "val_acc", "test_acc"};
+typedef struct {
+    double (*rows)[LOG_COLS];
+    int64_t n, cap;
+} epoch_log;
+
+static void epoch_log_add(epoch_log *log, const double *row) {
+    if (log->n == log->cap) {
+        log->cap = log->cap ? 2 * log->cap : 256;
+        log->rows = realloc(log->rows, (size_t)log->cap * sizeof *log->rows);
+        if (!log->rows) die("out of memory for the epoch log");
+    }
+    memcpy(log->rows[log->n++], row, sizeof *log->rows);
+}
 
 typedef struct {
     int epochs, best_epoch;
@@ -109,7 +140,7 @@ typedef struct {
  * is that of the last epoch at which both were at their best.  m ends
  * holding that model. */
 static run_result train_run(model *m, const graph_data *gd, const train_opts *o, uint64_t seed,
-                            tg_csv_log *csv) {
+                            epoch_log *log) {
     tg_rng rng;
     tg_rng_seed(&rng, seed ^ 0x5eed);
     tg_adam opt;
@@ -144,10 +175,9 @@ static run_result train_run(model *m, const graph_data *gd, const train_opts *o,
             r.best = ev;
             r.best_epoch = epoch;
         }
-        if (csv && csv->f &&
-            tg_csv_log_row(csv, (double[]){(double)seed, epoch, train_loss, ev.loss[TG_SPLIT_VAL],
-                                           ev.acc[TG_SPLIT_VAL], ev.acc[TG_SPLIT_TEST]}) != TG_OK)
-            die(tg_last_error());
+        if (log)
+            epoch_log_add(log, (double[]){(double)seed, epoch, train_loss, ev.loss[TG_SPLIT_VAL],
+                                          ev.acc[TG_SPLIT_VAL], ev.acc[TG_SPLIT_TEST]});
         if (tg_early_stop_should_stop(&es_loss) && tg_early_stop_should_stop(&es_acc)) break;
     }
     r.epochs = epoch > o->max_epochs ? o->max_epochs : epoch;
@@ -157,6 +187,30 @@ static run_result train_run(model *m, const graph_data *gd, const train_opts *o,
     tg_tape_free(tp);
     tg_adam_free(&opt);
     return r;
+}
+
+/* One seed's outcome: what rank 0 gathers and prints. */
+typedef struct {
+    int32_t seed, epochs, best_epoch;
+    double val_loss, val_acc, test_acc, ms_per_epoch;
+} seed_result;
+
+static void print_seed(const seed_result *r) {
+    printf("seed %d: %d epochs, best epoch %d: val loss %.4f acc %.2f%%, test acc %.2f%% (%.1f ms/epoch)\n",
+           r->seed, r->epochs, r->best_epoch, r->val_loss, 100 * r->val_acc, 100 * r->test_acc, r->ms_per_epoch);
+    fflush(stdout);
+}
+
+static int by_seed(const void *a, const void *b) {
+    const seed_result *x = a, *y = b;
+    return (x->seed > y->seed) - (x->seed < y->seed);
+}
+
+/* Log rows by (seed, epoch): columns 0 and 1. */
+static int by_seed_epoch(const void *a, const void *b) {
+    const double *x = a, *y = b;
+    if (x[0] != y[0]) return (x[0] > y[0]) - (x[0] < y[0]);
+    return (x[1] > y[1]) - (x[1] < y[1]);
 }
 
 static tg_status save_model(const char *path, const model *m, const char *data) {
@@ -199,10 +253,10 @@ static int cmd_train(int argc, char **argv) {
         {"seeds", TG_CLI_INT, &seeds, "runs with seeds seed, seed+1, ...; prints mean ± std test accuracy"},
         {"seed", TG_CLI_INT, &seed, "first seed"},
         {"dense", TG_CLI_FLAG, &dense, "dense [N, F] features and GEMM instead of the sparse product"},
-        {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)"},
+        {"threads", TG_CLI_INT, &threads, "OpenMP threads, per rank under mpirun (0: OMP_NUM_THREADS or all cores)"},
         {"save", TG_CLI_STRING, &save, "write the first seed's best model here (safetensors)"},
         {"metrics-json", TG_CLI_STRING, &metrics, "write final metrics (JSON) here"},
-        {"log-csv", TG_CLI_STRING, &log_csv, "write per-epoch seed, epoch, losses, accuracies here"},
+        {"log-csv", TG_CLI_STRING, &log_csv, "write per-epoch seed, epoch, losses, accuracies here (at the end, atomically)"},
     };
     int r = tg_cli_subcommand(argc, argv, "gat train", opts, (int)(sizeof opts / sizeof *opts),
                        "Trains a two-layer graph attention network on a Planetoid graph "
@@ -220,53 +274,71 @@ static int cmd_train(int argc, char **argv) {
     cfg.heads = heads, cfg.hidden = hidden, cfg.out_heads = out_heads;
 
     graph_data gd;
-    load_data(data, dense, &gd);
+    if (tg_dist_agree(load_data(data, dense, &gd)) != TG_OK) return fail_agreed(); /* every rank read it */
     printf("%s: %d nodes, %d features, %d classes, %lld edges (%d directed with self-loops); "
            "split %d/%d/%d\n", gd.d.name, gd.d.n_nodes, gd.d.n_features, gd.d.n_classes,
            (long long)gd.d.n_edges, (int)gd.g.n_edges, gd.d.n_split[TG_SPLIT_TRAIN],
            gd.d.n_split[TG_SPLIT_VAL], gd.d.n_split[TG_SPLIT_TEST]);
     printf("layer %s, %d heads x %d hidden, output %d head(s); dropout %.2f / attention %.2f / "
-           "values %.2f%s; Adam lr %g, L2 %g; patience %d, at most %d epochs; %d thread(s)\n", layer,
+           "values %.2f%s; Adam lr %g, L2 %g; patience %d, at most %d epochs; %d thread(s)%s\n", layer,
            heads, hidden, out_heads, cfg.in_dropout, cfg.attn_dropout, cfg.value_dropout,
            cfg.dropout_per_head ? " (input masks per head)" : "", o.lr, o.weight_decay,
-           o.patience, o.max_epochs, tg_get_num_threads());
-    tg_csv_log csv = {0};
-    if (log_csv && tg_csv_log_open(&csv, log_csv, 6,
-                                   (const char *[]){"seed", "epoch", "train_loss", "val_loss",
-                                                    "val_acc", "test_acc"}) != TG_OK)
-        die(tg_last_error());
+           o.patience, o.max_epochs, tg_get_num_threads(), tg_dist_world() > 1 ? " per rank" : "");
 
-    double *test = malloc((size_t)seeds * sizeof *test), sum = 0.0, sq = 0.0, ms = 0.0;
-    for (int s = 0; s < seeds; s++) {
+    /* The seeds of this rank: first + r, first + r + W, ... (all of them in one process). */
+    const int world = tg_dist_world(), rank = tg_dist_rank();
+    if (world > 1)
+        printf("%d ranks: rank r runs seeds %d + r, %d + r + %d, ...\n", world, seed, seed, world);
+    seed_result *mine = tg_xmalloc((size_t)(seeds / world + 1) * sizeof *mine);
+    epoch_log log = {0};
+    int n_mine = 0;
+    for (int s = rank; s < seeds; s += world) {
         model m;
         tg_rng init_rng;
         tg_rng_seed(&init_rng, (uint64_t)(seed + s));
         model_init(&m, &cfg, gd.d.n_features, gd.d.n_classes, &init_rng);
         if (s == 0) printf("%lld parameters\n", (long long)tg_params_count(&m.ps));
-        run_result rr = train_run(&m, &gd, &o, (uint64_t)(seed + s), &csv);
-        test[s] = rr.best.acc[TG_SPLIT_TEST];
-        sum += test[s];
-        ms += rr.ms_per_epoch;
-        printf("seed %d: %d epochs, best epoch %d: val loss %.4f acc %.2f%%, test acc %.2f%% "
-               "(%.1f ms/epoch)\n", seed + s, rr.epochs, rr.best_epoch, rr.best.loss[TG_SPLIT_VAL],
-               100 * rr.best.acc[TG_SPLIT_VAL], 100 * test[s], rr.ms_per_epoch);
-        fflush(stdout);
-        if (s == 0 && save && save_model(save, &m, data) != TG_OK) die(tg_last_error());
+        run_result rr = train_run(&m, &gd, &o, (uint64_t)(seed + s), log_csv ? &log : NULL);
+        mine[n_mine] = (seed_result){seed + s, rr.epochs, rr.best_epoch, rr.best.loss[TG_SPLIT_VAL],
+                                     rr.best.acc[TG_SPLIT_VAL], rr.best.acc[TG_SPLIT_TEST], rr.ms_per_epoch};
+        if (world == 1) print_seed(&mine[n_mine]); /* as it finishes; under mpirun rank 0 prints them all */
+        n_mine++;
+        if (s == 0 && save && save_model(save, &m, data) != TG_OK) die(tg_last_error()); /* rank 0 */
         model_free(&m);
     }
-    double mean = sum / seeds;
-    for (int s = 0; s < seeds; s++) sq += (test[s] - mean) * (test[s] - mean);
-    double std = seeds > 1 ? sqrt(sq / (seeds - 1)) : 0.0;
-    printf("test accuracy over %d seed(s): %.2f ± %.2f%% (mean ± sample std)\n", seeds, 100 * mean,
-           100 * std);
-    if (metrics &&
-        tg_metrics_json_write(metrics, 4, (const char *[]){"test_acc_mean", "test_acc_std", "seeds", "ms_per_epoch"},
-                              (double[]){mean, std, seeds, ms / seeds}) != TG_OK)
-        die(tg_last_error());
-    if (csv.f && tg_csv_log_close(&csv) != TG_OK) die(tg_last_error());
-    free(test);
+
+    /* Rank 0 gathers every seed's result and log rows and reports in seed order. */
+    int64_t n_all, n_rows;
+    seed_result *all = tg_dist_gather(mine, n_mine, sizeof *mine, &n_all);
+    double(*rows)[LOG_COLS] = tg_dist_gather(log.rows, log.n, sizeof *log.rows, &n_rows);
+    tg_status st = TG_OK;
+    if (tg_dist_is_root()) {
+        qsort(all, (size_t)n_all, sizeof *all, by_seed);
+        qsort(rows, (size_t)n_rows, sizeof *rows, by_seed_epoch);
+        double sum = 0.0, sq = 0.0, ms = 0.0;
+        for (int64_t i = 0; i < n_all; i++) {
+            if (world > 1) print_seed(&all[i]);
+            sum += all[i].test_acc;
+            ms += all[i].ms_per_epoch;
+        }
+        double mean = sum / seeds;
+        for (int64_t i = 0; i < n_all; i++) sq += (all[i].test_acc - mean) * (all[i].test_acc - mean);
+        double std = seeds > 1 ? sqrt(sq / (seeds - 1)) : 0.0;
+        printf("test accuracy over %d seed(s): %.2f ± %.2f%% (mean ± sample std)\n", seeds, 100 * mean,
+               100 * std);
+        if (metrics)
+            st = tg_metrics_json_write(metrics, 4,
+                                       (const char *[]){"test_acc_mean", "test_acc_std", "seeds", "ms_per_epoch"},
+                                       (double[]){mean, std, seeds, ms / seeds});
+        if (st == TG_OK && log_csv) st = tg_csv_write(log_csv, LOG_COLS, log_cols, n_rows, &rows[0][0]);
+    }
+    st = tg_dist_agree(st); /* rank 0's writes: every rank exits with their outcome */
+    free(rows);
+    free(all);
+    free(log.rows);
+    free(mine);
     free_data(&gd);
-    return 0;
+    return st == TG_OK ? 0 : fail_agreed();
 }
 
 /* ---- embed --------------------------------------------------------------------- */
@@ -282,6 +354,7 @@ static int cmd_embed(int argc, char **argv) {
                        "Draws the hidden node representations (after the first layer's ELU) "
                        "projected to 2-D by PCA, coloured by class.");
     if (r >= 0) return r;
+    if (!tg_dist_is_root()) return 0; /* under mpirun one picture: rank 0 draws it */
     if (!path) die("embed: --model is required");
     char *cfg_s = NULL, *data_s = NULL;
     if (tg_checkpoint_read_metadata(path, "gat.config", &cfg_s) != TG_OK) die(tg_last_error());
@@ -289,7 +362,7 @@ static int cmd_embed(int argc, char **argv) {
     if (model_config_parse(cfg_s, path, &cfg) != TG_OK) die(tg_last_error());
     if (!data && tg_checkpoint_read_metadata(path, "gat.data", &data_s) != TG_OK) die(tg_last_error());
     graph_data gd;
-    load_data(data ? data : data_s, 0, &gd);
+    if (load_data(data ? data : data_s, 0, &gd) != TG_OK) die(tg_last_error());
     model m;
     tg_rng rng;
     tg_rng_seed(&rng, 1);
@@ -324,17 +397,12 @@ static int cmd_embed(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    const char *usage = "usage: gat train|embed [options]   (gat <command> --help)\n";
-    if (argc < 2) {
-        fputs(usage, stderr);
-        return 2;
-    }
-    if (!strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "embed")) return cmd_embed(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    fprintf(stderr, "gat: unknown command '%s'\n%s", argv[1], usage);
-    return 2;
+    static const tg_cli_command cmds[] = {
+        {"train", "train a GAT on a Planetoid graph, several seeds (spread over the ranks under mpirun)", cmd_train},
+        {"embed", "draw a trained model's hidden node representations (PCA, coloured by class)", cmd_embed},
+    };
+    if (tg_dist_init(&argc, &argv) != TG_OK) die(tg_last_error()); /* under mpirun: one rank of many */
+    int rc = tg_cli_run(argc, argv, "gat", cmds, (int)(sizeof cmds / sizeof *cmds));
+    tg_dist_finalize();
+    return rc;
 }

@@ -53,6 +53,28 @@ int64_t scaling_arch_params(const scaling_arch *a, scaling_arm arm) {
     return tg_vit_param_count(&c);
 }
 
+double scaling_arch_macs(const scaling_arch *a, scaling_arm arm) {
+    if (arm == SCALING_CNN) {
+        const tg_cnn_config *c = &a->cnn;
+        double macs = 0, in = c->channels;
+        for (int s = 0; s < c->n_stages; s++)
+            for (int j = 0; j < c->convs_per_stage; j++) {
+                double w = (double)c->width * (double)(1 << s);
+                macs += (double)(c->image_h >> s) * (double)(c->image_w >> s) * 9.0 * in * w; /* 3x3, pad 1 */
+                in = w;
+            }
+        double features = c->flatten ? (double)(c->image_h >> c->n_stages) * (double)(c->image_w >> c->n_stages) * in
+                                     : in;
+        return macs + features * c->n_classes;
+    }
+    const tg_vit_config *v = &a->vit;
+    const double d = v->d_model, patches = (double)(v->image_h / v->patch_size) * (v->image_w / v->patch_size),
+                 T = patches + (v->pool == TG_VIT_POOL_CLS);
+    const double embed = patches * v->patch_size * v->patch_size * v->channels * d;
+    const double block = T * (4 * d * d + 2 * d * v->d_ff) + 2 * T * T * d; /* Q, K, V, O; MLP; Q·Kᵀ, A·V */
+    return embed + v->depth * block + d * v->n_classes;
+}
+
 void scaling_model_init(scaling_model *m, scaling_arm arm, const scaling_arch *a, uint64_t seed) {
     memset(m, 0, sizeof *m);
     m->arm = arm;

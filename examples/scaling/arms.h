@@ -46,6 +46,12 @@ scaling_arch scaling_arch_default(void);
 tg_status scaling_arch_fit(scaling_arch *a, int image_h, int image_w, int channels, int n_classes);
 /* Parameters of arm under a (fitted). */
 int64_t scaling_arch_params(const scaling_arch *a, scaling_arm arm);
+/* Multiply-adds of one image's forward pass through arm under a (fitted):
+ * the convolutions and linear maps, and the attention's Q·Kᵀ and A·V over
+ * every token pair (vit-local too: its window is a mask on the dense
+ * scores, tg_attn_mask.allowed).  A cost estimate for spreading cells over
+ * ranks (tg_dist_assign), not a measurement. */
+double scaling_arch_macs(const scaling_arch *a, scaling_arm arm);
 
 typedef struct {
     scaling_arm arm;

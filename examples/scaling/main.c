@@ -13,6 +13,14 @@
  * from OUT/results.csv and skipped; each new cell is added and the CSV
  * rewritten atomically.  Run `build/scaling <command> --help` for every
  * option; docs/scaling.md explains the protocol and the outputs.
+ *
+ *   mpirun -np 4 build/mpi/scaling run ...   # the cells spread over 4 ranks
+ *
+ * Under mpirun the cells of each (dataset, seed) are assigned to the ranks
+ * before they start, balanced by their planned cost (tg_dist_assign); every
+ * cell gives what it gives in one process (it depends on its seed only), and
+ * rank 0 collects the results at the end of the seed, adds them to the CSV
+ * in the order one process would and writes the report (docs/distributed.md).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -28,12 +36,19 @@
 #include "examples/scaling/protocol.h"
 #include "examples/scaling/results.h"
 #include "tapegrad.h"
+#include "train/dist.h"
 
 #define MAX_LIST 16
 #define MAX_SIZES 32
 
-static void die(const char *what) {
-    fprintf(stderr, "scaling: %s\n", what);
+/* An error on this rank: ends every rank (exit 1). */
+static void die(const char *what) { tg_dist_abort(1, "scaling: %s", what); }
+
+/* An error every rank has agreed on (tg_dist_agree): rank 0 reports it and
+ * every rank ends with exit 1. */
+static void exit_agreed(void) {
+    if (tg_dist_is_root()) fprintf(stderr, "scaling: %s\n", tg_last_error());
+    tg_dist_finalize();
     exit(1);
 }
 
@@ -60,7 +75,7 @@ static options default_options(void) {
     {"seeds", TG_CLI_INT, &(o).seeds, "seeds per cell (first-seed, first-seed + 1, ...)"},                     \
     {"first-seed", TG_CLI_INT, &(o).first_seed, "the first seed"},                                             \
     {"data-root", TG_CLI_STRING, &(o).root, "where the datasets are (make data)"},                             \
-    {"threads", TG_CLI_INT, &(o).threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)"},                 \
+    {"threads", TG_CLI_INT, &(o).threads, "OpenMP threads, per rank under mpirun (0: OMP_NUM_THREADS or all)"}, \
     {"batch-size", TG_CLI_INT, &(o).p.batch_size, "images per step"},                                          \
     {"lr", TG_CLI_DOUBLE, &(o).p.lr, "peak AdamW learning rate"},                                              \
     {"lr-min", TG_CLI_DOUBLE, &(o).p.lr_min, "learning rate at the end of the cosine decay"},                  \
@@ -164,8 +179,9 @@ static void describe(const options *o, char *buf, size_t len) {
 static void make_out_dir(const char *out) {
     struct stat st;
     if (mkdir(out, 0777) != 0 && (stat(out, &st) != 0 || !S_ISDIR(st.st_mode))) {
-        fprintf(stderr, "scaling: cannot create the --out folder %s: %s\n", out, strerror(errno));
-        exit(1);
+        char msg[4200];
+        snprintf(msg, sizeof msg, "cannot create the --out folder %s: %s", out, strerror(errno));
+        die(msg);
     }
 }
 
@@ -194,9 +210,10 @@ static int pin_protocol(const options *o) {
     return 0;
 }
 
-/* Loads a dataset and fits the architecture to it; prints both. */
+/* Loads a dataset (on every rank, which agree on the outcome) and fits the
+ * architecture to it; prints both. */
 static void load_dataset(const options *o, const char *name, scaling_data *d, scaling_arch *a) {
-    if (scaling_data_load(name, o->root, d) != TG_OK) die(tg_last_error());
+    if (tg_dist_agree(scaling_data_load(name, o->root, d)) != TG_OK) exit_agreed();
     *a = o->a;
     if (scaling_arch_fit(a, d->train.h, d->train.w, d->train.c, d->train.n_classes) != TG_OK) die(tg_last_error());
     printf("%s: %lld training images (%lld after the validation slice), %lld test images of %dx%dx%d; augment pad %d%s\n",
@@ -225,6 +242,87 @@ static int parse_models(const options *o, scaling_arm *arms) {
 
 /* ---- run ------------------------------------------------------------------------ */
 
+/* The images a cell of n training images goes through as planned (without
+ * early stopping): returns those trained on (epochs x n); *evaluated gets
+ * those of every validation check and of the test set once (forward only:
+ * about a third of a training image each). */
+static double planned_images(const scaling_protocol *p, const scaling_data *d, int64_t n, double *evaluated) {
+    scaling_plan plan = scaling_plan_for(p, n);
+    int checks = (plan.epochs + plan.eval_every - 1) / plan.eval_every;
+    *evaluated = (double)checks * (double)(d->train.n - scaling_train_size(d, p, 0)) + (double)d->test.n;
+    return (double)plan.epochs * (double)n;
+}
+
+/* A finished cell on its way to rank 0: its place in the seed's cell order. */
+typedef struct {
+    int32_t cell, rank;
+    scaling_result res;
+} cell_result;
+
+static void print_cell(const cell_result *c) {
+    const scaling_result *r = &c->res;
+    printf("  %-13s %-9s N %6lld seed %d: val %6.2f%%, test %6.2f%%, %3d epochs, %6.1f s", r->dataset,
+           scaling_arm_name(r->arm), (long long)r->n, r->seed, 100 * r->val_acc, 100 * r->test_acc, r->epochs,
+           r->seconds);
+    if (tg_dist_world() > 1) printf(" (rank %d)", c->rank);
+    printf("\n");
+    fflush(stdout);
+}
+
+static int by_cell(const void *a, const void *b) {
+    const cell_result *x = a, *y = b;
+    return (x->cell > y->cell) - (x->cell < y->cell);
+}
+
+/* The cells (size k, arm m) of seed s not yet in rs: each rank runs those
+ * tg_dist_assign gives it, balanced by planned cost (the images the plan
+ * trains on and evaluates, planned_images, x the arm's multiply-adds per
+ * image; early stopping can only shorten a cell).  Rank 0 adds them to rs
+ * in cell order (size-major, as one process runs them) and rewrites the
+ * CSV: after each cell in one process, after the seed's last cell under
+ * mpirun.  Returns the cells run (on rank 0: by every rank). */
+static int run_seed(const options *o, const scaling_data *d, const scaling_arch *a, int s, const int64_t *sizes,
+                    int n_sizes, const scaling_arm *arms, int n_arms, scaling_results *rs, const char *csv) {
+    const int n = n_sizes * n_arms, world = tg_dist_world(), rank = tg_dist_rank();
+    uint8_t todo[MAX_SIZES * MAX_LIST];
+    for (int c = 0; c < n; c++) /* rank 0 holds the CSV; everyone follows it */
+        todo[c] = tg_dist_is_root() && !scaling_results_find(rs, d->name, arms[c % n_arms], sizes[c / n_arms], s);
+    tg_dist_broadcast(todo, (size_t)n);
+    double cost[MAX_SIZES * MAX_LIST];
+    int owner[MAX_SIZES * MAX_LIST];
+    for (int c = 0; c < n; c++) {
+        double evaluated, seen = planned_images(&o->p, d, sizes[c / n_arms], &evaluated);
+        cost[c] = todo[c] ? (seen + evaluated / 3) * scaling_arch_macs(a, arms[c % n_arms]) : 0.0;
+    }
+    tg_dist_assign(cost, n, world, owner);
+    cell_result mine[MAX_SIZES * MAX_LIST];
+    int n_mine = 0, ran = 0;
+    for (int c = 0; c < n; c++) {
+        if (!todo[c] || owner[c] != rank) continue;
+        cell_result *r = &mine[n_mine++];
+        *r = (cell_result){c, rank, scaling_run_cell(d, &o->p, a, arms[c % n_arms], sizes[c / n_arms], s, o->verbose)};
+        if (world > 1) continue;
+        print_cell(r);
+        scaling_results_add(rs, &r->res);
+        if (scaling_results_save(csv, rs) != TG_OK) die(tg_last_error());
+        ran++;
+    }
+    if (world == 1) return ran;
+    int64_t n_all;
+    cell_result *all = tg_dist_gather(mine, n_mine, sizeof *mine, &n_all);
+    if (tg_dist_is_root()) {
+        qsort(all, (size_t)n_all, sizeof *all, by_cell);
+        for (int64_t i = 0; i < n_all; i++) {
+            print_cell(&all[i]);
+            scaling_results_add(rs, &all[i].res);
+        }
+        if (n_all && scaling_results_save(csv, rs) != TG_OK) die(tg_last_error());
+        ran = (int)n_all;
+    }
+    free(all);
+    return ran;
+}
+
 static int cmd_run(int argc, char **argv) {
     options o = default_options();
     const tg_cli_opt opts[] = {GRID_OPTS(o), {"verbose", TG_CLI_FLAG, &o.verbose, "a line per validation check"}};
@@ -233,18 +331,26 @@ static int cmd_run(int argc, char **argv) {
                               "to it as it finishes, then writes the report (scaling report).");
     if (r >= 0) return r;
     check_options(&o);
-    make_out_dir(o.out);
-    if (pin_protocol(&o)) return 1;
     char csv[4096];
     snprintf(csv, sizeof csv, "%s/results.csv", o.out);
-    scaling_results rs;
-    if (scaling_results_load(csv, &rs) != TG_OK) die(tg_last_error());
-    printf("%s: %d finished cells\n", csv, rs.n);
+    scaling_results rs = {0};
+    double refused = 0; /* rank 0 owns the folder and the CSV */
+    if (tg_dist_is_root()) {
+        make_out_dir(o.out);
+        refused = pin_protocol(&o);
+        if (!refused && scaling_results_load(csv, &rs) != TG_OK) die(tg_last_error());
+        if (!refused) printf("%s: %d finished cells\n", csv, rs.n);
+    }
+    tg_dist_allreduce(&refused, 1, TG_DIST_MAX);
+    if (refused) return 1;
     scaling_arm arms[MAX_LIST];
     int n_arms = parse_models(&o, arms);
     char buf[256], *names[MAX_LIST];
     snprintf(buf, sizeof buf, "%s", o.datasets);
     int n_data = split_list(buf, names, MAX_LIST, "datasets");
+    if (tg_dist_world() > 1)
+        printf("%d ranks, %d thread(s) each: the cells of each seed assigned by planned cost\n", tg_dist_world(),
+               tg_get_num_threads());
 
     double t0 = tg_now();
     int ran = 0;
@@ -266,20 +372,10 @@ static int cmd_run(int argc, char **argv) {
         }
         /* seed-major: a run cut short still has whole curves for its first seeds */
         for (int s = o.first_seed; s < o.first_seed + o.seeds; s++)
-            for (int k = 0; k < n_sizes; k++)
-                for (int m = 0; m < n_arms; m++) {
-                    if (scaling_results_find(&rs, d.name, arms[m], sizes[k], s)) continue;
-                    scaling_result res = scaling_run_cell(&d, &o.p, &a, arms[m], sizes[k], s, o.verbose);
-                    printf("  %-13s %-9s N %6lld seed %d: val %6.2f%%, test %6.2f%%, %3d epochs, %6.1f s\n", d.name,
-                           scaling_arm_name(arms[m]), (long long)res.n, s, 100 * res.val_acc, 100 * res.test_acc,
-                           res.epochs, res.seconds);
-                    fflush(stdout);
-                    scaling_results_add(&rs, &res);
-                    if (scaling_results_save(csv, &rs) != TG_OK) die(tg_last_error());
-                    ran++;
-                }
+            ran += run_seed(&o, &d, &a, s, sizes, n_sizes, arms, n_arms, &rs, csv);
         scaling_data_free(&d);
     }
+    if (!tg_dist_is_root()) return 0; /* rank 0 reports */
     printf("%d cells run in %.0f s (wall time; the machine may be shared); %d in %s\n\n", ran, tg_now() - t0, rs.n,
            csv);
     if (scaling_report(&rs, o.out, stdout) != TG_OK) die(tg_last_error());
@@ -300,6 +396,7 @@ static int cmd_report(int argc, char **argv) {
                               "From the results CSV: a PNG per dataset (test accuracy vs N, log axis, ± std "
                               "bands), the markdown table and the verdict (OUT/scaling.md and stdout).");
     if (r >= 0) return r;
+    if (!tg_dist_is_root()) return 0; /* under mpirun rank 0 writes the report */
     char path[4096];
     snprintf(path, sizeof path, "%s/results.csv", out);
     scaling_results rs;
@@ -356,6 +453,7 @@ static int cmd_plan(int argc, char **argv) {
                               "the time from training steps timed here; each evaluated image (every validation check, "
                               "the test set once) counts as a third of a training image.");
     if (r >= 0) return r;
+    if (!tg_dist_is_root()) return 0; /* under mpirun rank 0 alone times the steps */
     check_options(&o);
     scaling_arm arms[MAX_LIST];
     int n_arms = parse_models(&o, arms);
@@ -382,10 +480,7 @@ static int cmd_plan(int argc, char **argv) {
         double images = 0, seconds = 0, cpu_seconds = 0;
         for (int k = 0; k < n_sizes; k++) {
             scaling_plan plan = scaling_plan_for(&o.p, sizes[k]);
-            double seen = (double)plan.epochs * (double)sizes[k];
-            int checks = (plan.epochs + plan.eval_every - 1) / plan.eval_every;
-            double evaluated = (double)checks * (double)(d.train.n - scaling_train_size(&d, &o.p, 0)) +
-                               (double)d.test.n; /* forward only: about a third of a training image each */
+            double evaluated, seen = planned_images(&o.p, &d, sizes[k], &evaluated);
             printf("  N = %6lld: %4d epochs, %6lld steps, %8.0f images seen, check every %d epochs\n",
                    (long long)sizes[k], plan.epochs, (long long)plan.steps, seen, plan.eval_every);
             images += seen * o.seeds * n_arms;
@@ -411,19 +506,13 @@ static int cmd_plan(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    const char *usage =
-        "usage: scaling <command> [options]   (scaling <command> --help for options)\n"
-        "commands:\n"
-        "  run     train every (dataset, model, N, seed) cell not yet in the CSV; then report\n"
-        "  report  plots, markdown table and verdict from the CSV\n"
-        "  plan    the grid, epochs and steps per cell, and a time estimate from timed steps\n";
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (!strcmp(argv[1], "run")) return cmd_run(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "report")) return cmd_report(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "plan")) return cmd_plan(argc - 1, argv + 1);
-    fprintf(stderr, "scaling: unknown command '%s'\n%s", argv[1], usage);
-    return 2;
+    static const tg_cli_command cmds[] = {
+        {"run", "train every (dataset, model, N, seed) cell not yet in the CSV; then report", cmd_run},
+        {"report", "plots, markdown table and verdict from the CSV", cmd_report},
+        {"plan", "the grid, epochs and steps per cell, and a time estimate from timed steps", cmd_plan},
+    };
+    if (tg_dist_init(&argc, &argv) != TG_OK) die(tg_last_error()); /* under mpirun: one rank of many */
+    int rc = tg_cli_run(argc, argv, "scaling", cmds, (int)(sizeof cmds / sizeof *cmds));
+    tg_dist_finalize();
+    return rc;
 }
