@@ -4,9 +4,9 @@
 #include <math.h>
 
 scaling_protocol scaling_protocol_default(void) {
-    return (scaling_protocol){.batch_size = 64, .lr = 1e-3, .lr_min = 1e-5, .weight_decay = 0.05, .clip = 1.0,
-                              .warmup_frac = 0.05, .epochs_per_n = 20, .min_images = 10000,
-                              .max_images = 80000, .max_evals = 10, .patience = 4, .val_size = 2000};
+    return (scaling_protocol){.batch_size = 64, .lr = 3e-3, .lr_min = 1e-5, .weight_decay = 0.05, .clip = 1.0,
+                              .warmup_frac = 0.05, .epochs_per_n = 20, .min_images = 50000,
+                              .max_images = 100000, .max_evals = 10, .patience = 4, .val_size = 2000};
 }
 
 scaling_plan scaling_plan_for(const scaling_protocol *p, int64_t n_train) {

@@ -5,15 +5,16 @@
  *   scaling_plan plan = scaling_plan_for(&p, n_train);   // epochs, eval period
  *
  * The protocol (defaults; docs/scaling.md explains the choices):
- *   optimizer   AdamW (β 0.9, 0.999, ε 1e-8), peak lr 1e-3, weight decay
+ *   optimizer   AdamW (β 0.9, 0.999, ε 1e-8), peak lr 3e-3, weight decay
  *               0.05 on matrices and conv kernels only (not biases, norms),
  *               gradient norm clipped to 1, batch 64, no dropout;
  *   schedule    linear warm-up over the first 5% of the planned steps,
  *               cosine decay to 1e-5 at the planned end;
  *   length      images seen I(N) = clamp(epochs_per_n · N, min_images,
- *               max_images) = clamp(20 N, 10 000, 80 000), rounded up to
- *               whole epochs: 100 epochs of N = 100, 20 of N = 1000, under
- *               2 of the full 58 000;
+ *               max_images) = clamp(20 N, 50 000, 100 000), rounded up to
+ *               whole epochs: 500 epochs of N = 100, 50 of N = 1000, 10 of
+ *               N = 10 000, 2 of the full 58 000 (at least ~780 steps: the
+ *               ViT arms need them to leave their slow start);
  *   validation  a fixed slice held out of the training data (val_size =
  *               2000 images, at most 10%, never trained on) checked about
  *               max_evals = 10 times per run (every ceil(epochs / 10)
