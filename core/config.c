@@ -189,7 +189,19 @@ static void json_found(const cJSON *v, char *buf, size_t len) {
                                   : cJSON_IsBool(v) ? "a boolean" : "null");
 }
 
+/* 1 if a JSON string in text holds the escape \u0000: cJSON would decode it
+ * into a NUL that ends the C string early ("cls\u0000x" read as "cls"). */
+static int has_nul_escape(const char *text) {
+    for (const char *p = text; *p; p++) {
+        if (*p != '\\') continue;
+        if (p[1] == 'u' && p[2] == '0' && p[3] == '0' && p[4] == '0' && p[5] == '0') return 1;
+        if (p[1]) p++; /* skip the escaped character (\\, \", ...) */
+    }
+    return 0;
+}
+
 static tg_status parse_json(const tg_config_schema *s, const char *text, const char *what, void *tmp, int *seen) {
+    if (has_nul_escape(text)) return tg_set_error(TG_ERR_FORMAT, "%s: a key or value holds a NUL (\\u0000)", what);
     cJSON *o = cJSON_ParseWithOpts(text, NULL, 1);
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
@@ -261,7 +273,10 @@ tg_status tg_config_parse(const tg_config_schema *s, const char *text, const cha
     int seen[MAX_FIELDS] = {0};
     const char *p = text;
     while (is_blank(*p)) p++;
-    tg_status st = *p == '{' ? parse_json(s, text, what, tmp, seen) : parse_line(s, text, what, tmp, seen);
+    tg_status st = *p == '{'        ? parse_json(s, text, what, tmp, seen)
+                   : s->legacy_line ? parse_line(s, text, what, tmp, seen)
+                                    : tg_set_error(TG_ERR_FORMAT, "%s: expected one JSON object {\"key\": value, ...}, "
+                                                   "found '%.60s'", what, text);
     for (int i = 0; i < s->n_fields && st == TG_OK; i++) {
         const tg_config_field *f = &s->fields[i];
         if (seen[i]) continue;

@@ -20,9 +20,11 @@
  * enums as their name.  Parsing is strict: every field of the table exactly
  * once (an optional one at most once), no other key, each value of its type
  * and within its bounds, then the schema's cross-field check; only then is
- * *cfg written.  For checkpoints written before this format (the ViT's and
- * the GAT's "key=value key=value" line) the parser also reads that line,
- * under the same rules (docs/checkpoints.md); nothing writes it any more.
+ * *cfg written.  A key or string holding a NUL (\u0000) is refused.  For
+ * checkpoints written before this format (the ViT's, the CNN's and the
+ * GAT's "key=value key=value" line) a schema made with
+ * TG_CONFIG_SCHEMA_LEGACY_LINE also reads that line, under the same rules
+ * (docs/checkpoints.md); every other schema refuses it; nothing writes it.
  */
 #ifndef TG_CORE_CONFIG_H
 #define TG_CORE_CONFIG_H
@@ -72,10 +74,15 @@ typedef struct tg_config_schema {
      * field is within its bounds; NULL when none.  Returns TG_OK or
      * tg_set_error(TG_ERR_ARG, "%s: ...", what, ...). */
     tg_status (*check)(const void *cfg, const char *what);
+    int legacy_line; /* 1: tg_config_parse also reads the older "key=value ..." line */
 } tg_config_schema;
 
 #define TG_CONFIG_SCHEMA(T, fields, check) \
-    {sizeof(T), (fields), (int)(sizeof(fields) / sizeof(fields)[0]), (check)}
+    {sizeof(T), (fields), (int)(sizeof(fields) / sizeof(fields)[0]), (check), 0}
+/* The same for a config whose older checkpoints stored the "key=value ..."
+ * line (the ViT's, the CNN's, the GAT's): tg_config_parse also reads that. */
+#define TG_CONFIG_SCHEMA_LEGACY_LINE(T, fields, check) \
+    {sizeof(T), (fields), (int)(sizeof(fields) / sizeof(fields)[0]), (check), 1}
 
 /* Writes the fields of cfg (in table order) as one JSON object into buf
  * (len bytes, always NUL-terminated when len > 0) and returns the length it

@@ -84,7 +84,7 @@ static const tg_config_field cnn_fields[] = {
     TG_CONFIG_INT(tg_cnn_config, flatten, 0, 1),
 };
 #undef SIZE
-static const tg_config_schema cnn_schema = TG_CONFIG_SCHEMA(tg_cnn_config, cnn_fields, cnn_cross_check);
+static const tg_config_schema cnn_schema = TG_CONFIG_SCHEMA_LEGACY_LINE(tg_cnn_config, cnn_fields, cnn_cross_check);
 
 tg_status tg_cnn_config_check(const tg_cnn_config *c) {
     if (!c) return tg_set_error(TG_ERR_ARG, "cnn config: NULL");

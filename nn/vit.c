@@ -68,7 +68,7 @@ static const tg_config_field vit_fields[] = {
     TG_CONFIG_INT(tg_vit_config, local_window, 0, INT_MAX),
 };
 #undef SIZE
-static const tg_config_schema vit_schema = TG_CONFIG_SCHEMA(tg_vit_config, vit_fields, vit_cross_check);
+static const tg_config_schema vit_schema = TG_CONFIG_SCHEMA_LEGACY_LINE(tg_vit_config, vit_fields, vit_cross_check);
 _Static_assert(sizeof(tg_vit_pool) == sizeof(int) && sizeof(tg_vit_pos) == sizeof(int),
                "enum fields are read as int");
 

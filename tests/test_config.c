@@ -34,7 +34,8 @@ static const tg_config_field fields[] = {
     TG_CONFIG_ENUM(cfg_t, pool, pool_names),
     TG_CONFIG_INT_OPTIONAL(cfg_t, flag, 0, 1, 1),
 };
-static const tg_config_schema schema = TG_CONFIG_SCHEMA(cfg_t, fields, heads_divide);
+static const tg_config_schema schema = TG_CONFIG_SCHEMA_LEGACY_LINE(cfg_t, fields, heads_divide);
+static const tg_config_schema json_only = TG_CONFIG_SCHEMA(cfg_t, fields, heads_divide); /* no older line */
 
 static const cfg_t good = {.d_model = 128, .n_heads = 4, .dropout = 0.1f, .eps = 1e-6f, .pool = POOL_MEAN,
                            .flag = 0, .untracked = 42};
@@ -109,6 +110,8 @@ static void test_parse_errors(void **state) {
         {"pool=max", "ck: pool: expected one of cls, mean, found 'max'"},
         {"bogus=1", "ck: unknown key 'bogus'"},
         {"", "ck: missing key 'd_model'"},
+        {"{\"d_model\\u0000junk\":8}", "ck: a key or value holds a NUL"},
+        {"{\"pool\":\"cls\\u0000x\"}", "ck: a key or value holds a NUL"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cfg_t out = good;
@@ -119,6 +122,20 @@ static void test_parse_errors(void **state) {
     }
     cfg_t out = good;
     assert_int_equal(tg_config_parse(&schema, NULL, "ck", &out), TG_ERR_FORMAT);
+    /* an escaped backslash before "u0000" is not a NUL: only the line's value is wrong */
+    assert_int_equal(tg_config_parse(&schema, "{\"pool\":\"\\\\u0000\"}", "ck", &out), TG_ERR_FORMAT);
+    assert_non_null(strstr(tg_last_error(), "ck: pool: expected one of cls, mean"));
+    /* a schema without the legacy line refuses it, whatever it holds */
+    const char *lines[] = {"d_model=16 n_heads=4 dropout=0.5 eps=1e-5 pool=mean flag=0", "", "[1, 2]"};
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+        assert_int_equal(tg_config_parse(&json_only, lines[i], "ck", &out), TG_ERR_FORMAT);
+        if (!strstr(tg_last_error(), "ck: expected one JSON object"))
+            fail_msg("%s: got \"%s\"", lines[i], tg_last_error());
+        assert_memory_equal(&out, &good, sizeof out);
+    }
+    char buf[256];
+    tg_config_format(&json_only, &good, buf, sizeof buf);
+    assert_int_equal(tg_config_parse(&json_only, buf, "ck", &out), TG_OK);
 }
 
 static void test_check(void **state) {

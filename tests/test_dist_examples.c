@@ -492,6 +492,16 @@ static void test_scaling_two_ranks_equal_one(void **state) {
     log = tu_slurp(tu_tmp_path("sc_two.log"), NULL);
     if (!strstr(log, "12 finished cells") || !strstr(log, "0 cells run")) fail_msg("expected a resume:\n%s", log);
     free(log), free(before), free(after), free(two), free(one);
+    /* plan and report run on rank 0 alone while the others wait in finalize: no collective may hang them */
+    char args[8192];
+    snprintf(args, sizeof args, "scaling plan --data-root %s/idx --datasets mnist --sizes 40,80 --measure-steps 0",
+             tu_tmpdir());
+    mpirun(2, "sc_plan.log", args);
+    log = tu_slurp(tu_tmp_path("sc_plan.log"), NULL);
+    if (!log || !strstr(log, "N =     40")) fail_msg("expected the plan of N = 40:\n%s", log ? log : "");
+    free(log);
+    snprintf(args, sizeof args, "scaling report --out %s/sc_two", tu_tmpdir());
+    mpirun(2, "sc_report.log", args);
 }
 
 /* A bad input on the rank that reads it ends every rank with its message. */
@@ -511,6 +521,9 @@ static void test_bad_input_stops_every_rank(void **state) {
     snprintf(args, sizeof args, "scaling run --data-root %s/absent_root --datasets mnist --out %s/sc_bad",
              tu_tmpdir(), tu_tmpdir());
     mpirun_fails(2, "scaling_bad.log", args, "absent_root/mnist", 1);
+    snprintf(args, sizeof args, "scaling plan --data-root %s/absent_root --datasets mnist --measure-steps 0",
+             tu_tmpdir());
+    mpirun_fails(2, "plan_bad.log", args, "absent_root/mnist", -1); /* rank 0 alone: MPI_Abort */
 }
 
 int main(int argc, char **argv) {

@@ -274,7 +274,11 @@ static int cmd_train(int argc, char **argv) {
     cfg.heads = heads, cfg.hidden = hidden, cfg.out_heads = out_heads;
 
     graph_data gd;
-    if (tg_dist_agree(load_data(data, dense, &gd)) != TG_OK) return fail_agreed(); /* every rank read it */
+    tg_status read = load_data(data, dense, &gd);
+    if (tg_dist_agree(read) != TG_OK) { /* every rank read it */
+        if (read == TG_OK) free_data(&gd); /* this rank's read worked, another's did not */
+        return fail_agreed();
+    }
     printf("%s: %d nodes, %d features, %d classes, %lld edges (%d directed with self-loops); "
            "split %d/%d/%d\n", gd.d.name, gd.d.n_nodes, gd.d.n_features, gd.d.n_classes,
            (long long)gd.d.n_edges, (int)gd.g.n_edges, gd.d.n_split[TG_SPLIT_TRAIN],
@@ -326,11 +330,12 @@ static int cmd_train(int argc, char **argv) {
         double std = seeds > 1 ? sqrt(sq / (seeds - 1)) : 0.0;
         printf("test accuracy over %d seed(s): %.2f ± %.2f%% (mean ± sample std)\n", seeds, 100 * mean,
                100 * std);
-        if (metrics)
+        /* the log first: when it cannot be written, no metrics file claims a finished run */
+        if (log_csv) st = tg_csv_write(log_csv, LOG_COLS, log_cols, n_rows, &rows[0][0]);
+        if (st == TG_OK && metrics)
             st = tg_metrics_json_write(metrics, 4,
                                        (const char *[]){"test_acc_mean", "test_acc_std", "seeds", "ms_per_epoch"},
                                        (double[]){mean, std, seeds, ms / seeds});
-        if (st == TG_OK && log_csv) st = tg_csv_write(log_csv, LOG_COLS, log_cols, n_rows, &rows[0][0]);
     }
     st = tg_dist_agree(st); /* rank 0's writes: every rank exits with their outcome */
     free(rows);

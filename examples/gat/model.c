@@ -68,7 +68,7 @@ static const tg_config_field gat_fields[] = {
     TG_CONFIG_INT(model_config, hidden, 1, GAT_MAX_WIDTH),
     TG_CONFIG_INT(model_config, out_heads, 1, GAT_MAX_WIDTH),
 };
-static const tg_config_schema gat_schema = TG_CONFIG_SCHEMA(model_config, gat_fields, gat_cross_check);
+static const tg_config_schema gat_schema = TG_CONFIG_SCHEMA_LEGACY_LINE(model_config, gat_fields, gat_cross_check);
 
 void model_config_format(const model_config *cfg, char *buf, size_t len) {
     tg_config_format(&gat_schema, cfg, buf, len);

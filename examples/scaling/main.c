@@ -212,8 +212,13 @@ static int pin_protocol(const options *o) {
 
 /* Loads a dataset (on every rank, which agree on the outcome) and fits the
  * architecture to it; prints both. */
-static void load_dataset(const options *o, const char *name, scaling_data *d, scaling_arch *a) {
-    if (tg_dist_agree(scaling_data_load(name, o->root, d)) != TG_OK) exit_agreed();
+/* Reads a dataset and fits the architectures to it.  collective = 1: every
+ * rank calls this and agrees on the outcome (run); 0: rank 0 alone (plan,
+ * whose other ranks have already left), which aborts every rank on error. */
+static void load_dataset(const options *o, const char *name, scaling_data *d, scaling_arch *a, int collective) {
+    tg_status st = scaling_data_load(name, o->root, d);
+    if (!collective && st != TG_OK) die(tg_last_error());
+    if (collective && tg_dist_agree(st) != TG_OK) exit_agreed();
     *a = o->a;
     if (scaling_arch_fit(a, d->train.h, d->train.w, d->train.c, d->train.n_classes) != TG_OK) die(tg_last_error());
     printf("%s: %lld training images (%lld after the validation slice), %lld test images of %dx%dx%d; augment pad %d%s\n",
@@ -357,7 +362,7 @@ static int cmd_run(int argc, char **argv) {
     for (int i = 0; i < n_data; i++) {
         scaling_data d;
         scaling_arch a;
-        load_dataset(&o, names[i], &d, &a);
+        load_dataset(&o, names[i], &d, &a, 1);
         int64_t sizes[MAX_SIZES];
         int n_sizes = grid_sizes(&o, &d, sizes);
         if (n_sizes < 0) {
@@ -467,7 +472,7 @@ static int cmd_plan(int argc, char **argv) {
     for (int i = 0; i < n_data; i++) {
         scaling_data d;
         scaling_arch a;
-        load_dataset(&o, names[i], &d, &a);
+        load_dataset(&o, names[i], &d, &a, 0);
         double ips[MAX_LIST] = {0}, cpu[MAX_LIST] = {0};
         for (int m = 0; m < n_arms && steps > 0; m++) {
             ips[m] = measure(&d, &o.p, &a, arms[m], steps, &cpu[m]);

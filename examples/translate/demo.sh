@@ -9,8 +9,8 @@
 # The same time budget: each side trains the number of epochs that fits in
 # about the same CPU time (the schedule spans those epochs, so each run is
 # deterministic).  Measured on a 2-core x86-64 machine (docs/results.md,
-# "Translation"): 18 epochs of ours take 89 s of CPU at one thread, 6 epochs
-# of PyTorch's about 100 s, so the defaults are EPOCHS=18, TORCH_EPOCHS=6.
+# "Translation", 2 seeds): 18 epochs of ours take 90 s of CPU at one thread,
+# 6 epochs of PyTorch's 108 s, so the defaults are EPOCHS=18, TORCH_EPOCHS=6.
 # Both CPU times are printed at the end and compared, so a machine where the
 # ratio differs shows it.  TIME_BUDGET is a wall-clock guard for both.
 # Usage: sh examples/translate/demo.sh BUILD_DIR
@@ -31,7 +31,7 @@ ours=$!
 torch_status=0
 if /usr/bin/python3 -c "import torch" 2>/dev/null; then
     # wait for the split files, which both runs read
-    while [ ! -s "$dir/test.tsv" ]; do sleep 1; done
+    while [ ! -s "$dir/test.tsv" ] && kill -0 "$ours" 2>/dev/null; do sleep 1; done
     sleep 1
     GOMP_SPINCOUNT=10000 OPENBLAS_THREAD_TIMEOUT=4 /usr/bin/python3 bench/translate_torch.py --dir "$dir" \
         --epochs "$torch_epochs" --time-budget "$budget" --threads 1 --metrics-json "$dir/torch.json" \
