@@ -8,7 +8,8 @@
 #   make demo-vit     the Vision Transformer on MNIST (docs/vit.md)
 #   make demo-gat     graph attention on Cora, 10 seeds (docs/gat.md)
 #   make fuzz SECONDS=60  every libFuzzer target in tests/fuzz (needs clang)
-#   make scaling      CNN vs ViT vs local ViT as the data grows (docs/scaling.md); scaling-quick: <= 10 min
+#   make scaling      CNN vs ViT vs local ViT as the data grows (docs/scaling.md); scaling-quick: <= 10 min;
+#                     scaling-anchors: the CNN on the full MNIST / Fashion-MNIST
 #   make data         place the datasets in ./data (DATA_MIRROR or download)
 #   make deps         apt-get install the Debian packages that are missing
 #   make install PREFIX=/usr/local
@@ -170,7 +171,16 @@ scaling-quick: check-deps
 	@mkdir -p runs
 	$(SCALING_LAUNCH) $(BUILD)/scaling run --out runs/scaling-quick --datasets mnist,fashion_mnist --sizes 100,1000,10000 \
 	  --seeds 2 --min-images 5000 --max-images 30000 $(SCALING_ARGS)
-.PHONY: demo-charlm bench-charlm
+# The single-model anchors of docs/scaling.md: the CNN arm on the full MNIST
+# and Fashion-MNIST training sets, the experiment's protocol with a longer
+# length (20 epochs of the 58 000 images), 1 seed.
+scaling-anchors: check-deps
+	@$(MAKE) --no-print-directory -j2 $(BUILD)/scaling
+	@$(MAKE) --no-print-directory data
+	@mkdir -p runs
+	$(SCALING_LAUNCH) $(BUILD)/scaling run --out runs/scaling-anchors --datasets mnist,fashion_mnist --models cnn \
+	  --sizes full --seeds 1 --min-images 1160000 --max-images 1160000 --verbose $(SCALING_ARGS)
+.PHONY: scaling-anchors demo-charlm bench-charlm
 # The character language model (docs/charlm.md): W4 training, then a sample.
 # STEPS=n shortens it; PEER=1 also trains the PyTorch peer side by side.
 demo-charlm: check-deps
