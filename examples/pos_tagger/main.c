@@ -116,8 +116,8 @@ typedef struct {
 static int train_opts_parse(train_opts *o, int argc, char **argv) {
     *o = (train_opts){.epochs = 30, .batch_size = 32, .threads = 0, .min_count = 2, .warmup = 200,
                       .patience = 0, .max_steps = 0, .seed = 1, .time_budget = 0, .lr = 2e-3,
-                      .lr_min = 1e-4, .ema = 0.999, .label_smoothing = 0.1,
-                      .cfg = {.d_word = 128, .d_char = 48, .n_filters = 256, .char_kw_min = 3, .char_kw_max = 3, .d_model = 128,
+                      .lr_min = 1e-4, .ema = 0.999, .label_smoothing = 0,
+                      .cfg = {.d_word = 128, .d_char = 48, .n_filters = 128, .char_kw_min = 2, .char_kw_max = 5, .d_model = 128,
                               .n_layers = 2, .n_heads = 4, .d_ff = 256, .char_pool = 1,
                               .learned_pos = 0, .max_len = 512, .emb_std = 0.1f, .dropout = 0.3f,
                               .word_dropout = 0.3f}};
