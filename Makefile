@@ -119,7 +119,7 @@ bench: $(BENCH_BIN)
 	@sh bench/pos_w5.sh $(BUILD)
 
 # The main job (README): build, place the data, train the POS tagger for its
-# fixed 30 epochs (TIME_BUDGET seconds, default 1800, only a guard), evaluate,
+# fixed 30 epochs (TIME_BUDGET seconds, default 3600, only a guard), evaluate,
 # tag a sentence.
 demo: check-deps
 	@$(MAKE) --no-print-directory -j2 lib examples

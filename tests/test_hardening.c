@@ -260,7 +260,7 @@ static void test_pos_tagger(void **state) {
 
     /* the configuration in the metadata */
     static const config_edit cfgs[] = {
-        {"d_model", 1048576, "tensor 'proj.weight': F32 [8, 16] in file, the metadata's configuration gives F32 [1048576, 16]"},
+        {"d_model", 1048576, "tensor 'proj.weight': F32 [8, 40] in file, the metadata's configuration gives F32 [1048576, 40]"},
         {"d_ff", 1000000, "tensor 'layers.0.mlp.fc1.weight'"},
         {"max_len", 1000000, "tensor 'pos_emb.weight'"},
         {"d_model", 0, "d_model: expected an integer in 1..1048576, found 0"},
@@ -271,6 +271,11 @@ static void test_pos_tagger(void **state) {
         {"d_word", 2.5, "d_word: expected an integer in 1..1048576, found 2.5"},
         {"words_only", 2, "words_only: expected an integer in 0..1, found 2"},
         {"words_only", 1, "tensor 'char_emb.weight' is not a parameter of the model"},
+        {"char_kw_max", 8, "char_kw_max: expected an integer in 0..7, found 8"},
+        {"char_kw_min", 0, "character convolution widths 0..5"},
+        {"char_kw_min", 6, "character convolution widths 6..5"},
+        {"char_kw_max", 6, "tensor 'char_conv6.weight' missing"},
+        {"char_kw_min", 3, "tensor 'proj.weight': F32 [8, 40] in file, the metadata's configuration gives F32 [8, 32]"},
         {"dropout", 1.5, "dropout: expected a number in [0, 1), found 1.5"},
         {"word_vocab", 1000, "metadata word_vocab: a word vocabulary of 15 entries; expected a word vocabulary of 1000"},
     };

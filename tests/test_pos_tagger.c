@@ -142,6 +142,66 @@ static void test_words_only_model(void **state) {
     toy_free(&d);
 }
 
+/* Character convolutions of widths 1..4 side by side, with max-pooling and
+ * with attention pooling: one conv per width (named by its width), the
+ * projection sized for all of them, the toy treebank fitted; a width wider
+ * than a form (a one-letter word, 3 ids with <bow>, <eow>) keeps one window.
+ * A config written before the widths existed means width POS_KW only. */
+static void test_several_char_widths(void **state) {
+    (void)state;
+    toy_data d;
+    toy_load(&d);
+    for (int pool = 0; pool <= 1; pool++) {
+        pos_config cfg = small_cfg;
+        cfg.char_pool = pool;
+        cfg.char_kw_min = 1;
+        cfg.char_kw_max = 4;
+        cfg.word_vocab = d.words.size;
+        cfg.char_vocab = d.chars.size;
+        assert_int_equal(pos_config_check(&cfg), TG_OK);
+        pos_model m;
+        pos_model_init(&m, &cfg, 3);
+        assert_null(tg_params_find(&m.ps, "char_conv.weight"));
+        for (int k = 1; k <= 4; k++) {
+            char name[32];
+            snprintf(name, sizeof name, "char_conv%d.weight", k);
+            tg_tensor *w = tg_params_find(&m.ps, name);
+            assert_non_null(w);
+            assert_int_equal(w->shape[1], k * cfg.d_char);
+            snprintf(name, sizeof name, "char_score%d.weight", k);
+            assert_true((tg_params_find(&m.ps, name) != NULL) == !pool);
+        }
+        assert_int_equal(tg_params_find(&m.ps, "proj.weight")->shape[1], cfg.d_word + 4 * cfg.n_filters);
+        train_toy(&m, &d, 150);
+        tg_tape *tp = tg_tape_new(0);
+        assert_true(pos_model_accuracy(&m, tp, &d.b) == 1.0);
+        tg_tape_free(tp);
+        pos_model_free(&m);
+    }
+    pos_config c = small_cfg, back;
+    c.word_vocab = c.char_vocab = 9;
+    c.char_kw_min = 3;
+    c.char_kw_max = 2;
+    assert_int_equal(pos_config_check(&c), TG_ERR_ARG);
+    assert_non_null(strstr(tg_last_error(), "widths 3..2"));
+    c.char_kw_min = 0;
+    c.char_kw_max = 4;
+    assert_int_equal(pos_config_check(&c), TG_ERR_ARG);
+    c.char_kw_min = 1;
+    c.char_kw_max = POS_MAX_KW + 1;
+    assert_int_equal(pos_config_check(&c), TG_ERR_ARG);
+    assert_int_equal(pos_config_from_json("{\"word_vocab\":9,\"char_vocab\":9,\"d_word\":8,\"d_char\":8,"
+                                          "\"n_filters\":8,\"d_model\":8,\"n_layers\":1,\"n_heads\":1,"
+                                          "\"d_ff\":8,\"char_pool\":1,\"learned_pos\":0,\"max_len\":8,"
+                                          "\"emb_std\":0.1,\"dropout\":0,\"word_dropout\":0}", &back),
+                     TG_OK);
+    int lo, hi;
+    assert_int_equal(pos_config_char_widths(&back, &lo, &hi), 1);
+    assert_int_equal(lo, POS_KW);
+    assert_int_equal(hi, POS_KW);
+    toy_free(&d);
+}
+
 static void test_tag_output_reads_back(void **state) {
     (void)state;
     toy_data d;
@@ -260,6 +320,7 @@ int main(void) {
         cmocka_unit_test(test_batches_pad_and_share_types),
         cmocka_unit_test(test_fits_toy_treebank_and_uses_context),
         cmocka_unit_test(test_words_only_model),
+        cmocka_unit_test(test_several_char_widths),
         cmocka_unit_test(test_tag_output_reads_back),
         cmocka_unit_test(test_config_json_round_trip_and_errors),
         cmocka_unit_test(test_real_ewt_short_run),

@@ -93,8 +93,10 @@ static void make_batch(pos_batch *b, const tg_conllu *c, const tg_vocab *words,
     b->n_words = n_words;
     b->type_chars = tg_xmalloc((size_t)n_types * POS_LC * sizeof *b->type_chars);
     b->type_mask = tg_xmalloc((size_t)n_types * POS_LW * sizeof *b->type_mask);
+    b->type_len = tg_xmalloc((size_t)(n_types ? n_types : 1) * sizeof *b->type_len);
     for (int k = 0; k < n_types; k++) {
         int n = form_chars(chars, tg_conllu_form(c, type_word[k]), b->type_chars + k * POS_LC);
+        b->type_len[k] = n;
         int windows = n - POS_KW + 1; /* >= 1: <bow>, a character, <eow> */
         for (int j = 0; j < POS_LW; j++) b->type_mask[k * POS_LW + j] = j < windows ? 0.0f : -INFINITY;
     }
@@ -132,6 +134,7 @@ void pos_batches_free(pos_batches *b) {
         free(x->type_ids);
         free(x->type_chars);
         free(x->type_mask);
+        free(x->type_len);
     }
     free(b->batches);
     memset(b, 0, sizeof *b);

@@ -20,8 +20,9 @@
 #include "data/vocab.h"
 
 #define POS_LC 20     /* character ids per form */
-#define POS_KW 3      /* width of the character convolution */
+#define POS_KW 3      /* width of the character convolution the batch's type_mask is for */
 #define POS_LW (POS_LC - POS_KW + 1) /* convolution windows per form */
+#define POS_MAX_KW 7  /* widest character convolution (pos_config char_kw_max) */
 
 typedef struct {
     int B, T;              /* sentences, padded length (longest sentence) */
@@ -33,6 +34,7 @@ typedef struct {
     int n_types;           /* distinct forms in the batch */
     int32_t *type_chars;   /* [n_types·POS_LC] character ids (0 = <pad>) */
     float *type_mask;      /* [n_types·POS_LW] 0 for a window inside the form, −inf past it */
+    int32_t *type_len;     /* [n_types] real ids of the form (<bow> and <eow> included), 3..POS_LC */
     int32_t *type_ids;     /* [B·T] 1 + the form's type index, 0 on padding */
     int n_words;           /* real words in the batch */
 } pos_batch;

@@ -7,7 +7,7 @@
 # Usage: sh examples/pos_tagger/demo.sh BUILD_DIR   (TIME_BUDGET=seconds to override)
 set -e
 build=${1:-build}
-budget=${TIME_BUDGET:-1800}
+budget=${TIME_BUDGET:-3600}
 mkdir -p runs
 echo "== training 30 epochs, at most ${budget} s (2 threads unless OMP_NUM_THREADS says otherwise)"
 "$build/pos_tagger" train --ud data/ud_english_ewt --time-budget "$budget" \

@@ -116,8 +116,8 @@ typedef struct {
 static int train_opts_parse(train_opts *o, int argc, char **argv) {
     *o = (train_opts){.epochs = 30, .batch_size = 32, .threads = 0, .min_count = 2, .warmup = 200,
                       .patience = 0, .max_steps = 0, .seed = 1, .time_budget = 0, .lr = 2e-3,
-                      .lr_min = 1e-4, .ema = 0.999, .label_smoothing = 0.1,
-                      .cfg = {.d_word = 128, .d_char = 48, .n_filters = 256, .d_model = 128,
+                      .lr_min = 1e-4, .ema = 0.999, .label_smoothing = 0,
+                      .cfg = {.d_word = 128, .d_char = 48, .n_filters = 128, .char_kw_min = 2, .char_kw_max = 5, .d_model = 128,
                               .n_layers = 2, .n_heads = 4, .d_ff = 256, .char_pool = 1,
                               .learned_pos = 0, .max_len = 512, .emb_std = 0.1f, .dropout = 0.3f,
                               .word_dropout = 0.3f}};
@@ -143,7 +143,9 @@ static int train_opts_parse(train_opts *o, int argc, char **argv) {
         {"d-word", TG_CLI_INT, &o->cfg.d_word, "word embedding width"},
         {"words-only", TG_CLI_INT, &o->cfg.words_only, "1: word embeddings only, no character CNN (needs --d-word = --d-model); 0: both"},
         {"d-char", TG_CLI_INT, &o->cfg.d_char, "character embedding width"},
-        {"filters", TG_CLI_INT, &o->cfg.n_filters, "character convolution filters"},
+        {"filters", TG_CLI_INT, &o->cfg.n_filters, "character convolution filters (of each width)"},
+        {"char-kw-min", TG_CLI_INT, &o->cfg.char_kw_min, "narrowest character convolution (characters per window)"},
+        {"char-kw-max", TG_CLI_INT, &o->cfg.char_kw_max, "widest character convolution; one convolution of n_filters per width in between"},
         {"char-pool", TG_CLI_INT, &o->cfg.char_pool, "1: max-pool the character CNN; 0: attention pooling"},
         {"learned-pos", TG_CLI_INT, &o->cfg.learned_pos, "1: learned positional embedding; 0: sinusoidal"},
         {"emb-std", TG_CLI_FLOAT, &o->cfg.emb_std, "initial std of word and character embeddings"},

@@ -29,11 +29,19 @@ void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
              "without characters the word embedding is the model's input: d_word %d must equal "
              "d_model %d", c->d_word, c->d_model);
     if (!c->words_only) {
+        int lo, hi, n_widths = pos_config_char_widths(c, &lo, &hi);
+        TG_CHECK(lo >= 1 && hi <= POS_MAX_KW && lo <= hi, "pos_model_init",
+                 "character convolution widths %d..%d outside 1..%d", lo, hi, POS_MAX_KW);
         tg_embedding_layer_init(&m->char_emb, &m->ps, "char_emb", c->char_vocab, c->d_char, &rng);
-        tg_linear_init(&m->char_conv, &m->ps, "char_conv", POS_KW * c->d_char, c->n_filters, TG_NN_BIAS, &rng);
-        if (!c->char_pool)
-            tg_linear_init(&m->char_score, &m->ps, "char_score", c->n_filters, 1, TG_NN_BIAS, &rng);
-        tg_linear_init(&m->proj, &m->ps, "proj", c->d_word + c->n_filters, c->d_model, TG_NN_BIAS, &rng);
+        for (int k = lo; k <= hi; k++) {
+            char conv[32], score[32];
+            snprintf(conv, sizeof conv, n_widths == 1 ? "char_conv" : "char_conv%d", k);
+            snprintf(score, sizeof score, n_widths == 1 ? "char_score" : "char_score%d", k);
+            tg_linear_init(&m->char_conv[k - lo], &m->ps, conv, k * c->d_char, c->n_filters, TG_NN_BIAS, &rng);
+            if (!c->char_pool)
+                tg_linear_init(&m->char_score[k - lo], &m->ps, score, c->n_filters, 1, TG_NN_BIAS, &rng);
+        }
+        tg_linear_init(&m->proj, &m->ps, "proj", c->d_word + n_widths * c->n_filters, c->d_model, TG_NN_BIAS, &rng);
     }
     if (c->learned_pos) tg_posenc_learned_init(&m->pos, &m->ps, "pos_emb", c->max_len, c->d_model, &rng);
     tg_block_config bc = {.d_model = c->d_model, .n_heads = c->n_heads, .d_ff = c->d_ff,
@@ -53,31 +61,51 @@ void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed) {
 
 void pos_model_free(pos_model *m) { tg_params_free(&m->ps); }
 
-/* The character view of every word [B, T, F], once per distinct form:
- * windows of POS_KW character embeddings side by side [NT, LW, KW·d_char]
- * → one GEMM = the convolution, pooled over the windows inside the form. */
+/* The −inf mask [NT, LW, 1] of the LW = POS_LC − k + 1 windows of width k:
+ * 0 for a window that starts inside the form, −inf past it; a form shorter
+ * than k keeps its first window (it runs into the padding).  For k = POS_KW
+ * this is the batch's type_mask. */
+static tg_tensor *window_mask(tg_tape *tp, const pos_batch *b, int k) {
+    const int NT = b->n_types, LW = POS_LC - k + 1;
+    tg_tensor *mask = tg_tape_tensor(tp, TG_SHAPE(NT, LW, 1));
+    for (int t = 0; t < NT; t++) {
+        int windows = b->type_len[t] - k + 1;
+        if (windows < 1) windows = 1;
+        for (int j = 0; j < LW; j++) mask->data[(size_t)t * LW + j] = j < windows ? 0.0f : -INFINITY;
+    }
+    return mask;
+}
+
+/* The character view of every word [B, T, nW·F], once per distinct form:
+ * for each width k, windows of k character embeddings side by side
+ * [NT, LW, k·d_char] → one GEMM = the convolution, pooled over the windows
+ * inside the form; the widths' pooled features side by side. */
 static tg_tensor *char_view(tg_tape *tp, pos_model *m, const pos_batch *b) {
     const pos_config *c = &m->cfg;
     const int B = b->B, T = b->T, NT = b->n_types, F = c->n_filters;
+    int lo, hi, n_widths = pos_config_char_widths(c, &lo, &hi);
     tg_tensor *ce = tg_embedding_layer_forward(tp, &m->char_emb, b->type_chars, TG_SHAPE(NT, POS_LC));
-    tg_tensor *win[POS_KW];
-    for (int k = 0; k < POS_KW; k++) win[k] = tg_slice(tp, ce, 1, k, POS_LW);
-    tg_tensor *h = tg_relu(tp, tg_linear_forward(tp, &m->char_conv, tg_concat(tp, POS_KW, win, 2)));
-    tg_tensor *mask = tg_tape_tensor(tp, TG_SHAPE(NT, POS_LW, 1)); /* 0 inside the form, −inf past it */
-    memcpy(mask->data, b->type_mask, (size_t)NT * POS_LW * sizeof(float));
-    tg_tensor *pooled;                                        /* [NT, F] */
-    if (c->char_pool) {
-        /* Max-pooling over the windows inside the form (Ma & Hovy 2016). */
-        pooled = tg_max(tp, tg_add(tp, h, mask), 1);
-    } else {
-        /* Attention pooling: a = softmax(h·u + mask) over the windows, pooled = a·h. */
-        tg_tensor *score = tg_reshape(tp, tg_linear_forward(tp, &m->char_score, h), TG_SHAPE(NT, 1, POS_LW));
-        tg_tensor *a = tg_softmax(tp, score, tg_reshape(tp, mask, TG_SHAPE(NT, 1, POS_LW)));
-        pooled = tg_reshape(tp, tg_matmul(tp, a, h, 0, 0), TG_SHAPE(NT, F));
+    tg_tensor *pooled[POS_MAX_KW];                            /* [NT, F] each */
+    for (int k = lo; k <= hi; k++) {
+        const int LW = POS_LC - k + 1;
+        tg_tensor *win[POS_MAX_KW];
+        for (int j = 0; j < k; j++) win[j] = tg_slice(tp, ce, 1, j, LW);
+        tg_tensor *h = tg_relu(tp, tg_linear_forward(tp, &m->char_conv[k - lo], tg_concat(tp, k, win, 2)));
+        tg_tensor *mask = window_mask(tp, b, k);
+        if (c->char_pool) {
+            /* Max-pooling over the windows inside the form (Ma & Hovy 2016). */
+            pooled[k - lo] = tg_max(tp, tg_add(tp, h, mask), 1);
+        } else {
+            /* Attention pooling: a = softmax(h·u + mask) over the windows, pooled = a·h. */
+            tg_tensor *score = tg_reshape(tp, tg_linear_forward(tp, &m->char_score[k - lo], h), TG_SHAPE(NT, 1, LW));
+            tg_tensor *a = tg_softmax(tp, score, tg_reshape(tp, mask, TG_SHAPE(NT, 1, LW)));
+            pooled[k - lo] = tg_reshape(tp, tg_matmul(tp, a, h, 0, 0), TG_SHAPE(NT, F));
+        }
     }
+    tg_tensor *feat = n_widths == 1 ? pooled[0] : tg_concat(tp, n_widths, pooled, 1); /* [NT, nW·F] */
     /* Row 0 of the table is the padding position's zero vector. */
-    tg_tensor *table = tg_concat(tp, 2, (tg_tensor *[]){tg_tape_tensor(tp, TG_SHAPE(1, F)), pooled}, 0);
-    return tg_embedding(tp, table, b->type_ids, TG_SHAPE(B, T));            /* [B, T, F] */
+    tg_tensor *table = tg_concat(tp, 2, (tg_tensor *[]){tg_tape_tensor(tp, TG_SHAPE(1, n_widths * F)), feat}, 0);
+    return tg_embedding(tp, table, b->type_ids, TG_SHAPE(B, T));            /* [B, T, nW·F] */
 }
 
 tg_tensor *pos_model_forward(tg_tape *tp, pos_model *m, const pos_batch *b) {
@@ -152,6 +180,10 @@ static tg_status pos_cross_check(const void *cfg, const char *what) {
     const pos_config *c = cfg;
     if (c->d_model % c->n_heads)
         return tg_set_error(TG_ERR_ARG, "%s: n_heads %d does not divide d_model %d", what, c->n_heads, c->d_model);
+    if ((c->char_kw_min == 0) != (c->char_kw_max == 0) || c->char_kw_min > c->char_kw_max)
+        return tg_set_error(TG_ERR_ARG, "%s: character convolution widths %d..%d: expected 1 <= "
+                            "char_kw_min <= char_kw_max <= %d (or both 0)", what, c->char_kw_min, c->char_kw_max,
+                            POS_MAX_KW);
     if (c->words_only && c->d_word != c->d_model)
         return tg_set_error(TG_ERR_ARG, "%s: words_only needs d_word %d = d_model %d", what, c->d_word, c->d_model);
     return TG_OK;
@@ -170,6 +202,9 @@ static const tg_config_field pos_config_fields[] = {
     DROPOUT(dropout), DROPOUT(word_dropout),
     /* added later: a checkpoint without it has the character view */
     TG_CONFIG_INT_OPTIONAL(pos_config, words_only, 0, 1, 0),
+    /* added later: a checkpoint without them has one convolution of width POS_KW */
+    TG_CONFIG_INT_OPTIONAL(pos_config, char_kw_min, 0, POS_MAX_KW, POS_KW),
+    TG_CONFIG_INT_OPTIONAL(pos_config, char_kw_max, 0, POS_MAX_KW, POS_KW),
 };
 #undef WIDTH
 #undef FLAG
@@ -179,6 +214,12 @@ static const tg_config_schema pos_schema = TG_CONFIG_SCHEMA(pos_config, pos_conf
 char *pos_config_to_json(const pos_config *cfg) { return tg_config_to_string(&pos_schema, cfg); }
 
 tg_status pos_config_check(const pos_config *c) { return tg_config_check(&pos_schema, c, "model config"); }
+
+int pos_config_char_widths(const pos_config *cfg, int *lo, int *hi) {
+    *lo = cfg->char_kw_min ? cfg->char_kw_min : POS_KW;
+    *hi = cfg->char_kw_max ? cfg->char_kw_max : POS_KW;
+    return *hi - *lo + 1;
+}
 
 tg_status pos_config_from_json(const char *json, pos_config *cfg) {
     return tg_config_parse(&pos_schema, json, "model config", cfg);
@@ -192,9 +233,14 @@ static int pos_config_shapes(const pos_config *c, tg_ckpt_shape *w) {
     int n = 0;
     w[n++] = (tg_ckpt_shape){"word_emb.weight", 2, {c->word_vocab, c->d_word}};
     if (!c->words_only) {
+        int lo, hi, n_widths = pos_config_char_widths(c, &lo, &hi);
         w[n++] = (tg_ckpt_shape){"char_emb.weight", 2, {c->char_vocab, c->d_char}};
-        w[n++] = (tg_ckpt_shape){"char_conv.weight", 2, {c->n_filters, POS_KW * c->d_char}};
-        w[n++] = (tg_ckpt_shape){"proj.weight", 2, {c->d_model, c->d_word + c->n_filters}};
+        for (int k = lo; k <= hi; k++) {
+            tg_ckpt_shape *x = &w[n++];
+            snprintf(x->name, sizeof x->name, n_widths == 1 ? "char_conv.weight" : "char_conv%d.weight", k);
+            x->ndim = 2, x->shape[0] = c->n_filters, x->shape[1] = k * c->d_char;
+        }
+        w[n++] = (tg_ckpt_shape){"proj.weight", 2, {c->d_model, c->d_word + n_widths * c->n_filters}};
     }
     if (c->learned_pos) w[n++] = (tg_ckpt_shape){"pos_emb.weight", 2, {c->max_len, c->d_model}};
     for (int l = 0; l < c->n_layers; l++) {
@@ -210,7 +256,7 @@ tg_status pos_model_load(const char *path, pos_model *m, tg_vocab *words, tg_voc
     char *kind = NULL, *cfg_s = NULL;
     pos_config cfg;
     tg_vocab wv = {0}, cv = {0};
-    tg_ckpt_shape want[8 + POS_MAX_LAYERS];
+    tg_ckpt_shape want[8 + POS_MAX_KW + POS_MAX_LAYERS];
     tg_status st = tg_checkpoint_read_metadata(path, "model", &kind);
     if (st == TG_OK && strcmp(kind, "pos_tagger"))
         st = tg_set_error(TG_ERR_FORMAT, "%s: metadata model '%s': expected 'pos_tagger' (a checkpoint of another model?)",

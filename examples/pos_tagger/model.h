@@ -2,7 +2,7 @@
  * 17 UPOS logits per word out.
  *
  *   word  ──emb──────────────────────────────┐
- *   chars ──emb── conv(width 3) ── ReLU ── max/attention pooling ──┤ concat [Dw + F]
+ *   chars ──emb── conv(widths kw_min..kw_max) ── ReLU ── max/attention pooling ──┤ concat [Dw + nW·F]
  *                                                              │ Linear → d_model, + positions
  *                                     N × Transformer encoder block (pre-LN, key padding mask)
  *                                     LayerNorm ── Linear → 17 UPOS logits
@@ -28,7 +28,8 @@
 
 typedef struct {
     int word_vocab, char_vocab;  /* from the vocabularies */
-    int d_word, d_char, n_filters;
+    int d_word, d_char, n_filters; /* n_filters per convolution width */
+    int char_kw_min, char_kw_max;  /* widths of the character convolutions (0, 0: width POS_KW only) */
     int d_model, n_layers, n_heads, d_ff;
     int words_only;              /* 0: the character view and the Linear; 1: words only */
     int char_pool;               /* 1: max-pool the character windows; 0: attention pooling */
@@ -44,9 +45,9 @@ typedef struct {
     pos_config cfg;
     tg_params ps;
     tg_embedding_layer word_emb, char_emb;
-    tg_linear char_conv;      /* [F, POS_KW·d_char]: the convolution as one GEMM over windows */
-    tg_linear char_score;     /* [1, F]: attention-pooling score per window */
-    tg_linear proj;           /* [d_model, d_word + F] */
+    tg_linear char_conv[POS_MAX_KW]; /* [F, k·d_char] for width k = kw_min + i: one GEMM over windows */
+    tg_linear char_score[POS_MAX_KW]; /* [1, F]: attention-pooling score per window */
+    tg_linear proj;           /* [d_model, d_word + nW·F], nW = kw_max − kw_min + 1 */
     tg_posenc_learned pos;    /* used when cfg.learned_pos */
     tg_encoder_block layers[POS_MAX_LAYERS];
     tg_layernorm_layer ln_f;
@@ -54,8 +55,9 @@ typedef struct {
     tg_rng drop_rng;          /* dropout masks, word dropout */
 } pos_model;
 
-/* Parameters named "word_emb.weight", "char_emb.weight", "char_conv.weight",
- * ..., "layers.<i>.<...>", "ln_f.weight", "head.weight", initialised from seed.
+/* Parameters named "word_emb.weight", "char_emb.weight", "char_conv.weight"
+ * (one width; with several, "char_conv<k>.weight" for each width k), ...,
+ * "layers.<i>.<...>", "ln_f.weight", "head.weight", initialised from seed.
  * Errors: a config outside its ranges aborts. */
 void pos_model_init(pos_model *m, const pos_config *cfg, uint64_t seed);
 void pos_model_free(pos_model *m);
@@ -74,8 +76,13 @@ double pos_model_accuracy(pos_model *m, tg_tape *tp, const pos_batches *bs);
 
 /* TG_ERR_ARG "model config: ..." when a field is outside the range
  * pos_model_init accepts (every width 1..2^20, n_layers 1..8, n_heads
- * dividing d_model, flags 0/1, dropouts in [0, 1)). */
+ * dividing d_model, flags 0/1, dropouts in [0, 1), convolution widths
+ * 1 <= kw_min <= kw_max <= POS_MAX_KW or both 0). */
 tg_status pos_config_check(const pos_config *cfg);
+
+/* The character convolution widths of cfg: *lo..*hi (POS_KW, POS_KW when
+ * both fields are 0); returns their number. */
+int pos_config_char_widths(const pos_config *cfg, int *lo, int *hi);
 
 /* The configuration as a JSON object string (malloc'd) and back.  From
  * JSON every field is checked (integral, in its range, n_heads dividing
