@@ -58,9 +58,13 @@ void tg_gat_conv_init(tg_gat_conv *l, tg_params *ps, const char *prefix, int in_
     l->att_dst = tg_params_new(ps, TG_SHAPE(1, heads, out_channels), "%s.att_dst", prefix);
     if (flags & TG_NN_BIAS)
         l->bias = tg_params_new(ps, TG_SHAPE(concat ? HD : out_channels), "%s.bias", prefix);
+    if (flags & TG_NN_GAT_TF)
+        l->att_bias = tg_params_new(ps, TG_SHAPE(1, heads), "%s.att_bias", prefix);
     tg_init_xavier_uniform(l->lin_weight, in_channels, HD, rng);
-    tg_init_xavier_uniform(l->att_src, heads, out_channels, rng);
-    tg_init_xavier_uniform(l->att_dst, heads, out_channels, rng);
+    int fan_in = flags & TG_NN_GAT_TF ? out_channels : heads; /* conv1d [1, D, 1] or PyG's [H, D] */
+    int fan_out = flags & TG_NN_GAT_TF ? 1 : out_channels;
+    tg_init_xavier_uniform(l->att_src, fan_in, fan_out, rng);
+    tg_init_xavier_uniform(l->att_dst, fan_in, fan_out, rng);
 }
 
 /* z [N, H·D] -> α-weighted sums, the GAT equations after the projection. */
@@ -72,6 +76,7 @@ static tg_tensor *gat_attend(tg_tape *tp, const tg_gat_conv *l, tg_tensor *z, co
     tg_tensor *s_dst = tg_sum_last(tp, tg_mul(tp, z3, l->att_dst)); /* a_dstᵀ z_i  [N, H] */
     tg_tensor *e = tg_add(tp, tg_embedding(tp, s_dst, g->dst, TG_SHAPE(g->n_edges)),
                           tg_embedding(tp, s_src, g->src, TG_SHAPE(g->n_edges))); /* [E, H] */
+    if (l->att_bias) e = tg_add(tp, e, l->att_bias);
     e = tg_leaky_relu(tp, e, l->negative_slope);
     tg_tensor *alpha = tg_dropout(tp, tg_segment_softmax(tp, e, g), l->dropout, rng);
     tg_tensor *values = tg_dropout(tp, z, l->value_dropout, rng);

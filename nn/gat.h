@@ -39,9 +39,17 @@
  *   <prefix>.lin.weight [H·D, F]   Glorot uniform U(±√(6/(F + H·D)))
  *   <prefix>.att_src    [1, H, D]  Glorot uniform U(±√(6/(H + D)))
  *   <prefix>.att_dst    [1, H, D]  same
- *   <prefix>.bias       [H·D] (concat) or [D] (mean); zeros; with TG_NN_BIAS */
+ *   <prefix>.bias       [H·D] (concat) or [D] (mean); zeros; with TG_NN_BIAS
+ * With TG_NN_GAT_TF the scores follow the authors' TensorFlow code instead
+ * (PetarV-/GAT, utils/layers.py attn_head: f_1, f_2 = conv1d(z, 1, 1), each
+ * with a bias, glorot_uniform over its [1, D, 1] kernel):
+ *   e_ij = LeakyReLU_0.2(a_dst,hᵀ z_i + a_src,hᵀ z_j + b_h)
+ *   <prefix>.att_bias   [1, H]     b_h = the sum of f_1's and f_2's biases; zeros
+ *   att_src, att_dst                U(±√(6/(D + 1))) (fan_in D, fan_out 1)
+ * (PyG has no att_bias; its init is the default's.) */
 typedef struct tg_gat_conv {
     tg_tensor *lin_weight, *att_src, *att_dst, *bias;
+    tg_tensor *att_bias; /* [1, H] with TG_NN_GAT_TF, else NULL */
     int in_channels, out_channels, heads, concat;
     float negative_slope; /* 0.2 */
     float dropout;        /* on α in training mode; 0 after init */
@@ -54,7 +62,7 @@ typedef struct tg_gat_conv {
                               drops x, if at all, with one mask shared by the heads) */
 } tg_gat_conv;
 
-/* out_channels = D per head, heads = H.  flags: TG_NN_BIAS.
+/* out_channels = D per head, heads = H.  flags: TG_NN_BIAS, TG_NN_GAT_TF.
  * Errors: a size < 1 aborts. */
 void tg_gat_conv_init(tg_gat_conv *l, tg_params *ps, const char *prefix, int in_channels,
                       int out_channels, int heads, int concat, unsigned flags, tg_rng *rng);

@@ -17,6 +17,9 @@ enum {
     TG_NN_BIAS = 1u << 0,   /* the layer has a bias (Linear, LayerNorm) */
     TG_NN_XAVIER = 1u << 1, /* Linear weight: Xavier/Glorot uniform instead of torch's default */
     TG_NN_PACKED_QKV = 1u << 2, /* tg_mha: one [3C, C] Q/K/V projection (self-attention only) */
+    TG_NN_GAT_TF = 1u << 3, /* tg_gat_conv: the attention scores as the authors' TensorFlow code
+                               (PetarV-/GAT utils/layers.py): a learned bias per head in e_ij and
+                               a_src, a_dst initialised as conv1d kernels [D, 1] */
 };
 
 /* U(−bound, bound) in every element. */

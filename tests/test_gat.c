@@ -6,6 +6,8 @@
  *     whose only in-edge is its self-loop (also with a dropout mask of the
  *     input per head, head_in_dropout);
  *   - head_in_dropout: one independent mask per head, in training mode only;
+ *   - TG_NN_GAT_TF (the authors' score form): its parameters and init, and
+ *     the forward equal to a plain-loop reference of the equations;
  *   - a node with no in-edge: zero output, zero gradient, never NaN;
  *   - the edge attention layer equal (values and gradients) to the dense
  *     fused and composed attention with the adjacency as `allowed` mask;
@@ -230,8 +232,11 @@ static void test_gradcheck_layers(void **state) {
         tg_params_init(&ps);
         tg_gat_conv gat;
         tg_edge_attention dot;
-        tg_gat_conv_init(&gat, &ps, "gat", F, D, H, concat, TG_NN_BIAS, &rng);
+        /* t odd: the authors' score form, with the per-head bias in e_ij */
+        tg_gat_conv_init(&gat, &ps, "gat", F, D, H, concat, TG_NN_BIAS | (t % 2 ? TG_NN_GAT_TF : 0u),
+                         &rng);
         tg_edge_attention_init(&dot, &ps, "dot", F, D, H, concat, TG_NN_BIAS, &rng);
+        if (gat.att_bias) tg_init_normal(gat.att_bias, &rng, 0.0f, 0.5f);
         gat.dropout = dot.dropout = t >= 2 ? 0.3f : 0.0f;
         gat.head_in_dropout = t >= 2 ? 0.3f : 0.0f; /* a mask of x per head */
         /* larger attention vectors than Glorot's so the scores vary */
@@ -241,10 +246,11 @@ static void test_gradcheck_layers(void **state) {
         tg_tape *tp = tg_tape_new(0);
         tg_tape_set_training(tp, 1);
         char name[96];
-        snprintf(name, sizeof name, "GAT layer N=%d E=%d H=%d D=%d concat=%d dropout=%.1f/%.1f",
-                 N, (int)g.n_edges, H, D, concat, gat.dropout, gat.head_in_dropout);
-        tu_gradcheck(name, layer_fn, 5,
-                     (tg_tensor *[]){x, gat.lin_weight, gat.att_src, gat.att_dst, gat.bias},
+        snprintf(name, sizeof name, "GAT layer N=%d E=%d H=%d D=%d concat=%d dropout=%.1f/%.1f%s",
+                 N, (int)g.n_edges, H, D, concat, gat.dropout, gat.head_in_dropout,
+                 gat.att_bias ? " att_bias" : "");
+        tu_gradcheck(name, layer_fn, gat.att_bias ? 6 : 5,
+                     (tg_tensor *[]){x, gat.lin_weight, gat.att_src, gat.att_dst, gat.bias, gat.att_bias},
                      &(layer_case){&g, &gat, NULL, NULL}, &layer_opts);
         snprintf(name, sizeof name, "edge attention layer N=%d E=%d H=%d D=%d concat=%d", N,
                  (int)g.n_edges, H, D, concat);
@@ -264,6 +270,98 @@ static void test_gradcheck_layers(void **state) {
         tg_params_free(&ps);
         tg_csr_free(&g);
     }
+}
+
+/* The GAT equations in plain loops (evaluation mode): for each node i and
+ * head h, e_ij = LeakyReLU_0.2(a_dst·z_i + a_src·z_j + b_h) over the
+ * in-edges j -> i, α = softmax, out_i = Σ α_ij z_j; concatenated, + bias. */
+static void gat_reference(const tg_gat_conv *l, const float *x, const tg_csr *g, float *out) {
+    int N = g->n_nodes, F = l->in_channels, H = l->heads, D = l->out_channels;
+    float *z = calloc((size_t)N * H * D, sizeof *z);
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < H * D; o++)
+            for (int f = 0; f < F; f++) z[n * H * D + o] += x[n * F + f] * l->lin_weight->data[o * F + f];
+    for (int i = 0; i < N; i++)
+        for (int h = 0; h < H; h++) {
+            double si = 0, m = -INFINITY, den = 0, acc[16] = {0};
+            for (int d = 0; d < D; d++) si += l->att_dst->data[h * D + d] * z[(i * H + h) * D + d];
+            double *e = calloc((size_t)(g->row_ptr[i + 1] - g->row_ptr[i]) + 1, sizeof *e);
+            for (int64_t k = g->row_ptr[i]; k < g->row_ptr[i + 1]; k++) {
+                int j = g->src[k];
+                double sj = 0;
+                for (int d = 0; d < D; d++) sj += l->att_src->data[h * D + d] * z[(j * H + h) * D + d];
+                double v = si + sj + (l->att_bias ? l->att_bias->data[h] : 0.0);
+                v = v > 0 ? v : 0.2 * v;
+                e[k - g->row_ptr[i]] = v;
+                if (v > m) m = v;
+            }
+            for (int64_t k = g->row_ptr[i]; k < g->row_ptr[i + 1]; k++) den += exp(e[k - g->row_ptr[i]] - m);
+            for (int64_t k = g->row_ptr[i]; k < g->row_ptr[i + 1]; k++)
+                for (int d = 0; d < D; d++)
+                    acc[d] += exp(e[k - g->row_ptr[i]] - m) / den * z[(g->src[k] * H + h) * D + d];
+            for (int d = 0; d < D; d++)
+                out[(i * H + h) * D + d] = (float)acc[d] + (l->bias ? l->bias->data[h * D + d] : 0.0f);
+            free(e);
+        }
+    free(z);
+}
+
+/* TG_NN_GAT_TF: the parameters (att_bias [1, H], zeros; a_src, a_dst inside
+ * the conv1d bound √(6/(D+1)) and reaching beyond PyG's √(6/(H+D))), and the
+ * forward equal to the loop reference with a nonzero att_bias — and, with
+ * the same weights and att_bias 0, equal to the layer without the flag. */
+static void test_gat_tf_attention(void **state) {
+    (void)state;
+    enum { N = 10, F = 5, H = 4, D = 3 };
+    tg_rng rng;
+    tg_rng_seed(&rng, 4242);
+    tg_csr g;
+    random_graph(&g, N, 0.4f, &rng);
+    tg_params ps;
+    tg_params_init(&ps);
+    tg_gat_conv tf, plain;
+    tg_gat_conv_init(&tf, &ps, "tf", F, D, H, 1, TG_NN_BIAS | TG_NN_GAT_TF, &rng);
+    tg_gat_conv_init(&plain, &ps, "plain", F, D, H, 1, TG_NN_BIAS, &rng);
+    assert_null(plain.att_bias);
+    assert_non_null(tf.att_bias);
+    assert_int_equal(tf.att_bias->ndim, 2);
+    assert_int_equal(tf.att_bias->shape[0], 1);
+    assert_int_equal(tf.att_bias->shape[1], H);
+    assert_non_null(tg_params_find(&ps, "tf.att_bias"));
+    float bmax = 0;
+    for (int k = 0; k < H; k++) assert_true(tf.att_bias->data[k] == 0.0f);
+    for (int k = 0; k < H * D; k++) {
+        float a = fabsf(tf.att_src->data[k]), b = fabsf(tf.att_dst->data[k]);
+        assert_true(a <= sqrtf(6.0f / (D + 1)) && b <= sqrtf(6.0f / (D + 1)));
+        bmax = fmaxf(bmax, fmaxf(a, b));
+    }
+    assert_true(bmax > sqrtf(6.0f / (H + D)));
+    tg_tensor *x = tu_randn_grad(&rng, TG_SHAPE(N, F));
+    tg_init_normal(tf.bias, &rng, 0.0f, 0.3f);
+    tg_tensor *ts[] = {plain.lin_weight, plain.att_src, plain.att_dst, plain.bias};
+    tg_tensor *tt[] = {tf.lin_weight, tf.att_src, tf.att_dst, tf.bias};
+    for (int k = 0; k < 4; k++) memcpy(ts[k]->data, tt[k]->data, (size_t)tg_shape_numel(tt[k]->ndim, tt[k]->shape) * sizeof(float));
+    tg_tape *tp = tg_tape_new(0);
+    tg_tape_set_training(tp, 0);
+    float want[N * H * D];
+    tg_tensor *y_plain = tg_gat_conv_forward(tp, &plain, x, &g, NULL);
+    tg_tensor *y_tf = tg_gat_conv_forward(tp, &tf, x, &g, NULL);
+    for (int k = 0; k < N * H * D; k++) assert_true(y_plain->data[k] == y_tf->data[k]);
+    for (int k = 0; k < H; k++) tf.att_bias->data[k] = 0.7f * (float)(k - 1); /* both signs */
+    tg_tape_reset(tp);
+    y_tf = tg_gat_conv_forward(tp, &tf, x, &g, NULL);
+    gat_reference(&tf, x->data, &g, want);
+    double maxdiff = 0, moved = 0;
+    for (int k = 0; k < N * H * D; k++) {
+        maxdiff = fmax(maxdiff, fabs((double)y_tf->data[k] - want[k]));
+        moved = fmax(moved, fabs((double)y_tf->data[k] - y_plain->data[k]));
+    }
+    assert_true(maxdiff < 1e-5);
+    assert_true(moved > 1e-3); /* the bias changed the attention */
+    tg_tape_free(tp);
+    tg_tensor_free(x);
+    tg_params_free(&ps);
+    tg_csr_free(&g);
 }
 
 /* head_in_dropout: with every head holding the same weights, the heads'
@@ -697,6 +795,7 @@ int main(void) {
         cmocka_unit_test(test_gradcheck_layers),
         cmocka_unit_test(test_head_input_dropout),
         cmocka_unit_test(test_edge_attention_equals_dense),
+        cmocka_unit_test(test_gat_tf_attention),
         cmocka_unit_test(test_spmm_equals_dense),
         cmocka_unit_test(test_gat_thread_bit_identity),
         cmocka_unit_test(test_reader_good),

@@ -235,7 +235,7 @@ static int cmd_train(int argc, char **argv) {
     const char *data = "cora", *layer = "gat", *save = NULL, *metrics = NULL, *log_csv = NULL;
     int seeds = 1, seed = 1, heads = 8, hidden = 8, out_heads = 1, dense = 0, threads = 0;
     train_opts o = {.max_epochs = 1000, .patience = 100, .lr = 0.005f, .weight_decay = 5e-4f};
-    model_config cfg = {.in_dropout = 0.6f, .attn_dropout = 0.6f, .value_dropout = 0.6f};
+    model_config cfg = {.in_dropout = 0.6f, .attn_dropout = 0.6f, .value_dropout = 0.6f, .tf_attention = 1};
     const tg_cli_opt opts[] = {
         {"data", TG_CLI_STRING, &data, "cora, citeseer, or a folder holding NAME.{meta,features,labels,edges,split}"},
         {"layer", TG_CLI_STRING, &layer, "gat (additive attention) or dot (dot-product attention on edges)"},
@@ -246,6 +246,7 @@ static int cmd_train(int argc, char **argv) {
         {"attn-dropout", TG_CLI_FLOAT, &cfg.attn_dropout, "dropout on the attention weights"},
         {"value-dropout", TG_CLI_FLOAT, &cfg.value_dropout, "gat: dropout on the projected neighbours z_j (the authors' code, utils/layers.py; not in the paper's text)"},
         {"dropout-per-head", TG_CLI_INT, &cfg.dropout_per_head, "gat, 1: each head draws its own input-dropout mask (the authors' code); 0: one mask for all heads"},
+        {"tf-attention", TG_CLI_INT, &cfg.tf_attention, "gat, 1: attention scores as the authors' TensorFlow code (a learned bias per head in e_ij, conv1d init of a_src/a_dst); 0: the paper's text / PyG"},
         {"lr", TG_CLI_FLOAT, &o.lr, "Adam learning rate"},
         {"weight-decay", TG_CLI_FLOAT, &o.weight_decay, "L2 penalty on every parameter (in the gradient)"},
         {"epochs", TG_CLI_INT, &o.max_epochs, "most epochs (full-graph steps)"},
@@ -270,6 +271,7 @@ static int cmd_train(int argc, char **argv) {
     if (!(cfg.in_dropout >= 0 && cfg.in_dropout < 1 && cfg.attn_dropout >= 0 && cfg.attn_dropout < 1 &&
           cfg.value_dropout >= 0 && cfg.value_dropout < 1))
         die("--dropout, --attn-dropout and --value-dropout must be in [0, 1)");
+    if (cfg.tf_attention != 0 && cfg.tf_attention != 1) die("--tf-attention: expected 0 or 1");
     if (threads > 0) tg_set_num_threads(threads);
     cfg.heads = heads, cfg.hidden = hidden, cfg.out_heads = out_heads;
 
@@ -284,9 +286,10 @@ static int cmd_train(int argc, char **argv) {
            (long long)gd.d.n_edges, (int)gd.g.n_edges, gd.d.n_split[TG_SPLIT_TRAIN],
            gd.d.n_split[TG_SPLIT_VAL], gd.d.n_split[TG_SPLIT_TEST]);
     printf("layer %s, %d heads x %d hidden, output %d head(s); dropout %.2f / attention %.2f / "
-           "values %.2f%s; Adam lr %g, L2 %g; patience %d, at most %d epochs; %d thread(s)%s\n", layer,
+           "values %.2f%s%s; Adam lr %g, L2 %g; patience %d, at most %d epochs; %d thread(s)%s\n", layer,
            heads, hidden, out_heads, cfg.in_dropout, cfg.attn_dropout, cfg.value_dropout,
-           cfg.dropout_per_head ? " (input masks per head)" : "", o.lr, o.weight_decay,
+           cfg.dropout_per_head ? " (input masks per head)" : "",
+           cfg.tf_attention ? "; scores as the authors' code" : "", o.lr, o.weight_decay,
            o.patience, o.max_epochs, tg_get_num_threads(), tg_dist_world() > 1 ? " per rank" : "");
 
     /* The seeds of this rank: first + r, first + r + W, ... (all of them in one process). */

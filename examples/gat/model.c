@@ -13,10 +13,9 @@ void model_init(model *m, const model_config *cfg, int n_features, int n_classes
     tg_params_init(&m->ps);
     int HD = cfg->heads * cfg->hidden;
     if (cfg->layer == LAYER_GAT) {
-        tg_gat_conv_init(&m->gat1, &m->ps, "conv1", n_features, cfg->hidden, cfg->heads, 1,
-                         TG_NN_BIAS, rng);
-        tg_gat_conv_init(&m->gat2, &m->ps, "conv2", HD, n_classes, cfg->out_heads, 0, TG_NN_BIAS,
-                         rng);
+        unsigned f = TG_NN_BIAS | (cfg->tf_attention ? TG_NN_GAT_TF : 0u);
+        tg_gat_conv_init(&m->gat1, &m->ps, "conv1", n_features, cfg->hidden, cfg->heads, 1, f, rng);
+        tg_gat_conv_init(&m->gat2, &m->ps, "conv2", HD, n_classes, cfg->out_heads, 0, f, rng);
         m->gat1.dropout = m->gat2.dropout = cfg->attn_dropout;
         m->gat1.value_dropout = m->gat2.value_dropout = cfg->value_dropout;
         if (cfg->dropout_per_head) m->gat1.head_in_dropout = m->gat2.head_in_dropout = cfg->in_dropout;
@@ -67,6 +66,7 @@ static const tg_config_field gat_fields[] = {
     TG_CONFIG_INT(model_config, heads, 1, GAT_MAX_WIDTH),
     TG_CONFIG_INT(model_config, hidden, 1, GAT_MAX_WIDTH),
     TG_CONFIG_INT(model_config, out_heads, 1, GAT_MAX_WIDTH),
+    TG_CONFIG_INT_OPTIONAL(model_config, tf_attention, 0, 1, 0),
 };
 static const tg_config_schema gat_schema = TG_CONFIG_SCHEMA_LEGACY_LINE(model_config, gat_fields, gat_cross_check);
 

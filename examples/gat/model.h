@@ -20,6 +20,7 @@ typedef struct {
     int heads, hidden, out_heads; /* H, D, heads of the output layer */
     float in_dropout, attn_dropout, value_dropout;
     int dropout_per_head; /* gat: each head drops its layer's input with its own mask */
+    int tf_attention;     /* gat: the attention scores of the authors' code (TG_NN_GAT_TF) */
 } model_config;
 
 typedef struct {
@@ -44,7 +45,8 @@ tg_tensor *model_forward(tg_tape *tp, const model *m, const tg_sparse *xs, tg_te
 /* The configuration as checkpoint metadata "gat.config"
  * ({"layer":"gat","heads":8,"hidden":8,"out_heads":1}, core/config.h; the
  * key=value line of older checkpoints also parses) and back: layer, heads,
- * hidden, out_heads (each in 1..4096, heads x hidden at most 4096); the
+ * hidden, out_heads (each in 1..4096, heads x hidden at most 4096),
+ * tf_attention (0 or 1, 0 when absent: files written before it); the
  * other fields of *cfg are left as they are.  Parse returns TG_ERR_FORMAT
  * "path: metadata gat.config: ..." on a bad string, *cfg untouched. */
 void model_config_format(const model_config *cfg, char *buf, size_t len);
