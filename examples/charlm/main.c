@@ -132,8 +132,8 @@ static int cmd_train(int argc, char **argv) {
         {"log-every", TG_CLI_INT, &log_every, "progress line every N steps"},
         {"seed", TG_CLI_INT, &seed, "seed of the init and of the windows"},
         {"time-budget", TG_CLI_DOUBLE, &budget, "stop early after S seconds (0: none; a guard)"},
-        {"save", TG_CLI_STRING, &save, "checkpoint to write (safetensors)"},
-        {"metrics-json", TG_CLI_STRING, &metrics, "write the final figures as JSON here"},
+        {"save", TG_CLI_OUTPUT, &save, "checkpoint to write (safetensors)"},
+        {"metrics-json", TG_CLI_OUTPUT, &metrics, "write the final figures as JSON here"},
     };
     int r = tg_cli_subcommand(argc, argv, "charlm train", opts, sizeof opts / sizeof *opts,
                        "Trains the character Transformer with teacher forcing (defaults: W4).");
