@@ -15,8 +15,17 @@ tensors only), lr (step+1)/warmup·lr_max then cosine to lr_min at `steps`,
 gradient clipping at global norm 1.0.  At the end: the mean loss over 20
 random batches of the last 10% (validation).
 
+Then also the mean loss over every consecutive window of the validation split
+(val_loss_full: no sampling noise).
+
+--nanogpt switches the two points where this loop (and examples/charlm)
+differ from nanoGPT's train.py/model.py: the exact erf GELU (nn.GELU())
+instead of the tanh form, and get_lr's warm-up lr·(it+1)/(warmup+1) with
+decay ratio (it−warmup)/(lr_decay_iters−warmup).  Everything else is
+nanoGPT's CPU configuration already.
+
 Prints one line "charlm_torch: steps N threads T wall_s W ms_per_step M
-train_loss L val_loss V".
+train_loss L val_loss V val_loss_full F".
 """
 import argparse
 import math
@@ -39,9 +48,10 @@ class LayerNorm(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, C, H, T):
+    def __init__(self, C, H, T, gelu="tanh"):
         super().__init__()
         self.H = H
+        self.gelu = gelu
         self.register_buffer("causal", torch.tril(torch.ones(T, T)))
         self.ln1 = LayerNorm(C)
         self.qkv = nn.Linear(C, 3 * C, bias=False)
@@ -58,15 +68,15 @@ class Block(nn.Module):
         att = att.masked_fill(self.causal[:T, :T] == 0, float("-inf"))
         y = F.softmax(att, dim=-1) @ v
         x = x + self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
-        return x + self.fc2(F.gelu(self.fc1(self.ln2(x)), approximate="tanh"))
+        return x + self.fc2(F.gelu(self.fc1(self.ln2(x)), approximate=self.gelu))
 
 
 class CharLM(nn.Module):
-    def __init__(self, V, T, C, H, L):
+    def __init__(self, V, T, C, H, L, gelu="tanh"):
         super().__init__()
         self.tok = nn.Embedding(V, C)
         self.pos = nn.Embedding(T, C)
-        self.blocks = nn.ModuleList(Block(C, H, T) for _ in range(L))
+        self.blocks = nn.ModuleList(Block(C, H, T, gelu) for _ in range(L))
         self.ln_f = LayerNorm(C)
         for name, p in self.named_parameters():
             if p.dim() >= 2:
@@ -90,6 +100,16 @@ def lr_at(step, lr_max, lr_min, warmup, total):
     return lr_min + 0.5 * (lr_max - lr_min) * (1 + math.cos(math.pi * p))
 
 
+def lr_nanogpt(it, lr_max, lr_min, warmup, total):
+    """nanoGPT train.py get_lr (lr_decay_iters = total)."""
+    if it < warmup:
+        return lr_max * (it + 1) / (warmup + 1)
+    if it > total:
+        return lr_min
+    ratio = (it - warmup) / (total - warmup)
+    return lr_min + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr_max - lr_min)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default="data/tinyshakespeare/input.txt")
@@ -105,6 +125,7 @@ def main():
     ap.add_argument("--min-lr", type=float, default=1e-4)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--eval-batches", type=int, default=20)
+    ap.add_argument("--nanogpt", action="store_true", help="erf GELU and nanoGPT's get_lr")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -122,7 +143,9 @@ def main():
         y = torch.stack([split[i + 1:i + 1 + a.block_size] for i in ix])
         return x, y
 
-    model = CharLM(len(chars), a.block_size, a.d_model, a.n_head, a.n_layer)
+    model = CharLM(len(chars), a.block_size, a.d_model, a.n_head, a.n_layer,
+                   "none" if a.nanogpt else "tanh")
+    schedule = lr_nanogpt if a.nanogpt else lr_at
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
@@ -132,7 +155,7 @@ def main():
     loss_sum = 0.0
     for step in range(a.steps):
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, a.lr, a.min_lr, a.warmup, a.steps)
+            g["lr"] = schedule(step, a.lr, a.min_lr, a.warmup, a.steps)
         x, y = batch(train)
         logits = model(x)
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
@@ -147,9 +170,17 @@ def main():
     with torch.no_grad():
         vl = [F.cross_entropy(model(x).view(-1, len(chars)), y.view(-1)).item()
               for x, y in (batch(val) for _ in range(a.eval_batches))]
+        T = a.block_size
+        W = (len(val) - 1) // T
+        full = 0.0
+        for s in range(0, W, 64):
+            ks = range(s, min(W, s + 64))
+            x = torch.stack([val[k * T:k * T + T] for k in ks])
+            y = torch.stack([val[k * T + 1:k * T + T + 1] for k in ks])
+            full += len(ks) * F.cross_entropy(model(x).view(-1, len(chars)), y.view(-1)).item()
     print(f"charlm_torch: steps {a.steps} threads {a.threads} wall_s {wall:.2f} "
           f"ms_per_step {1000 * wall / a.steps:.2f} train_loss {loss_sum / min(100, a.steps):.4f} "
-          f"val_loss {sum(vl) / len(vl):.4f}", flush=True)
+          f"val_loss {sum(vl) / len(vl):.4f} val_loss_full {full / W:.4f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -161,4 +162,25 @@ tg_status tg_write_file_atomic(const char *path, const void *data, size_t n) {
     TG_CHECK(path && (data || n == 0), "tg_write_file_atomic", "path and data must not be NULL");
     bytes_ctx b = {data, n};
     return tg_write_atomic(path, write_bytes, &b);
+}
+
+tg_status tg_check_writable(const char *path) {
+    TG_CHECK(path != NULL, "tg_check_writable", "path is NULL");
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return tg_set_error(TG_ERR_IO, "%s: is a directory: expected a file name", path);
+    size_t len = strlen(path) + 32;
+    char *tmp = tg_xmalloc(len);
+    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return tg_set_error(TG_ERR_IO, "%s: cannot write there: %s (checked before the run)", path,
+                            strerror(e));
+    }
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return TG_OK;
 }

@@ -59,4 +59,13 @@ tg_status tg_write_atomic(const char *path, tg_write_fn fn, void *ctx);
 /* tg_write_atomic of the n bytes at data.  Errors: as tg_write_atomic. */
 tg_status tg_write_file_atomic(const char *path, const void *data, size_t n);
 
+/* Before a long run: can tg_write_atomic create path later?  Creates and
+ * removes the same temporary file "<path>.tmp.<pid>" in path's directory;
+ * touches nothing else (an existing file at path is left as it is).  Call it
+ * for every output option at the start, so that a typo in --save fails in
+ * a second, not after the training.  Errors: TG_ERR_IO "path: is a
+ * directory: expected a file name" or "path: cannot write there: <strerror>
+ * (checked before the run)". */
+tg_status tg_check_writable(const char *path);
+
 #endif

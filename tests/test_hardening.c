@@ -444,6 +444,12 @@ static void test_gat(void **state) {
     if (rc != 0) fail_msg("gat train: exit %d: %s", rc, err);
     rc = run(NULL, err, sizeof err, "gat", "embed", "--model", good, "--png", png);
     if (rc != 0) fail_msg("gat embed on the good model: exit %d: %s", rc, err);
+    /* an output that cannot be written fails at the start (TG_CLI_OUTPUT), before any training */
+    char *nowhere = strdup(path_in(d, "no/such/dir/gat.safetensors"));
+    rc = run(NULL, err, sizeof err, "gat", "train", "--epochs", "1000", "--threads", "1", "--log-csv", nowhere);
+    if (rc != 2 || !strstr(err, "--log-csv: ") || !strstr(err, "cannot write there"))
+        fail_msg("gat train --log-csv into a missing folder: exit %d: %s", rc, err);
+    free(nowhere);
     struct { const char *cfg, *msg; } cases[] = {
         {"layer=gat heads=4096 hidden=4096 out_heads=1", "heads x hidden = 4096 x 4096, at most 4096"},
         {"layer=gat heads=99999999999 hidden=4 out_heads=1", "heads: expected an integer in 1..4096, found '99999999999'"},

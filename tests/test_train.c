@@ -6,9 +6,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "data/io.h"
 #include "train/batch.h"
 #include "train/cli.h"
 #include "train/log.h"
@@ -299,6 +303,52 @@ static void test_cli(void **state) {
     }
 }
 
+/* TG_CLI_OUTPUT: a writable path parses (and leaves no file behind, nor
+ * touches an existing one); a missing folder, a directory, or --help with a
+ * bad path (help wins) — and tg_check_writable on its own. */
+static void test_cli_output(void **state) {
+    (void)state;
+    const char *save = NULL;
+    const tg_cli_opt opts[] = {{"save", TG_CLI_OUTPUT, &save, "model file"}};
+    const char *good = tu_tmp_path("model.safetensors");
+    char *ok[] = {"p", "--save", (char *)good};
+    assert_int_equal(tg_cli_parse(3, ok, opts, 1, NULL), 0);
+    assert_string_equal(save, good);
+    struct stat sb;
+    assert_int_not_equal(stat(good, &sb), 0); /* nothing created */
+    FILE *f = fopen(good, "w");
+    fputs("keep", f);
+    fclose(f);
+    assert_int_equal(tg_cli_parse(3, ok, opts, 1, NULL), 0);
+    size_t n = 0;
+    char *text = tu_slurp(good, &n);
+    assert_string_equal(text, "keep"); /* an existing file is left as it is */
+    free(text);
+    char missing[512];
+    snprintf(missing, sizeof missing, "%s", tu_tmp_path("no/such/dir/m.safetensors"));
+    char *bad[] = {"p", "--save", missing};
+    assert_int_equal(tg_cli_parse(3, bad, opts, 1, NULL), TG_ERR_ARG);
+    assert_non_null(strstr(tg_last_error(), "--save: "));
+    assert_non_null(strstr(tg_last_error(), "m.safetensors: cannot write there: No such file or directory"));
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", tu_tmp_path(""));
+    char *isdir[] = {"p", "--save", dir};
+    assert_int_equal(tg_cli_parse(3, isdir, opts, 1, NULL), TG_ERR_ARG);
+    assert_non_null(strstr(tg_last_error(), "is a directory: expected a file name"));
+    fflush(stdout); /* the help goes to stdout: to /dev/null here, then back */
+    int saved = dup(1), null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    char *help[] = {"p", "--save", missing, "--help"};
+    int r = tg_cli_parse(4, help, opts, 1, NULL);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(null);
+    assert_int_equal(r, 1);
+    assert_int_equal(tg_check_writable(good), TG_OK);
+    assert_int_equal(tg_check_writable(missing), TG_ERR_IO);
+}
+
 /* Positional arguments anywhere among the options, "--" ending the options,
  * the maximum enforced; tg_cli_parse itself still rejects them. */
 static void test_cli_positional(void **state) {
@@ -376,6 +426,7 @@ int main(void) {
         cmocka_unit_test(test_count_correct), cmocka_unit_test(test_early_stop),
         cmocka_unit_test(test_progress_text), cmocka_unit_test(test_csv_log),
         cmocka_unit_test(test_metrics_json),  cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_cli_output),
         cmocka_unit_test(test_cli_positional), cmocka_unit_test(test_cli_subcommand), cmocka_unit_test(test_cli_run),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);

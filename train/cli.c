@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/io.h"
+
 void tg_cli_help(FILE *f, const char *prog, const tg_cli_opt *opts, int n_opts, const char *about) {
     const char *base = prog ? strrchr(prog, '/') : NULL;
     fprintf(f, "usage: %s [options]\n", base ? base + 1 : prog ? prog : "prog");
@@ -14,7 +16,7 @@ void tg_cli_help(FILE *f, const char *prog, const tg_cli_opt *opts, int n_opts, 
     fprintf(f, "options:\n");
     for (int i = 0; i < n_opts; i++) {
         const tg_cli_opt *o = &opts[i];
-        static const char *meta[] = {" N", " X", " X", " S", ""};
+        static const char *meta[] = {" N", " X", " X", " S", "", " FILE"};
         char left[64];
         snprintf(left, sizeof left, "--%s%s", o->name, meta[o->type]);
         fprintf(f, "  %-20s %s", left, o->help ? o->help : "");
@@ -22,7 +24,8 @@ void tg_cli_help(FILE *f, const char *prog, const tg_cli_opt *opts, int n_opts, 
         case TG_CLI_INT: fprintf(f, " (default %d)", *(int *)o->dest); break;
         case TG_CLI_FLOAT: fprintf(f, " (default %g)", (double)*(float *)o->dest); break;
         case TG_CLI_DOUBLE: fprintf(f, " (default %g)", *(double *)o->dest); break;
-        case TG_CLI_STRING: {
+        case TG_CLI_STRING:
+        case TG_CLI_OUTPUT: {
             const char *s = *(const char **)o->dest;
             fprintf(f, " (default %s)", s ? s : "none");
             break;
@@ -54,7 +57,8 @@ static int set_value(const tg_cli_opt *o, const char *v) {
         else *(double *)o->dest = x;
         return 0;
     }
-    case TG_CLI_STRING: *(const char **)o->dest = v; return 0;
+    case TG_CLI_STRING:
+    case TG_CLI_OUTPUT: *(const char **)o->dest = v; return 0;
     case TG_CLI_FLAG: break;
     }
     return tg_set_error(TG_ERR_ARG, "--%s takes no value", o->name);
@@ -107,6 +111,14 @@ int tg_cli_parse_positional(int argc, char **argv, const tg_cli_opt *opts, int n
             v = argv[++i];
         }
         if (set_value(o, v) != 0) return TG_ERR_ARG;
+    }
+    for (int k = 0; k < n_opts; k++) { /* the output files, once --help is ruled out */
+        const char *path = opts[k].type == TG_CLI_OUTPUT ? *(const char **)opts[k].dest : NULL;
+        if (path && *path && tg_check_writable(path) != TG_OK) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", tg_last_error());
+            return tg_set_error(TG_ERR_ARG, "--%s: %s", opts[k].name, msg);
+        }
     }
     return 0;
 }

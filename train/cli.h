@@ -34,6 +34,10 @@ typedef enum {
     TG_CLI_DOUBLE, /* dest: double *         "X" */
     TG_CLI_STRING, /* dest: const char **    "S" (points into argv) */
     TG_CLI_FLAG,   /* dest: int *, set to 1 */
+    TG_CLI_OUTPUT, /* dest: const char **    "FILE": a file the program will write (--save,
+                      --metrics-json, ...).  After the whole line is parsed, a value that is
+                      set is checked with tg_check_writable (data/io.h), so a path that
+                      cannot be written fails before the run, not after it */
 } tg_cli_type;
 
 typedef struct tg_cli_opt {
@@ -46,8 +50,10 @@ typedef struct tg_cli_opt {
 /* Parses argv[1..argc-1] into the options' destinations.
  * Returns 0 on success; 1 after printing the help for --help/-h (the caller
  * exits 0); TG_ERR_ARG with a message ("--epochs: expected an integer, got
- * 'ten'", "unknown option '--epoch' (see --help)", "--lr: missing value")
- * otherwise — destinations parsed before the error keep their new values. */
+ * 'ten'", "unknown option '--epoch' (see --help)", "--lr: missing value",
+ * "--save: runs/x/m.safetensors: cannot write there: No such file or
+ * directory (checked before the run)") otherwise — destinations parsed
+ * before the error keep their new values. */
 int tg_cli_parse(int argc, char **argv, const tg_cli_opt *opts, int n_opts, const char *about);
 /* The same, also accepting up to max_positional arguments that are not
  * options (file names, say) anywhere on the line, in order, into

@@ -61,6 +61,33 @@ static double eval_loss(tg_tape *tp, charlm *m, const int32_t *tokens, int64_t n
     return sum / n_batches;
 }
 
+/* Mean cross-entropy over every prediction of the consecutive windows
+ * tokens[kT .. kT+T] (k = 0, 1, ... while the window fits), B windows per
+ * forward: the whole split once, no sampling noise.  *n_windows receives
+ * the count. */
+static double eval_loss_full(tg_tape *tp, charlm *m, const int32_t *tokens, int64_t n, int B, int T,
+                             int32_t *x, int32_t *y, int64_t *n_windows) {
+    int was_grad = tg_tape_set_grad(tp, 0), was_training = tg_tape_set_training(tp, 0);
+    int64_t W = (n - 1) / T, done = 0;
+    double sum = 0.0;
+    while (done < W) {
+        int b = (int)(W - done < B ? W - done : B);
+        for (int i = 0; i < b; i++)
+            for (int t = 0; t < T; t++) {
+                int64_t k = (done + i) * T + t;
+                x[i * T + t] = tokens[k];
+                y[i * T + t] = tokens[k + 1];
+            }
+        tg_tape_reset(tp);
+        sum += (double)b * tg_cross_entropy(tp, charlm_forward(tp, m, x, b, T), y, -1, TG_MEAN)->data[0];
+        done += b;
+    }
+    tg_tape_set_grad(tp, was_grad);
+    tg_tape_set_training(tp, was_training);
+    *n_windows = W;
+    return W ? sum / (double)W : NAN;
+}
+
 /* ---- checkpoints ------------------------------------------------------------ */
 
 static void save_model(const char *path, charlm *m, const tg_char_vocab *v, int64_t step) {
@@ -105,8 +132,8 @@ static int cmd_train(int argc, char **argv) {
         {"log-every", TG_CLI_INT, &log_every, "progress line every N steps"},
         {"seed", TG_CLI_INT, &seed, "seed of the init and of the windows"},
         {"time-budget", TG_CLI_DOUBLE, &budget, "stop early after S seconds (0: none; a guard)"},
-        {"save", TG_CLI_STRING, &save, "checkpoint to write (safetensors)"},
-        {"metrics-json", TG_CLI_STRING, &metrics, "write the final figures as JSON here"},
+        {"save", TG_CLI_OUTPUT, &save, "checkpoint to write (safetensors)"},
+        {"metrics-json", TG_CLI_OUTPUT, &metrics, "write the final figures as JSON here"},
     };
     int r = tg_cli_subcommand(argc, argv, "charlm train", opts, sizeof opts / sizeof *opts,
                        "Trains the character Transformer with teacher forcing (defaults: W4).");
@@ -192,19 +219,22 @@ static int cmd_train(int argc, char **argv) {
     tg_rng_seed(&val_rng, (uint64_t)seed + 2);
     double val = eval_loss(tp, &m, c.ids + c.n_train, c.n - c.n_train, eval_batches, batch, block,
                            &val_rng, x, y);
+    int64_t n_windows = 0;
+    double val_full = eval_loss_full(tp, &m, c.ids + c.n_train, c.n - c.n_train, batch, block, x, y,
+                                     &n_windows);
     if (tg_dist_is_root())
         printf("W4: %d steps in %.2f s (%.2f ms/step), train loss %.4f (mean of the last %d steps), "
-           "val loss %.4f (mean of %d random batches)\n",
+           "val loss %.4f (mean of %d random batches), %.4f (all %lld windows of the split)\n",
            step, wall, 1000.0 * wall / (step ? step : 1), tail ? tail_loss / tail : NAN, tail,
-           val, eval_batches);
+           val, eval_batches, val_full, (long long)n_windows);
     if (save && *save) {
         save_model(save, &m, &c.vocab, step);
         if (tg_dist_is_root()) printf("saved %s\n", save);
     }
     if (metrics && tg_dist_is_root() &&
-        tg_metrics_json_write(metrics, 4,
-                              (const char *[]){"steps", "wall_s", "train_loss", "val_loss"},
-                              (double[]){step, wall, tail ? tail_loss / tail : NAN, val}) != TG_OK)
+        tg_metrics_json_write(metrics, 5,
+                              (const char *[]){"steps", "wall_s", "train_loss", "val_loss", "val_loss_full"},
+                              (double[]){step, wall, tail ? tail_loss / tail : NAN, val, val_full}) != TG_OK)
         die(tg_last_error());
     free(xg);
     free(yg);

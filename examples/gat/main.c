@@ -255,9 +255,9 @@ static int cmd_train(int argc, char **argv) {
         {"seed", TG_CLI_INT, &seed, "first seed"},
         {"dense", TG_CLI_FLAG, &dense, "dense [N, F] features and GEMM instead of the sparse product"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads, per rank under mpirun (0: OMP_NUM_THREADS or all cores)"},
-        {"save", TG_CLI_STRING, &save, "write the first seed's best model here (safetensors)"},
-        {"metrics-json", TG_CLI_STRING, &metrics, "write final metrics (JSON) here"},
-        {"log-csv", TG_CLI_STRING, &log_csv, "write per-epoch seed, epoch, losses, accuracies here (at the end, atomically)"},
+        {"save", TG_CLI_OUTPUT, &save, "write the first seed's best model here (safetensors)"},
+        {"metrics-json", TG_CLI_OUTPUT, &metrics, "write final metrics (JSON) here"},
+        {"log-csv", TG_CLI_OUTPUT, &log_csv, "write per-epoch seed, epoch, losses, accuracies here (at the end, atomically)"},
     };
     int r = tg_cli_subcommand(argc, argv, "gat train", opts, (int)(sizeof opts / sizeof *opts),
                        "Trains a two-layer graph attention network on a Planetoid graph "
@@ -356,7 +356,7 @@ static int cmd_embed(int argc, char **argv) {
     const tg_cli_opt opts[] = {
         {"model", TG_CLI_STRING, &path, "checkpoint written by `gat train --save`"},
         {"data", TG_CLI_STRING, &data, "graph (default: the one the model was trained on)"},
-        {"png", TG_CLI_STRING, &png, "output picture"},
+        {"png", TG_CLI_OUTPUT, &png, "output picture"},
     };
     int r = tg_cli_subcommand(argc, argv, "gat embed", opts, (int)(sizeof opts / sizeof *opts),
                        "Draws the hidden node representations (after the first layer's ELU) "

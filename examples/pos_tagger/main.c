@@ -154,10 +154,10 @@ static int train_opts_parse(train_opts *o, int argc, char **argv) {
         {"min-count", TG_CLI_INT, &o->min_count, "words seen fewer times are <unk>"},
         {"threads", TG_CLI_INT, &o->threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)"},
         {"seed", TG_CLI_INT, &o->seed, "seed of initialisation, shuffling and dropout"},
-        {"save", TG_CLI_STRING, &o->save, "write the best model (by dev accuracy) here, .safetensors"},
-        {"metrics-json", TG_CLI_STRING, &o->metrics_json, "write the final metrics here as one JSON object"},
-        {"log-csv", TG_CLI_STRING, &o->log_csv, "write per-epoch metrics here as CSV"},
-        {"tape-png", TG_CLI_STRING, &o->tape_png, "draw the tape of the first training step here (.png, .svg, .dot)"},
+        {"save", TG_CLI_OUTPUT, &o->save, "write the best model (by dev accuracy) here, .safetensors"},
+        {"metrics-json", TG_CLI_OUTPUT, &o->metrics_json, "write the final metrics here as one JSON object"},
+        {"log-csv", TG_CLI_OUTPUT, &o->log_csv, "write per-epoch metrics here as CSV"},
+        {"tape-png", TG_CLI_OUTPUT, &o->tape_png, "draw the tape of the first training step here (.png, .svg, .dot)"},
     };
     int r = tg_cli_subcommand(argc, argv, "pos_tagger train", opts, (int)(sizeof opts / sizeof *opts), "Trains the tagger.");
     if (r >= 0) return r;
@@ -426,8 +426,8 @@ static int cmd_eval(int argc, char **argv) {
     const tg_cli_opt opts[] = {
         {"model", TG_CLI_STRING, &model, "a model written by `train --save` (required)"},
         {"data", TG_CLI_STRING, &data, "CoNLL-U file to tag and score, plain or .gz (required)"},
-        {"confusion-png", TG_CLI_STRING, &png, "write the confusion matrix as a PNG heat map here"},
-        {"metrics-json", TG_CLI_STRING, &metrics_json, "write accuracy and per-tag F1 here as JSON"},
+        {"confusion-png", TG_CLI_OUTPUT, &png, "write the confusion matrix as a PNG heat map here"},
+        {"metrics-json", TG_CLI_OUTPUT, &metrics_json, "write accuracy and per-tag F1 here as JSON"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},
     };
     int r = tg_cli_subcommand(argc, argv, "pos_tagger eval", opts, (int)(sizeof opts / sizeof *opts), "Scores a model on a labelled file.");

@@ -32,7 +32,7 @@ int main(int argc, char **argv) {
         {"composed", TG_CLI_FLAG, &composed, "composed attention (separate nodes, memory O(L²))"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)"},
         {"seed", TG_CLI_INT, &seed, "random seed"},
-        {"tape-png", TG_CLI_STRING, &tape_png, "also draw the profiled step's tape (PNG or SVG)"},
+        {"tape-png", TG_CLI_OUTPUT, &tape_png, "also draw the profiled step's tape (PNG or SVG)"},
     };
     int r = tg_cli_parse(argc, argv, opts, 8,
                          "Profiles one training step of the W2 ViT (nn/vit.h) per op: time, "

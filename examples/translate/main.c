@@ -226,8 +226,8 @@ static int cmd_train(int argc, char **argv) {
         {"max-len", TG_CLI_INT, &o.dec.max_len, "decoded tokens at most (<eos> included)"},
         {"threads", TG_CLI_INT, &o.threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)"},
         {"seed", TG_CLI_INT, &o.seed, "seed of initialisation, shuffling and dropout"},
-        {"metrics-json", TG_CLI_STRING, &o.metrics_json, "write the final metrics here as one JSON object"},
-        {"log-csv", TG_CLI_STRING, &o.log_csv, "write per-epoch metrics here as CSV"},
+        {"metrics-json", TG_CLI_OUTPUT, &o.metrics_json, "write the final metrics here as one JSON object"},
+        {"log-csv", TG_CLI_OUTPUT, &o.log_csv, "write per-epoch metrics here as CSV"},
     };
     int r = tg_cli_subcommand(argc, argv, "translate train", opts, (int)(sizeof opts / sizeof *opts),
                        "Splits the pairs 90/5/5 (seeded), trains on train, keeps the model with the best "
@@ -395,10 +395,10 @@ static int cmd_eval(int argc, char **argv) {
         {"beam", TG_CLI_INT, &o.beam, "beam width for the beam-search figure"},
         {"alpha", TG_CLI_FLOAT, &o.alpha, "length-penalty exponent (GNMT)"},
         {"max-len", TG_CLI_INT, &o.max_len, "decoded tokens at most (<eos> included)"},
-        {"out-greedy", TG_CLI_STRING, &out_greedy, "write the greedy translations here, one per line"},
-        {"out-beam", TG_CLI_STRING, &out_beam, "write the beam-search translations here, one per line"},
+        {"out-greedy", TG_CLI_OUTPUT, &out_greedy, "write the greedy translations here, one per line"},
+        {"out-beam", TG_CLI_OUTPUT, &out_beam, "write the beam-search translations here, one per line"},
         {"examples", TG_CLI_INT, &examples, "print this many source / reference / greedy / beam examples"},
-        {"metrics-json", TG_CLI_STRING, &metrics_json, "write the BLEU figures here as JSON"},
+        {"metrics-json", TG_CLI_OUTPUT, &metrics_json, "write the BLEU figures here as JSON"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},
     };
     int r = tg_cli_subcommand(argc, argv, "translate eval", opts, (int)(sizeof opts / sizeof *opts),
@@ -504,7 +504,7 @@ static int cmd_attention(int argc, char **argv) {
     const tg_cli_opt opts[] = {
         {"model", TG_CLI_STRING, &model, "a model written by `train` (required)"},
         {"sentence", TG_CLI_STRING, &sentence, "French sentence to translate (required)"},
-        {"png", TG_CLI_STRING, &png, "write the heat map here"},
+        {"png", TG_CLI_OUTPUT, &png, "write the heat map here"},
         {"layer", TG_CLI_INT, &layer, "decoder block whose cross-attention is drawn (-1: the last)"},
         {"beam", TG_CLI_INT, &o.beam, "beam width of the translation (1: greedy)"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},

@@ -174,10 +174,10 @@ static int cmd_train(int argc, char **argv) {
         {"patience", TG_CLI_INT, &o.patience, "stop after this many epochs without a better validation accuracy (0: off)"},
         {"threads", TG_CLI_INT, &o.threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)"},
         {"seed", TG_CLI_INT, &o.seed, "seed of initialisation, split, shuffling, augmentation and dropout"},
-        {"save", TG_CLI_STRING, &o.save, "write the best model (by validation accuracy) here, .safetensors"},
-        {"metrics-json", TG_CLI_STRING, &o.metrics_json, "write the final metrics here as one JSON object"},
-        {"log-csv", TG_CLI_STRING, &o.log_csv, "write per-epoch metrics here as CSV"},
-        {"tape-png", TG_CLI_STRING, &o.tape_png, "draw the tape of the first training step here (.png, .svg, .dot)"},
+        {"save", TG_CLI_OUTPUT, &o.save, "write the best model (by validation accuracy) here, .safetensors"},
+        {"metrics-json", TG_CLI_OUTPUT, &o.metrics_json, "write the final metrics here as one JSON object"},
+        {"log-csv", TG_CLI_OUTPUT, &o.log_csv, "write per-epoch metrics here as CSV"},
+        {"tape-png", TG_CLI_OUTPUT, &o.tape_png, "draw the tape of the first training step here (.png, .svg, .dot)"},
     };
     int r = tg_cli_subcommand_positional(argc, argv, "vit train", opts, (int)(sizeof opts / sizeof *opts),
                        "Trains a Vision Transformer; selects the epoch by accuracy on a validation slice of the "
@@ -346,8 +346,8 @@ static int cmd_eval(int argc, char **argv) {
         {"model", TG_CLI_STRING, &model, "a model written by `train --save` (required)"},
         {"data", TG_CLI_STRING, &data, "mnist, fashion_mnist, cifar10 or a PNG folder: its test set (required)"},
         {"data-root", TG_CLI_STRING, &root, "where the named datasets are"},
-        {"confusion-png", TG_CLI_STRING, &png, "write the confusion matrix as a PNG heat map here"},
-        {"metrics-json", TG_CLI_STRING, &metrics_json, "write accuracy and per-class accuracy here as JSON"},
+        {"confusion-png", TG_CLI_OUTPUT, &png, "write the confusion matrix as a PNG heat map here"},
+        {"metrics-json", TG_CLI_OUTPUT, &metrics_json, "write accuracy and per-class accuracy here as JSON"},
         {"batch-size", TG_CLI_INT, &batch, "images per forward pass"},
         {"threads", TG_CLI_INT, &threads, "OpenMP threads (0: default)"},
     };
