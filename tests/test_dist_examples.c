@@ -514,7 +514,8 @@ static void test_bad_input_stops_every_rank(void **state) {
     mpirun_fails(2, "tr_bad.log", args, "absent.tsv", 1);
     snprintf(args, sizeof args, "vit train --data %s/absent_images --epochs 1", tu_tmpdir());
     mpirun_fails(2, "vit_bad.log", args, "absent_images", 1);
-    snprintf(args, sizeof args, "charlm train --data %s/absent.txt --steps 2 --warmup 1", tu_tmpdir());
+    snprintf(args, sizeof args, "charlm train --data %s/absent.txt --steps 2 --warmup 1 --save %s/lm_bad.safetensors",
+             tu_tmpdir(), tu_tmpdir());
     mpirun_fails(2, "lm_bad.log", args, "absent.txt", 1);
     snprintf(args, sizeof args, "gat train --data %s/absent_graph --epochs 2", tu_tmpdir());
     mpirun_fails(2, "gat_bad.log", args, "absent_graph.meta: cannot open", 1);

@@ -514,11 +514,11 @@ static void test_charlm(void **state) {
     EXPECT_FAIL(NULL, SNIPS(bad, "metadata key 'charlm.vocab' appears twice"), "charlm", "sample", "--model", bad);
     EXPECT_FAIL(NULL, SNIPS("length in 0..16777216"), "charlm", "sample", "--model", good, "--length", "2000000000");
     EXPECT_FAIL(NULL, SNIPS("n_head: expected an integer in 1..16384, found 0"), "charlm", "train", "--data", txt, "--n-head", "0", "--warmup",
-                "1", "--steps", "2");
+                "1", "--steps", "2", "--save", bad);
     EXPECT_FAIL(NULL, SNIPS("n_layer: expected an integer in 1..16, found 100"), "charlm", "train", "--data", txt, "--n-layer", "100", "--warmup",
-                "1", "--steps", "2");
+                "1", "--steps", "2", "--save", bad);
     EXPECT_FAIL(NULL, SNIPS(tiny, "longer than block-size 64"), "charlm", "train", "--data", tiny, "--warmup", "1",
-                "--steps", "2");
+                "--steps", "2", "--save", bad);
     free(txt), free(good), free(bad), free(tiny);
 }
 
