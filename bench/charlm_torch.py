@@ -20,9 +20,10 @@ Then also the mean loss over every consecutive window of the validation split
 
 --nanogpt switches the two points where this loop (and examples/charlm)
 differ from nanoGPT's train.py/model.py: the exact erf GELU (nn.GELU())
-instead of the tanh form, and get_lr's warm-up lr·(it+1)/(warmup+1) with
-decay ratio (it−warmup)/(lr_decay_iters−warmup).  Everything else is
-nanoGPT's CPU configuration already.
+instead of the tanh form, and get_lr's warm-up lr·(it+1)/(warmup+1) (this
+loop's is lr·(step+1)/warmup; the cosine part is the same).  Everything else
+is nanoGPT's CPU configuration already (nanoGPT's loop runs one step more,
+max_iters + 1, after its last evaluation).
 
 Prints one line "charlm_torch: steps N threads T wall_s W ms_per_step M
 train_loss L val_loss V val_loss_full F".

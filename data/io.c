@@ -173,6 +173,10 @@ tg_status tg_check_writable(const char *path) {
     char *tmp = tg_xmalloc(len);
     snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0 && errno == EEXIST) { /* a crashed run's leftover: the writer's fopen("wb") reuses it */
+        free(tmp);
+        return TG_OK;
+    }
     if (fd < 0) {
         int e = errno;
         free(tmp);

@@ -61,7 +61,9 @@ tg_status tg_write_file_atomic(const char *path, const void *data, size_t n);
 
 /* Before a long run: can tg_write_atomic create path later?  Creates and
  * removes the same temporary file "<path>.tmp.<pid>" in path's directory;
- * touches nothing else (an existing file at path is left as it is).  Call it
+ * touches nothing else (an existing file at path is left as it is, and so
+ * is a temporary file of that name left by a crashed run, which the writer
+ * would simply overwrite).  The folder must exist: nothing here creates it.  Call it
  * for every output option at the start, so that a typo in --save fails in
  * a second, not after the training.  Errors: TG_ERR_IO "path: is a
  * directory: expected a file name" or "path: cannot write there: <strerror>

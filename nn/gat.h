@@ -44,7 +44,10 @@
  * (PetarV-/GAT, utils/layers.py attn_head: f_1, f_2 = conv1d(z, 1, 1), each
  * with a bias, glorot_uniform over its [1, D, 1] kernel):
  *   e_ij = LeakyReLU_0.2(a_dst,hᵀ z_i + a_src,hᵀ z_j + b_h)
- *   <prefix>.att_bias   [1, H]     b_h = the sum of f_1's and f_2's biases; zeros
+ *   <prefix>.att_bias   [1, H]     b_h: f_1's and f_2's biases enter e_ij only as their
+ *                                  sum, so one parameter gives the same function (not the
+ *                                  same training: Adam moves two biases' sum twice as
+ *                                  fast, and L2 on two is half of L2 on one); zeros
  *   att_src, att_dst                U(±√(6/(D + 1))) (fan_in D, fan_out 1)
  * (PyG has no att_bias; its init is the default's.) */
 typedef struct tg_gat_conv {

@@ -315,7 +315,10 @@ static void test_cli_output(void **state) {
     assert_int_equal(tg_cli_parse(3, ok, opts, 1, NULL), 0);
     assert_string_equal(save, good);
     struct stat sb;
+    char tmpname[600];
+    snprintf(tmpname, sizeof tmpname, "%s.tmp.%ld", good, (long)getpid());
     assert_int_not_equal(stat(good, &sb), 0); /* nothing created */
+    assert_int_not_equal(stat(tmpname, &sb), 0); /* nor left behind */
     FILE *f = fopen(good, "w");
     fputs("keep", f);
     fclose(f);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "data/io.h"
+#include "train/dist.h"
 
 void tg_cli_help(FILE *f, const char *prog, const tg_cli_opt *opts, int n_opts, const char *about) {
     const char *base = prog ? strrchr(prog, '/') : NULL;
@@ -112,9 +113,15 @@ int tg_cli_parse_positional(int argc, char **argv, const tg_cli_opt *opts, int n
         }
         if (set_value(o, v) != 0) return TG_ERR_ARG;
     }
-    for (int k = 0; k < n_opts; k++) { /* the output files, once --help is ruled out */
+    /* The output files, once --help is ruled out.  Rank 0 alone writes them
+     * (and alone checks: no two ranks' temporary files), every rank learns
+     * the outcome (tg_dist_agree; the ranks parse the same line, so they
+     * all reach this collective for the same options). */
+    for (int k = 0; k < n_opts; k++) {
         const char *path = opts[k].type == TG_CLI_OUTPUT ? *(const char **)opts[k].dest : NULL;
-        if (path && *path && tg_check_writable(path) != TG_OK) {
+        if (!path || !*path) continue;
+        tg_status st = tg_dist_is_root() ? tg_check_writable(path) : TG_OK;
+        if (tg_dist_agree(st) != TG_OK) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", tg_last_error());
             return tg_set_error(TG_ERR_ARG, "--%s: %s", opts[k].name, msg);

@@ -53,7 +53,12 @@ typedef struct tg_cli_opt {
  * 'ten'", "unknown option '--epoch' (see --help)", "--lr: missing value",
  * "--save: runs/x/m.safetensors: cannot write there: No such file or
  * directory (checked before the run)") otherwise — destinations parsed
- * before the error keep their new values. */
+ * before the error keep their new values.
+ * TG_CLI_OUTPUT values — given on the line or left at their defaults — are
+ * checked on the file system: the check creates and removes a temporary
+ * file beside each (tg_check_writable).  Under mpirun rank 0 checks and
+ * every rank returns the same result, so all ranks must parse the same
+ * options (they do: every rank runs the same command line). */
 int tg_cli_parse(int argc, char **argv, const tg_cli_opt *opts, int n_opts, const char *about);
 /* The same, also accepting up to max_positional arguments that are not
  * options (file names, say) anywhere on the line, in order, into

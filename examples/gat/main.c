@@ -272,6 +272,7 @@ static int cmd_train(int argc, char **argv) {
           cfg.value_dropout >= 0 && cfg.value_dropout < 1))
         die("--dropout, --attn-dropout and --value-dropout must be in [0, 1)");
     if (cfg.tf_attention != 0 && cfg.tf_attention != 1) die("--tf-attention: expected 0 or 1");
+    if (cfg.layer == LAYER_DOT) cfg.tf_attention = 0; /* a GAT option: not stored for the dot layer */
     if (threads > 0) tg_set_num_threads(threads);
     cfg.heads = heads, cfg.hidden = hidden, cfg.out_heads = out_heads;
 

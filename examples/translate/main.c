@@ -226,8 +226,9 @@ static int cmd_train(int argc, char **argv) {
         {"max-len", TG_CLI_INT, &o.dec.max_len, "decoded tokens at most (<eos> included)"},
         {"threads", TG_CLI_INT, &o.threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)"},
         {"seed", TG_CLI_INT, &o.seed, "seed of initialisation, shuffling and dropout"},
-        {"metrics-json", TG_CLI_OUTPUT, &o.metrics_json, "write the final metrics here as one JSON object"},
-        {"log-csv", TG_CLI_OUTPUT, &o.log_csv, "write per-epoch metrics here as CSV"},
+        /* checked once --dir exists (they may lie inside it) */
+        {"metrics-json", TG_CLI_STRING, &o.metrics_json, "write the final metrics here as one JSON object"},
+        {"log-csv", TG_CLI_STRING, &o.log_csv, "write per-epoch metrics here as CSV"},
     };
     int r = tg_cli_subcommand(argc, argv, "translate train", opts, (int)(sizeof opts / sizeof *opts),
                        "Splits the pairs 90/5/5 (seeded), trains on train, keeps the model with the best "
@@ -244,6 +245,10 @@ static int cmd_train(int argc, char **argv) {
     int64_t counts[3];
     tg_status split_st = tg_dist_is_root() ? tr_split_write(o.data, o.dir, (uint64_t)o.split_seed, counts) : TG_OK;
     if (tg_dist_agree(split_st) != TG_OK) die(tg_last_error()); /* rank 0 wrote it, or every rank stops */
+    tg_status out_st = TG_OK; /* the outputs, now that --dir exists: before the training, not after */
+    if (o.metrics_json) out_st = tg_check_writable(o.metrics_json);
+    if (out_st == TG_OK && o.log_csv) out_st = tg_check_writable(o.log_csv);
+    if (tg_dist_agree(out_st) != TG_OK) die(tg_last_error());
     char path[3][4096], model_path[4096];
     static const char *const parts[3] = {"train", "dev", "test"};
     tg_pairs split[3];
