@@ -250,12 +250,25 @@ static void test_translate_two_ranks_equal_one(void **state) {
 
 /* ---- charlm ------------------------------------------------------------------ */
 
+/* The number under "key" in the one-object metrics JSON tmp/name. */
+static double json_number(const char *name, const char *key) {
+    char *j = tu_slurp(tu_tmp_path(name), NULL), pat[128];
+    assert_non_null(j);
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(j, pat);
+    if (!p) fail_msg("%s: no key %s in %s", name, key, j);
+    double v = strtod(p + strlen(pat), NULL);
+    free(j);
+    return v;
+}
+
 static void lm_run(int np, int batch, const char *name) {
     char args[8192];
     snprintf(args, sizeof args,
              "charlm train --data %s/lm.txt --steps 20 --batch-size %d --block-size 16 --n-layer 1 --n-head 2 "
-             "--d-model 16 --warmup 5 --eval-batches 1 --log-every 5 --save %s/%s.safetensors",
-             tu_tmpdir(), batch, tu_tmpdir(), name);
+             "--d-model 16 --warmup 5 --eval-batches 1 --log-every 5 --save %s/%s.safetensors "
+             "--metrics-json %s/%s.json",
+             tu_tmpdir(), batch, tu_tmpdir(), name, tu_tmpdir(), name);
     char log[64];
     snprintf(log, sizeof log, "%s.log", name);
     mpirun(np, log, args);
@@ -285,6 +298,12 @@ static void test_charlm_two_ranks_equal_one(void **state) {
     snprintf(path, sizeof path, "%s/lm_one.safetensors", tu_tmpdir());
     if (charlm_load(path, &one, &v1) != TG_OK) fail_msg("%s", tg_last_error());
     expect_equivalent("charlm, 20 AdamW steps", &two.ps, &one.ps);
+    /* the whole-split validation loss, each rank taking half of the windows,
+     * is one rank's up to float rounding */
+    double full2 = json_number("lm_two.json", "val_loss_full"), full1 = json_number("lm_one.json", "val_loss_full");
+    printf("charlm whole-split validation loss: %.6f on 2 ranks, %.6f on 1\n", full2, full1);
+    assert_true(isfinite(full1) && full1 > 0);
+    assert_true(fabs(full2 - full1) <= 1e-4 * full1);
     charlm_free(&two);
     charlm_free(&one);
     tg_char_vocab_free(&v2);

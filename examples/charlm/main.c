@@ -64,14 +64,20 @@ static double eval_loss(tg_tape *tp, charlm *m, const int32_t *tokens, int64_t n
 /* Mean cross-entropy over every prediction of the consecutive windows
  * tokens[kT .. kT+T] (k = 0, 1, ... while the window fits), B windows per
  * forward: the whole split once, no sampling noise.  *n_windows receives
- * the count. */
+ * the count.  Under MPI each rank takes a contiguous share of the windows
+ * (rank r: [r·W/world, (r+1)·W/world)) and the sums are added over the
+ * ranks, so the split is read once in all, not once per rank; every rank
+ * returns the same figure, equal to one rank's up to float rounding (the
+ * forwards group the windows differently). */
 static double eval_loss_full(tg_tape *tp, charlm *m, const int32_t *tokens, int64_t n, int B, int T,
                              int32_t *x, int32_t *y, int64_t *n_windows) {
     int was_grad = tg_tape_set_grad(tp, 0), was_training = tg_tape_set_training(tp, 0);
-    int64_t W = (n - 1) / T, done = 0;
+    const int64_t W = (n - 1) / T, r = tg_dist_rank(), world = tg_dist_world();
+    const int64_t end = W * (r + 1) / world;
+    int64_t done = W * r / world;
     double sum = 0.0;
-    while (done < W) {
-        int b = (int)(W - done < B ? W - done : B);
+    while (done < end) {
+        int b = (int)(end - done < B ? end - done : B);
         for (int i = 0; i < b; i++)
             for (int t = 0; t < T; t++) {
                 int64_t k = (done + i) * T + t;
@@ -82,6 +88,7 @@ static double eval_loss_full(tg_tape *tp, charlm *m, const int32_t *tokens, int6
         sum += (double)b * tg_cross_entropy(tp, charlm_forward(tp, m, x, b, T), y, -1, TG_MEAN)->data[0];
         done += b;
     }
+    tg_dist_allreduce(&sum, 1, TG_DIST_SUM); /* every rank's share */
     tg_tape_set_grad(tp, was_grad);
     tg_tape_set_training(tp, was_training);
     *n_windows = W;

@@ -27,7 +27,10 @@
 #include "nn/transformer.h"
 
 typedef struct {
-    int word_vocab, char_vocab;  /* from the vocabularies */
+    /* sizes of the vocabularies (data/vocab.h), specials included, so at
+     * least 2 words (<pad> <unk>) and 4 characters (<pad> <unk> <bow> <eow>);
+     * the config table checks these lower bounds on load */
+    int word_vocab, char_vocab;
     int d_word, d_char, n_filters; /* n_filters per convolution width */
     int char_kw_min, char_kw_max;  /* widths of the character convolutions (0, 0: width POS_KW only) */
     int d_model, n_layers, n_heads, d_ff;
